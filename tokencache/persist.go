@@ -1,0 +1,101 @@
+package tokencache
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// load returns the plaintext of partition key (nil if absent) and the raw
+// stored blob.
+func (c *Cache) load(ctx context.Context, key string) (plain, raw []byte, err error) {
+	if key == "" {
+		return nil, nil, nil
+	}
+	raw, found, err := c.store.Get(ctx, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tokencache: load partition %q: %w", key, err)
+	}
+	if !found {
+		return nil, nil, nil
+	}
+	plain, err = c.cfg.keys.open(key, raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tokencache: load partition %q: %w", key, err)
+	}
+	return plain, raw, nil
+}
+
+// save merges ours with the stored partition and writes the result, retrying
+// on a lost compare-and-swap.
+func (c *Cache) save(ctx context.Context, key string, ours msalDoc) error {
+	for range maxSwaps {
+		done, err := c.saveOnce(ctx, key, ours)
+		if done || err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("tokencache: export partition %q: still conflicting after %d attempts", key, maxSwaps)
+}
+
+func (c *Cache) saveOnce(ctx context.Context, key string, ours msalDoc) (bool, error) {
+	theirsPlain, raw, err := c.load(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	merged := ours
+	if theirsPlain != nil {
+		theirs, err := parseDoc(theirsPlain)
+		if err != nil {
+			return false, fmt.Errorf("tokencache: export partition %q: stored %w", key, err)
+		}
+		merged = merge(cloneDoc(ours), theirs, c.cfg.now())
+	} else {
+		dropExpired(ours, c.cfg.now())
+	}
+	blob, ttl, err := c.encode(key, merged)
+	if err != nil {
+		return false, err
+	}
+	return c.write(ctx, key, raw, blob, ttl)
+}
+
+func (c *Cache) encode(key string, d msalDoc) ([]byte, time.Duration, error) {
+	plain, err := json.Marshal(d)
+	if err != nil {
+		return nil, 0, fmt.Errorf("tokencache: export partition %q: %w", key, err)
+	}
+	blob, err := c.cfg.keys.seal(key, plain)
+	if err != nil {
+		return nil, 0, err
+	}
+	return blob, partitionTTL(d, c.cfg.now(), c.cfg.rtTTL), nil
+}
+
+// write stores blob, as a compare-and-swap against old when the store can.
+func (c *Cache) write(ctx context.Context, key string, old, blob []byte, ttl time.Duration) (bool, error) {
+	if c.cas == nil {
+		if err := c.store.Set(ctx, key, blob, ttl); err != nil {
+			return false, fmt.Errorf("tokencache: export partition %q: %w", key, err)
+		}
+		return true, nil
+	}
+	ok, err := c.cas.CompareAndSwap(ctx, key, old, blob, ttl)
+	if err != nil {
+		return false, fmt.Errorf("tokencache: export partition %q: %w", key, err)
+	}
+	return ok, nil
+}
+
+func cloneDoc(d msalDoc) msalDoc {
+	out := make(msalDoc, len(d))
+	for name, sec := range d {
+		s := make(map[string]json.RawMessage, len(sec))
+		for k, v := range sec {
+			s[k] = v
+		}
+		out[name] = s
+	}
+	return out
+}
