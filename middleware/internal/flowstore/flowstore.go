@@ -1,0 +1,150 @@
+// Package flowstore keeps pending sign-in flows (state, nonce, PKCE verifier,
+// return URL...) between the redirect to Entra and the callback, in a shared
+// key-value store so the callback may land on any replica. Flows are sealed with
+// AES-256-GCM under a key derived from the app's session keys, bound to their
+// store key, single use and short-lived.
+package flowstore
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// KV is the storage the flows live in; tokencache.Store satisfies it.
+// Get reports a missing key as found=false with a nil error.
+type KV interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	Delete(ctx context.Context, key string) error
+}
+
+// Flow is one pending authorize request.
+type Flow struct {
+	State     string    `json:"-"` // never stored: only its hash names the entry
+	Nonce     string    `json:"n"`
+	Verifier  string    `json:"v"`
+	Scopes    []string  `json:"sc,omitempty"`
+	ReturnURL string    `json:"r"`
+	Created   time.Time `json:"t"`
+	SID       string    `json:"sid"`          // the browser session's binding id
+	Attempt   int       `json:"a,omitempty"`  // how many flows in a row for these scopes (loop guard)
+	Claims    string    `json:"c,omitempty"`  // claims challenge carried to authorize
+	LoginHint string    `json:"lh,omitempty"` // who was signed in when the flow started
+}
+
+// Errors of Take. ErrNotFound covers forged and replayed states alike.
+var (
+	ErrNotFound = errors.New("no pending sign-in for this state (forged, already used or expired)")
+	ErrExpired  = errors.New("the pending sign-in expired")
+)
+
+// Prefix starts every key this package writes.
+const Prefix = "consentry:flow:"
+
+// Store seals flows into a KV.
+type Store struct {
+	kv    KV
+	aeads []cipher.AEAD // first seals; all open (key rotation)
+	ttl   time.Duration
+	now   func() time.Time
+}
+
+// New returns a Store. secrets derive the sealing keys (the first seals, all
+// open); ttl is how long a flow stays valid by now's clock.
+func New(kv KV, secrets [][]byte, ttl time.Duration, now func() time.Time) (*Store, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("flowstore: no secret")
+	}
+	s := &Store{kv: kv, ttl: ttl, now: now}
+	for _, sec := range secrets {
+		mac := hmac.New(sha256.New, sec)
+		mac.Write([]byte("consentry/flow/v1"))
+		block, err := aes.NewCipher(mac.Sum(nil))
+		if err != nil {
+			return nil, err
+		}
+		gcm, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		s.aeads = append(s.aeads, gcm)
+	}
+	return s, nil
+}
+
+// ID returns the public identifier of a state: a hash, safe to keep in cookies and logs.
+func ID(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Put stores f under its state.
+func (s *Store) Put(ctx context.Context, f *Flow) error {
+	plain, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("flowstore: %w", err)
+	}
+	id := ID(f.State)
+	nonce := make([]byte, s.aeads[0].NonceSize())
+	_, _ = rand.Read(nonce)
+	sealed := s.aeads[0].Seal(nonce, nonce, plain, []byte(id))
+	// The store's TTL is a backstop by wall-clock time; Take enforces s.ttl by s.now.
+	if err := s.kv.Set(ctx, Prefix+id, sealed, s.ttl+time.Minute); err != nil {
+		return fmt.Errorf("flowstore: save flow: %w", err)
+	}
+	return nil
+}
+
+// Take returns the flow of state and deletes it (single use). A missing,
+// undecryptable or expired flow is an error wrapping ErrNotFound or ErrExpired;
+// other errors are store failures.
+func (s *Store) Take(ctx context.Context, state string) (*Flow, error) {
+	id := ID(state)
+	sealed, found, err := s.kv.Get(ctx, Prefix+id)
+	if err != nil {
+		return nil, fmt.Errorf("flowstore: read flow: %w", err)
+	}
+	if !found {
+		return nil, ErrNotFound
+	}
+	if err := s.kv.Delete(ctx, Prefix+id); err != nil {
+		return nil, fmt.Errorf("flowstore: delete used flow: %w", err)
+	}
+	f, err := s.open(id, sealed)
+	if err != nil {
+		return nil, err
+	}
+	f.State = state
+	if age := s.now().Sub(f.Created); age > s.ttl || age < -time.Minute {
+		return nil, ErrExpired
+	}
+	return f, nil
+}
+
+func (s *Store) open(id string, sealed []byte) (*Flow, error) {
+	for _, a := range s.aeads {
+		n := a.NonceSize()
+		if len(sealed) < n {
+			break
+		}
+		plain, err := a.Open(nil, sealed[:n], sealed[n:], []byte(id))
+		if err != nil {
+			continue
+		}
+		var f Flow
+		if err := json.Unmarshal(plain, &f); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
+		}
+		return &f, nil
+	}
+	return nil, fmt.Errorf("%w: entry does not open with the current keys", ErrNotFound)
+}

@@ -1,0 +1,90 @@
+package protocol
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestChallengeRFC7636(t *testing.T) {
+	// RFC 7636 Appendix B.
+	const v = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	if got, want := Challenge(v), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; got != want {
+		t.Errorf("Challenge = %q, want %q", got, want)
+	}
+	if n := len(NewVerifier()); n != 43 {
+		t.Errorf("verifier length %d, want 43", n)
+	}
+	if Random(16) == Random(16) {
+		t.Error("Random repeats")
+	}
+}
+
+func TestAppendAuthorizeParams(t *testing.T) {
+	raw := "https://login.test/t/oauth2/v2.0/authorize?client_id=c&scope=User.Read+openid"
+	got, err := AppendAuthorizeParams(raw, AuthorizeParams{State: "s", Nonce: "n", Verifier: "v", Prompt: "consent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(got)
+	q := u.Query()
+	for k, want := range map[string]string{
+		"client_id": "c", "scope": "User.Read openid", "state": "s", "nonce": "n",
+		"code_challenge": Challenge("v"), "code_challenge_method": "S256",
+		"response_mode": "query", "prompt": "consent",
+	} {
+		if q.Get(k) != want {
+			t.Errorf("%s = %q, want %q", k, q.Get(k), want)
+		}
+	}
+}
+
+func jwt(payload string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(payload)) + ".sig"
+}
+
+func TestCheckNonce(t *testing.T) {
+	if err := CheckNonce(jwt(`{"nonce":"abc"}`), "abc"); err != nil {
+		t.Errorf("good nonce: %v", err)
+	}
+	for _, tc := range []struct{ tok, want string }{
+		{jwt(`{"nonce":"abc"}`), "abd"},
+		{jwt(`{}`), "abc"},
+		{jwt(`{"nonce":""}`), ""},
+		{"not-a-jwt", "abc"},
+	} {
+		if err := CheckNonce(tc.tok, tc.want); !errors.Is(err, ErrNonce) {
+			t.Errorf("CheckNonce(%q, %q) = %v, want ErrNonce", tc.tok, tc.want, err)
+		}
+	}
+}
+
+func TestRoute(t *testing.T) {
+	good := [][]string{
+		{"User.Read"},
+		{"Mail.Read", "https://graph.microsoft.com/User.Read"},
+		{"api://1234/access_as_user", "api://1234/Files.Read"},
+	}
+	for _, s := range good {
+		if _, _, err := Route(s); err != nil {
+			t.Errorf("Route(%q): %v", s, err)
+		}
+	}
+	bad := [][]string{
+		nil, {""}, {"Mail.Read Mail.Send"}, {"openid"}, {"Mail.Read", "mail.read"},
+		{"User.Read", "api://1234/access"}, {"api://a/x", "api://b/y"}, {"api://a/"},
+	}
+	for _, s := range bad {
+		if _, _, err := Route(s); err == nil {
+			t.Errorf("Route(%q) = nil error", s)
+		}
+	}
+	_, k1, _ := Route([]string{"Mail.Read", "User.Read"})
+	_, k2, _ := Route([]string{"user.read", "Mail.Read"})
+	if k1 != k2 || strings.ContainsAny(k1, "MU") {
+		t.Errorf("keys %q %q", k1, k2)
+	}
+}
