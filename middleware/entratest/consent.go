@@ -1,0 +1,219 @@
+package entratest
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// authCode is an issued authorization code: single use, ten minutes, bound to
+// client, redirect URI, user and PKCE challenge.
+type authCode struct {
+	ClientID, RedirectURI, UserOID, TenantID string
+	Nonce, Challenge, Method                 string
+	Refs                                     []scopeRef
+	Acrs                                     []string
+	Expires                                  time.Time
+	Used                                     bool
+}
+
+// codeLifetime: Entra's authorization codes are short-lived, "about 10 minutes"
+// (v2 auth code flow docs).
+const codeLifetime = 10 * time.Minute
+
+// sessionFrom returns the browser's emulator session, or nil.
+func (s *Server) sessionFrom(r *http.Request) *session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.sessions[c.Value]
+}
+
+// signIn records u as the most recent user of the browser's session,
+// creating the session (and its cookie) when needed. Caller holds s.mu.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, u *User) *session {
+	var sess *session
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		sess = s.st.sessions[c.Value]
+	}
+	if sess == nil {
+		if len(s.st.sessions) > 10000 {
+			clear(s.st.sessions)
+		}
+		sess = &session{ID: randToken(24)}
+		s.st.sessions[sess.ID] = sess
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.ID, Path: "/",
+			HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
+	}
+	sess.Users = slices.DeleteFunc(sess.Users, func(o string) bool { return o == u.ObjectID })
+	sess.Users = append([]string{u.ObjectID}, sess.Users...)
+	return sess
+}
+
+// takeFlow returns the flow named by the form, checking that a flow past
+// sign-in belongs to this browser's session.
+func (s *Server) takeFlow(r *http.Request, id string) *flow {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.st.flows[id]
+	if f == nil || s.clock().Sub(f.Created) > time.Hour {
+		return nil
+	}
+	if f.UserOID != "" {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil || c.Value != f.SessionID {
+			return nil
+		}
+	}
+	return f
+}
+
+var errFlowGone = newErr(400, "invalid_request", 90015, "The sign-in request is unknown or has expired. Start again from the application.")
+
+// handleSignIn serves the sign-in page's form.
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if r.ParseForm() != nil {
+		s.errorPage(w, r, errInvalidRequest("The sign-in form could not be read."))
+		return
+	}
+	f := s.takeFlow(r, r.PostForm.Get("flow"))
+	if f == nil {
+		s.errorPage(w, r, errFlowGone)
+		return
+	}
+	upn := strings.TrimSpace(r.PostForm.Get("upn"))
+	s.mu.Lock()
+	u := s.userByUPN(upn)
+	if u == nil {
+		s.mu.Unlock()
+		s.signInPage(w, r, f, s.sessionFrom(r), "AADSTS50034: The user account "+upn+" does not exist in the directory. To sign into this application, the account must be added to the directory.")
+		return
+	}
+	f.SessionID = s.signIn(w, r, u).ID
+	s.mu.Unlock()
+	s.afterSignIn(w, r, f, u)
+}
+
+// handleConsent serves the consent and admin-consent pages' forms.
+func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if r.ParseForm() != nil {
+		s.errorPage(w, r, errInvalidRequest("The consent form could not be read."))
+		return
+	}
+	f := s.takeFlow(r, r.PostForm.Get("flow"))
+	if f == nil || f.UserOID == "" {
+		s.errorPage(w, r, errFlowGone)
+		return
+	}
+	s.mu.Lock()
+	u := s.user(f.UserOID)
+	delete(s.st.flows, f.ID) // a consent answer ends the flow
+	s.mu.Unlock()
+	switch {
+	case u == nil:
+		s.errorPage(w, r, errFlowGone)
+	case r.PostForm.Get("action") != "accept":
+		s.redirectError(w, r, f, errDeclined())
+	case f.Kind == "adminconsent":
+		s.approveAdminConsent(w, r, f, u)
+	default:
+		s.storeConsent(f, u, r.PostForm.Get("consent_org") == "on")
+		s.issueCode(w, r, f, u)
+	}
+}
+
+// storeConsent records the accepted permissions: for the organization
+// (AllPrincipals) when an admin ticked the box, else for the user only.
+func (s *Server) storeConsent(f *flow, u *User, org bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	principal := u.ObjectID
+	if org && u.Admin {
+		principal = ""
+	}
+	for _, p := range f.Pending {
+		if p.Perm.AdminOnly && !u.Admin {
+			continue
+		}
+		s.grantLocked(u.TenantID, f.ClientID, principal, []string{p.Resource + "/" + p.Perm.Value})
+	}
+	s.st.sps[spKey{strings.ToLower(u.TenantID), f.ClientID}] = true
+}
+
+// handleBack is the "Back to app" link of the "Need admin approval" page.
+func (s *Server) handleBack(w http.ResponseWriter, r *http.Request) {
+	f := s.takeFlow(r, r.URL.Query().Get("flow"))
+	if f == nil || f.UserOID == "" {
+		s.errorPage(w, r, errFlowGone)
+		return
+	}
+	s.mu.Lock()
+	a := orEmpty(s.app(f.ClientID))
+	delete(s.st.flows, f.ID)
+	s.mu.Unlock()
+	s.redirectError(w, r, f, errNeedsAdmin(a))
+}
+
+// issueCode stores a code for the flow and redirects to the app with it.
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, f *flow, u *User) {
+	s.mu.Lock()
+	code := "1.A" + randToken(48) // Entra codes are opaque; the prefix is cosmetic
+	if len(s.st.codes) > 50000 {
+		clear(s.st.codes)
+	}
+	s.st.codes[code] = &authCode{ClientID: f.ClientID, RedirectURI: f.RedirectURI, UserOID: u.ObjectID,
+		TenantID: u.TenantID, Nonce: f.Nonce, Challenge: f.Challenge, Method: f.Method,
+		Refs: f.Refs, Acrs: f.Acrs, Expires: s.clock().Add(codeLifetime)}
+	delete(s.st.flows, f.ID)
+	s.mu.Unlock()
+	q := url.Values{"code": {code}, "session_state": {f.SessionID}}
+	if f.State != "" {
+		q.Set("state", f.State)
+	}
+	s.redirectToApp(w, r, f, q)
+}
+
+// redirectError sends e to the app's redirect URI, as Entra does for errors
+// after the redirect URI is validated.
+func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, f *flow, e *entraError) {
+	if f == nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	q := url.Values{"error": {e.Error}, "error_description": {e.description(newGUID(), newGUID(), s.now())}}
+	if e.SubCode != "" {
+		q.Set("error_subcode", e.SubCode)
+	}
+	if f.State != "" {
+		q.Set("state", f.State)
+	}
+	s.redirectToApp(w, r, f, q)
+}
+
+// redirectToApp redirects to f.RedirectURI with q added, after checking again
+// that the URI is still registered for the client.
+func (s *Server) redirectToApp(w http.ResponseWriter, r *http.Request, f *flow, q url.Values) {
+	s.mu.Lock()
+	a := s.app(f.ClientID)
+	ok := a != nil && slices.Contains(a.RedirectURIs, f.RedirectURI)
+	s.mu.Unlock()
+	u, err := url.Parse(f.RedirectURI)
+	if !ok || err != nil {
+		s.errorPage(w, r, errRedirectMismatch(f.RedirectURI, f.ClientID))
+		return
+	}
+	all := u.Query()
+	for k, v := range q {
+		all[k] = v
+	}
+	u.RawQuery = all.Encode()
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}

@@ -1,0 +1,56 @@
+// Package entratest is an in-process emulator of Microsoft Entra ID's v2.0
+// endpoints that enforces consent the way Entra does, for tests that must not
+// reach the internet.
+//
+// Like httptest.Server, NewServer starts a TLS server on loopback; URL, Client
+// and Close work the same way. A real MSAL Go confidential client works
+// against it when created with confidential.WithHTTPClient(srv.Client()),
+// confidential.WithInstanceDiscovery(false) and the authority
+// srv.Authority(tenantID) (or srv.Authority("organizations")).
+//
+// # Directory
+//
+// Test code sets up tenants (AddTenant), users (AddUser) and app registrations
+// (AddApp), and may grant delegated permissions (GrantDelegated: for one user
+// or, with principal "", for all users as admin consent does) and Graph
+// application roles (GrantAppRoles). The Microsoft Graph permission catalog is
+// built in: User.Read, Mail.Read, Mail.Send, Calendars.Read,
+// Calendars.ReadWrite and Files.Read can be granted by users; User.Read.All,
+// Directory.Read.All and Directory.ReadWrite.All need an admin. Apps may expose
+// their own scopes (App.ExposedScopes, requested as "api://{clientID}/{value}").
+//
+// # Endpoints
+//
+//   - /{tenant}/v2.0/.well-known/openid-configuration and
+//     /{tenant}/discovery/v2.0/keys (tenant: id, domain, "organizations", "common")
+//   - /{tenant}/oauth2/v2.0/authorize: sign-in page, consent page listing only
+//     the permissions not yet granted, "Need admin approval" (AADSTS90094),
+//     prompt=none|login|consent|select_account, login_hint, domain_hint,
+//     claims (acrs), nonce, state, PKCE (S256 or plain); response_mode=query only.
+//   - /{tenant}/oauth2/v2.0/token: authorization_code, refresh_token and
+//     client_credentials, with Entra's error JSON and AADSTS codes.
+//   - /{tenant}/v2.0/adminconsent and /{tenant}/oauth2/v2.0/logout.
+//   - A Graph-like API at GraphURL(): GET /me, GET /me/messages,
+//     POST /me/sendMail, GET /me/events, GET /users, which check the bearer
+//     token's scp or roles and, after RequireClaims, answer a Conditional
+//     Access claims challenge.
+//
+// # Pages and the Browser driver
+//
+// The HTML pages are plain forms a person (or a headless browser) can use:
+// user buttons carry the UPN, consent buttons have id="accept" and
+// id="decline", the organization checkbox id="consent_org", the way back from
+// "Need admin approval" id="back". Each page also describes itself in the
+// data-entratest attribute of <main id="entratest">, which NewBrowser's
+// Browser reads to walk whole flows over HTTP as a given user.
+//
+// # Test control
+//
+// SetClock (or WithClock) injects the clock used for codes, tokens and expiry
+// checks; SetTokenLifetime, FailTokenRequests, SetTokenLatency, SetUserConsent,
+// SetRequiredPermissions (scope drift), RequireClaims and Count let tests
+// reach every branch without sleeping.
+//
+// Where the emulator departs from Entra, or guesses undocumented behaviour,
+// the code says so in comments; see also the package README in this directory.
+package entratest

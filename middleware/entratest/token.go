@@ -1,0 +1,253 @@
+package entratest
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// refreshToken is an issued refresh token. Entra refresh tokens live 90 days
+// (sliding) for confidential clients; using one returns a new one, and the old
+// one stays valid until its own expiry: Entra does not revoke a refresh token
+// on use (https://learn.microsoft.com/entra/identity-platform/refresh-tokens).
+// The emulator does the same, so replicas racing on one token both succeed.
+type refreshToken struct {
+	ClientID, UserOID, TenantID string
+	Acrs                        []string
+	Expires                     time.Time
+}
+
+const refreshLifetime = 90 * 24 * time.Hour
+
+// handleToken serves /{tenant}/oauth2/v2.0/token.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		s.writeTokenError(w, r, errPostOnly())
+		return
+	}
+	if e := s.injectFault(r.Context()); e != nil {
+		s.writeTokenError(w, r, e)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		s.writeTokenError(w, r, errInvalidRequest("The request body could not be parsed as a form."))
+		return
+	}
+	resp, e := s.tokenGrant(r, r.PathValue("tenant"), r.PostForm)
+	if e != nil {
+		s.log.Info("entratest: token error", "code", e.Code, "grant_type", r.PostForm.Get("grant_type"))
+		s.writeTokenError(w, r, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// injectFault applies SetTokenLatency and FailTokenRequests.
+func (s *Server) injectFault(ctx context.Context) *entraError {
+	s.mu.Lock()
+	lat, fail, status := s.latency, s.failN > 0, s.failCode
+	if fail {
+		s.failN--
+	}
+	s.mu.Unlock()
+	if lat > 0 {
+		t := time.NewTimer(lat)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	if fail {
+		return errServer(status)
+	}
+	return nil
+}
+
+// tokenGrant dispatches on grant_type with s.mu held.
+func (s *Server) tokenGrant(r *http.Request, tenant string, form url.Values) (*tokenResponse, *entraError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seg, e := s.resolveTenant(tenant)
+	if e != nil {
+		return nil, e
+	}
+	grant := form.Get("grant_type")
+	if grant == "" {
+		return nil, errMissingParam("grant_type")
+	}
+	a, e := s.authenticateClient(r, form, tenant, grant)
+	if e != nil {
+		return nil, e
+	}
+	switch grant {
+	case "authorization_code":
+		return s.redeemCode(seg, a, form)
+	case "refresh_token":
+		return s.redeemRefresh(seg, a, form)
+	case "client_credentials":
+		return s.clientCredentials(seg, a, form)
+	}
+	return nil, errUnsupportedGrant(grant)
+}
+
+// authenticateClient checks client_id and the secret (client_secret_post or
+// client_secret_basic). Apps without secrets are public clients.
+func (s *Server) authenticateClient(r *http.Request, form url.Values, tenant, grant string) (*App, *entraError) {
+	id, secret := form.Get("client_id"), form.Get("client_secret")
+	if bu, bp, ok := r.BasicAuth(); ok {
+		id, secret = orDefault(id, unescape(bu)), orDefault(secret, unescape(bp))
+	}
+	if id == "" {
+		return nil, errMissingParam("client_id")
+	}
+	a := s.app(id)
+	if a == nil {
+		return nil, errUnknownClient(id, tenant)
+	}
+	if len(a.Secrets) == 0 && grant != "client_credentials" {
+		return a, nil
+	}
+	if secret == "" {
+		return nil, errNoSecret()
+	}
+	for _, want := range a.Secrets {
+		if subtle.ConstantTimeCompare([]byte(want), []byte(secret)) == 1 {
+			return a, nil
+		}
+	}
+	return nil, errBadSecret(a.ClientID)
+}
+
+func orDefault(v, d string) string {
+	if v != "" {
+		return v
+	}
+	return d
+}
+
+func unescape(v string) string {
+	u, err := url.QueryUnescape(v)
+	if err != nil {
+		return v
+	}
+	return u
+}
+
+// redeemCode implements grant_type=authorization_code. Caller holds s.mu.
+func (s *Server) redeemCode(seg tenantSeg, a *App, form url.Values) (*tokenResponse, *entraError) {
+	code := form.Get("code")
+	if code == "" {
+		return nil, errMissingParam("code")
+	}
+	c := s.st.codes[code]
+	switch {
+	case c == nil:
+		return nil, errMalformed()
+	case c.ClientID != a.ClientID:
+		return nil, errBadGrant()
+	case c.Used:
+		return nil, errCodeRedeemed()
+	}
+	c.Used = true
+	if s.clock().After(c.Expires) {
+		return nil, errExpired()
+	}
+	if e := checkRedemption(c, form); e != nil {
+		return nil, e
+	}
+	u := s.user(c.UserOID)
+	if u == nil || !seg.allows(u) {
+		return nil, newErr(400, "invalid_grant", 700005, "Provided Authorization Code is intended to use against other tenant, thus rejected.")
+	}
+	return s.userTokens(a, u, form.Get("scope"), c.Acrs, c.Nonce)
+}
+
+// checkRedemption checks redirect_uri and the PKCE verifier against the code.
+func checkRedemption(c *authCode, form url.Values) *entraError {
+	ru := form.Get("redirect_uri")
+	if ru == "" {
+		return errMissingParam("redirect_uri")
+	}
+	if ru != c.RedirectURI {
+		return errReplyMismatch(ru, c.RedirectURI)
+	}
+	if c.Challenge == "" {
+		return nil
+	}
+	v := form.Get("code_verifier")
+	if v == "" {
+		return errMissingParam("code_verifier")
+	}
+	want := v
+	if c.Method == "S256" {
+		sum := sha256.Sum256([]byte(v))
+		want = b64(sum[:])
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(c.Challenge)) != 1 {
+		return errPKCE()
+	}
+	return nil
+}
+
+// redeemRefresh implements grant_type=refresh_token. Caller holds s.mu.
+func (s *Server) redeemRefresh(seg tenantSeg, a *App, form url.Values) (*tokenResponse, *entraError) {
+	raw := form.Get("refresh_token")
+	if raw == "" {
+		return nil, errMissingParam("refresh_token")
+	}
+	rt := s.st.rts[raw]
+	switch {
+	case rt == nil || rt.ClientID != a.ClientID:
+		return nil, errBadGrant()
+	case s.clock().After(rt.Expires):
+		return nil, errExpired()
+	}
+	u := s.user(rt.UserOID)
+	if u == nil || !seg.allows(u) {
+		return nil, errBadGrant()
+	}
+	acrs, e := parseClaimsAcrs(form.Get("claims"))
+	if e != nil {
+		return nil, e
+	}
+	if len(missing(acrs, rt.Acrs)) > 0 {
+		// Guessed code: a claims challenge cannot be met silently; Entra answers
+		// interaction_required (AADSTS50076-family) here.
+		return nil, newErr(400, "interaction_required", 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", GraphAppID)
+	}
+	return s.userTokens(a, u, form.Get("scope"), rt.Acrs, "")
+}
+
+// clientCredentials implements grant_type=client_credentials: scope must be
+// {resource}/.default; the token carries the roles assigned to the app in the
+// tenant. With no roles assigned Entra still issues a token, without a roles
+// claim, and leaves the check to the API; the emulator does the same.
+func (s *Server) clientCredentials(seg tenantSeg, a *App, form url.Values) (*tokenResponse, *entraError) {
+	if seg.Tenant == nil {
+		return nil, errNoTenantInfo()
+	}
+	scope := strings.TrimSpace(form.Get("scope"))
+	if scope == "" {
+		return nil, errMissingParam("scope")
+	}
+	if strings.Contains(scope, " ") || !strings.HasSuffix(scope, "/.default") {
+		return nil, errClientCredScope(scope)
+	}
+	ref, e := s.parseScope(scope)
+	if e != nil {
+		return nil, e
+	}
+	tid := strings.ToLower(seg.Tenant.ID)
+	if !s.st.sps[spKey{tid, a.ClientID}] {
+		return nil, errUnknownClient(a.ClientID, seg.Tenant.ID)
+	}
+	roles := slices.Clone(s.st.roles[roleKey{tid, a.ClientID, ref.Resource}])
+	return s.appToken(a, seg.Tenant, ref.Resource, roles)
+}
