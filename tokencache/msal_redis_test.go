@@ -1,0 +1,86 @@
+package tokencache_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/consentry/consentry/tokencache"
+	"github.com/consentry/consentry/tokencache/redisstore"
+	"github.com/consentry/consentry/tokencache/redisstore/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestMSALSurvivesRestartThroughRedis signs a user in on one "process" (a
+// Cache and MSAL client), then builds a new Cache and client over the same
+// Redis, as after a restart: the account and its token are served from Redis
+// without a network call.
+func TestMSALSurvivesRestartThroughRedis(t *testing.T) {
+	servers := map[string]func(t *testing.T) string{
+		"miniredis": func(t *testing.T) string { return miniredis.RunT(t).Addr() },
+		"redis": func(t *testing.T) string {
+			opt, err := redis.ParseURL(redistest.URL(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return opt.Addr
+		},
+	}
+	for name, addrOf := range servers {
+		t.Run(name, func(t *testing.T) {
+			addr, key := addrOf(t), newKey(t)
+			prefix := "restart-test:" + name + ":"
+			ts := newTokenServer(t)
+			process := func() (*tokencache.Cache, func()) {
+				rdb := redis.NewClient(&redis.Options{Addr: addr})
+				c := newCache(t, redisstore.New(rdb, redisstore.WithPrefix(prefix)), tokencache.WithKey("k1", key))
+				return c, func() { _ = rdb.Close() }
+			}
+			c1, stop1 := process()
+			alice := signIn(t, newClient(t, ts, c1), "alice")
+			stop1()
+
+			c2, stop2 := process()
+			defer stop2()
+			client := newClient(t, ts, c2)
+			acct, err := client.Account(context.Background(), alice.Account.HomeAccountID)
+			if err != nil || acct.HomeAccountID != alice.Account.HomeAccountID {
+				t.Fatalf("Account after restart = %+v, %v; want alice", acct, err)
+			}
+			calls := ts.calls.Load()
+			res, err := silent(client, acct)
+			wantTokenOf(t, res, err, "alice")
+			if ts.calls.Load() != calls {
+				t.Error("silent call after restart went to the network; want it served from Redis")
+			}
+		})
+	}
+}
+
+// TestMSALRedisOutage stops Redis under a running MSAL client: the silent
+// call fails with ErrUnavailable (not "no token"), and succeeds once Redis is
+// back on the same address, with no new client.
+func TestMSALRedisOutage(t *testing.T) {
+	mr := miniredis.NewMiniRedis()
+	if err := mr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := mr.Addr()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer rdb.Close()
+	ts := newTokenServer(t)
+	client := newClient(t, ts, newCache(t, redisstore.New(rdb), tokencache.WithKey("k1", newKey(t))))
+	alice := signIn(t, client, "alice")
+
+	mr.Close()
+	if _, err := silent(client, alice.Account); !errors.Is(err, tokencache.ErrUnavailable) {
+		t.Fatalf("silent call with Redis down: %v; want ErrUnavailable", err)
+	}
+	if err := mr.StartAddr(addr); err != nil {
+		t.Fatal(err)
+	}
+	defer mr.Close()
+	res, err := silent(client, alice.Account)
+	wantTokenOf(t, res, err, "alice")
+}
