@@ -52,5 +52,5 @@
 // reach every branch without sleeping.
 //
 // Where the emulator departs from Entra, or guesses undocumented behaviour,
-// the code says so in comments; see also the package README in this directory.
+// the code says so in comments.
 package entratest

@@ -177,5 +177,5 @@ func (s *Server) pageAdminApproval(w http.ResponseWriter, r *http.Request, f *fl
 	h := hook{Kind: "admin_approval", Scopes: permNames(perms, false), Back: back, Error: "AADSTS90094"}
 	s.render(w, http.StatusOK, pageData{Heading: "Need admin approval", App: a.DisplayName, User: u.UPN,
 		Message: a.DisplayName + " needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.",
-		H: h, Perms: perms, Back: back})
+		H:       h, Perms: perms, Back: back})
 }

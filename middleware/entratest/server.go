@@ -195,7 +195,9 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("POST /_entratest/signin", s.counted(EndpointSignIn, s.handleSignIn))
 	m.HandleFunc("POST /_entratest/consent", s.counted(EndpointConsent, s.handleConsent))
 	m.HandleFunc("GET /_entratest/back", s.counted(EndpointConsent, s.handleBack))
-	m.HandleFunc("/v1.0/", s.counted(EndpointGraph, s.handleGraph))
+	for _, p := range []string{"/v1.0/me", "/v1.0/me/messages", "/v1.0/me/sendMail", "/v1.0/me/events", "/v1.0/users"} {
+		m.HandleFunc(p, s.counted(EndpointGraph, s.handleGraph))
+	}
 	return m
 }
 

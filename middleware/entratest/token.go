@@ -233,11 +233,18 @@ func (s *Server) clientCredentials(seg tenantSeg, a *App, form url.Values) (*tok
 	if seg.Tenant == nil {
 		return nil, errNoTenantInfo()
 	}
-	scope := strings.TrimSpace(form.Get("scope"))
-	if scope == "" {
+	// MSAL adds openid, profile and offline_access; Entra ignores them here.
+	var rest []string
+	for _, f := range strings.Fields(form.Get("scope")) {
+		if _, ok := oidcScopes[strings.ToLower(f)]; !ok {
+			rest = append(rest, f)
+		}
+	}
+	if len(rest) == 0 {
 		return nil, errMissingParam("scope")
 	}
-	if strings.Contains(scope, " ") || !strings.HasSuffix(scope, "/.default") {
+	scope := strings.Join(rest, " ")
+	if len(rest) > 1 || !strings.HasSuffix(scope, "/.default") {
 		return nil, errClientCredScope(scope)
 	}
 	ref, e := s.parseScope(scope)
