@@ -1,0 +1,225 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/consentry/consentry/middleware/internal/entraerr"
+	"github.com/consentry/consentry/middleware/internal/flowstore"
+	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/returnurl"
+)
+
+// AuthHandler serves the sign-in round trip. Its paths sit next to the path of
+// Config.RedirectURL; for https://app.example/auth/callback they are:
+//
+//	GET  /auth/signin?redirect=/mail&scope=Mail.Read  start sign-in (and consent for scope, optional),
+//	                                                   then return to redirect (a path on this site; default /)
+//	GET  /auth/callback                                 the redirect URI Entra answers to
+//	POST /auth/signout (or GET)                         forget the user and their tokens, then Entra's logout
+//
+// Mount it on the directory without stripping the prefix, e.g.
+// mux.Handle("/auth/", mw.AuthHandler()); any other path under it answers 404.
+func (m *Middleware) AuthHandler() http.Handler {
+	p := m.cfg.authPaths
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case p.callback:
+			m.handle(w, r, m.callback, http.MethodGet, http.MethodPost)
+		case p.signIn:
+			m.handle(w, r, m.signIn, http.MethodGet)
+		case p.signOut:
+			m.handle(w, r, m.signOut, http.MethodPost, http.MethodGet)
+		default:
+			m.fail(w, r, fmt.Errorf("%w: no endpoint at %s (sign-in is %s, sign-out %s)", errNotFound, r.URL.Path, p.signIn, p.signOut))
+		}
+	})
+}
+
+var errNotFound = fmt.Errorf("%w: not found", ErrInvalidRequest)
+
+func (m *Middleware) handle(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, methods ...string) {
+	for _, meth := range methods {
+		if r.Method == meth {
+			h(w, r)
+			return
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	m.log.WarnContext(r.Context(), "middleware: method not allowed", "method", r.Method, "path", r.URL.Path)
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+}
+
+// signIn starts a flow for the scopes in the query (space-separated, optional)
+// that returns to the redirect parameter.
+func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ret := q.Get("redirect")
+	if ret == "" {
+		ret = "/"
+	}
+	if !returnurl.Valid(ret) {
+		m.fail(w, r, fmt.Errorf("%w: the redirect parameter must be a path on this site, such as /mail", ErrInvalidRequest))
+		return
+	}
+	var scopes []string
+	if s := strings.Fields(strings.Join(q["scope"], " ")); len(s) > 0 {
+		clean, _, err := protocol.Route(s)
+		if err != nil {
+			m.fail(w, r, fmt.Errorf("%w: scope parameter: %s", ErrInvalidRequest, err))
+			return
+		}
+		scopes = clean
+	}
+	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: scopes, returnURL: ret})
+}
+
+// callback finishes a flow: state, error or code, nonce, session, resume.
+func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		m.fail(w, r, fmt.Errorf("%w: unreadable callback parameters: %w", ErrInvalidRequest, err))
+		return
+	}
+	sess := m.loadSession(r)
+	f, ferr := m.takeFlow(r, sess, r.Form.Get("state"))
+	if e := entraerr.FromQuery(r.Form); e != nil {
+		m.callbackError(w, r, sess, f, e)
+		return
+	}
+	if ferr != nil {
+		m.fail(w, r, ferr)
+		return
+	}
+	code := r.Form.Get("code")
+	if code == "" {
+		m.fail(w, r, fmt.Errorf("%w: the callback carries neither code nor error", ErrInvalidRequest))
+		return
+	}
+	acct, ar, err := m.redeem(r, f, code)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.finishSignIn(w, r, sess, f, acct, ar)
+}
+
+// takeFlow checks state against the browser session and the flow store, and
+// consumes the flow. All failures wrap ErrInvalidState except store faults.
+func (m *Middleware) takeFlow(r *http.Request, sess *session, state string) (*flowstore.Flow, error) {
+	if state == "" {
+		return nil, fmt.Errorf("%w: the callback carries no state", ErrInvalidState)
+	}
+	id := flowstore.ID(state)
+	if !sess.hasPending(id) {
+		return nil, fmt.Errorf("%w: state %s was not started in this browser session (forged, used, or from another browser)", ErrInvalidState, id)
+	}
+	sess.removePending(id)
+	f, err := m.flows.Take(r.Context(), state)
+	switch {
+	case errors.Is(err, flowstore.ErrNotFound), errors.Is(err, flowstore.ErrExpired):
+		return nil, fmt.Errorf("%w: state %s: %w", ErrInvalidState, id, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case f.SID != sess.sid:
+		return nil, fmt.Errorf("%w: state %s belongs to another session", ErrInvalidState, id)
+	}
+	return f, nil
+}
+
+// callbackError ends a flow Entra answered with an error on a page (no loop).
+func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, sess *session, f *flowstore.Flow, e *entraerr.Error) {
+	var scopes []string
+	retry := ""
+	if f != nil {
+		scopes, retry = f.Scopes, m.SignInURL(f.ReturnURL, f.Scopes...)
+	}
+	if err := sess.save(w, r); err != nil {
+		m.log.WarnContext(r.Context(), "middleware: save session", "err", err)
+	}
+	m.fail(w, r, newConsentError(e, scopes, retry, nil))
+}
+
+// redeem exchanges the code (with the PKCE verifier) and checks the nonce.
+func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Account, confidential.AuthResult, error) {
+	ctx := r.Context()
+	var ar confidential.AuthResult
+	err := m.clients.with(ctx, func(c confidential.Client) (err error) {
+		ar, err = c.AcquireTokenByAuthCode(ctx, code, m.cfg.RedirectURL, f.Scopes, confidential.WithChallenge(f.Verifier))
+		return err
+	})
+	if err != nil {
+		return Account{}, ar, m.redeemError(f, err)
+	}
+	if err := protocol.CheckNonce(ar.IDToken.RawToken, f.Nonce); err != nil {
+		return Account{}, ar, fmt.Errorf("%w: %w", ErrSignInFailed, err)
+	}
+	acct := Account{
+		HomeAccountID: ar.Account.HomeAccountID, Username: ar.Account.PreferredUsername,
+		TenantID: ar.IDToken.TenantID, Name: ar.IDToken.Name,
+	}
+	if acct.Username == "" {
+		acct.Username = ar.IDToken.PreferredUsername
+	}
+	if acct.TenantID == "" {
+		acct.TenantID = ar.Account.Realm
+	}
+	if acct.HomeAccountID == "" {
+		return Account{}, ar, fmt.Errorf("%w: the token response has no client_info (home account id)", ErrSignInFailed)
+	}
+	return acct, ar, nil
+}
+
+func (m *Middleware) redeemError(f *flowstore.Flow, err error) error {
+	kind, e := entraerr.Classify(err)
+	retry := m.SignInURL(f.ReturnURL, f.Scopes...)
+	switch {
+	case e != nil && e.Status >= 400 && e.Status < 500 && e.Status != 429:
+		return newConsentError(e, f.Scopes, retry, err) // e.g. invalid_grant: code used or expired
+	case e == nil && kind == entraerr.NeedsUser: // MSAL: the token lacks a requested scope
+		return &ConsentError{Scopes: f.Scopes, URL: retry, kind: ErrConsentDeclined, cause: err}
+	}
+	return fmt.Errorf("%w: redeem the authorization code: %w", ErrUnavailable, err)
+}
+
+// finishSignIn stores the account in the session, remembers the token and
+// resumes the original request.
+func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, sess *session, f *flowstore.Flow, acct Account, ar confidential.AuthResult) {
+	sess.signIn(acct)
+	if err := sess.save(w, r); err != nil {
+		m.fail(w, r, fmt.Errorf("middleware: save session: %w", err))
+		return
+	}
+	if len(f.Scopes) > 0 {
+		m.remember(acct, f.Scopes, protocol.Key(f.Scopes), ar)
+	}
+	m.log.InfoContext(r.Context(), "middleware: signed in", "account", acct.HomeAccountID,
+		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Location", returnurl.Or(f.ReturnURL, "/"))
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// signOut forgets the user here (session, in-process tokens) and in the token
+// cache (their partition), then sends the browser to Entra's logout.
+func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
+	sess := m.loadSession(r)
+	if id := sess.account.HomeAccountID; id != "" {
+		m.tokens.RemoveGroup(id)
+		if err := m.cache.Remove(r.Context(), id); err != nil {
+			m.log.ErrorContext(r.Context(), "middleware: sign-out could not remove cached tokens", "account", id, "err", err)
+		}
+		m.log.InfoContext(r.Context(), "middleware: signed out", "account", id)
+	}
+	if err := sess.destroy(w, r); err != nil {
+		m.log.WarnContext(r.Context(), "middleware: clear session", "err", err)
+	}
+	logout := m.cfg.Authority + "/oauth2/v2.0/logout?" +
+		url.Values{"post_logout_redirect_uri": {m.cfg.PostLogoutRedirectURL}}.Encode()
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, logout, http.StatusSeeOther)
+}

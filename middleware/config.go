@@ -1,0 +1,233 @@
+package middleware
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/gorilla/sessions"
+
+	"github.com/consentry/consentry/tokencache"
+)
+
+// Config configures a Middleware. Authority, ClientID, Credential, RedirectURL and
+// SessionKeys are required; every other field has the default its comment states.
+type Config struct {
+	// Authority is the Entra ID authority: https://login.microsoftonline.com/{tenant},
+	// where tenant is a tenant id, a domain, "organizations" or "common".
+	Authority string
+	// ClientID is the application (client) id of the app registration.
+	ClientID string
+	// Credential authenticates the app: confidential.NewCredFromSecret,
+	// NewCredFromCert or NewCredFromAssertionCallback.
+	Credential confidential.Credential
+	// RedirectURL is the absolute redirect URI registered for the app, e.g.
+	// https://app.example/auth/callback. It must be https, except http on
+	// localhost or 127.0.0.1 for development. AuthHandler serves the callback at its
+	// path, and sign-in and sign-out next to it (see AuthHandler).
+	RedirectURL string
+	// SessionKeys are gorilla/securecookie key pairs: a hash key of 32 or 64
+	// bytes, optionally followed by a block (encryption) key of 16, 24 or 32
+	// bytes; further pairs are older keys still accepted (rotation). The first
+	// hash key also derives the key that seals pending sign-in flows, so replicas
+	// must share them. Use a nil block key to sign without encrypting.
+	SessionKeys [][]byte
+
+	// Cache holds MSAL's tokens. Default: tokencache.New(nil), in this process's memory.
+	// Share a Redis-backed Cache between replicas.
+	Cache *tokencache.Cache
+	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
+	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=/, Secure unless
+	// RedirectURL is http://localhost or http://127.0.0.1).
+	Sessions sessions.Store
+	// SessionName is the session (cookie) name. Default "consentry".
+	SessionName string
+	// SessionMaxAge is the lifetime of the default cookie session. Default 24h.
+	SessionMaxAge time.Duration
+	// PostLogoutRedirectURL is where Entra sends the browser after sign-out.
+	// Default: the origin of RedirectURL followed by "/". Register it in the app.
+	PostLogoutRedirectURL string
+
+	// HTTPClient makes MSAL's calls to Entra. Default http.DefaultClient.
+	// Against entratest use its Server.Client().
+	HTTPClient *http.Client
+	// DisableInstanceDiscovery turns off MSAL's authority validation, for
+	// private clouds and the entratest emulator.
+	DisableInstanceDiscovery bool
+
+	// Logger receives structured logs; it never sees tokens, codes or secrets.
+	// Default slog.Default().
+	Logger *slog.Logger
+	// ErrorHandler writes the page for a request that cannot continue: status is
+	// the suggested HTTP status and err wraps one of the package's sentinel errors
+	// (see ConsentError). Default: a short HTML page (JSON for scripts) saying what
+	// happened and what the user can do.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// Now is the clock for token expiry and pending sign-in expiry. Default time.Now.
+	Now func() time.Time
+	// TokenCacheSize bounds the in-process cache of access tokens, in entries
+	// (one per user and scope set). Default 10,000.
+	TokenCacheSize int
+	// TokenConcurrency is how many MSAL calls run at once (each on its own MSAL
+	// client: one MSAL client shared by concurrent users over a partitioned
+	// cache can miss tokens). Default 8.
+	TokenConcurrency int
+}
+
+// Defaults of Config.
+const (
+	DefaultSessionName      = "consentry"
+	DefaultSessionMaxAge    = 24 * time.Hour
+	DefaultTokenCacheSize   = 10_000
+	DefaultTokenConcurrency = 8
+	// FlowTTL is how long a sign-in started by the middleware may take.
+	FlowTTL = 10 * time.Minute
+	// RefreshMargin: an access token is used only while it is valid this much longer.
+	RefreshMargin = 5 * time.Minute
+)
+
+// settings is a validated Config with its defaults applied.
+type settings struct {
+	Config
+	redirect  *url.URL
+	localhost bool
+	authPaths authPaths
+}
+
+// authPaths are the paths AuthHandler serves.
+type authPaths struct{ signIn, callback, signOut string }
+
+func (c Config) validate() (*settings, error) {
+	s := &settings{Config: c}
+	for _, check := range []func(*settings) error{
+		checkAuthority, checkClient, checkRedirect, checkSessionKeys, checkOptional,
+	} {
+		if err := check(s); err != nil {
+			return nil, err
+		}
+	}
+	s.applyDefaults()
+	return s, nil
+}
+
+func checkAuthority(s *settings) error {
+	u, err := url.Parse(s.Authority)
+	switch {
+	case s.Authority == "":
+		return fmt.Errorf("middleware: Config.Authority is empty: set it to https://login.microsoftonline.com/{tenant id|organizations|common}")
+	case err != nil || u.Host == "":
+		return fmt.Errorf("middleware: Config.Authority %q is not an absolute URL: use https://login.microsoftonline.com/{tenant}", s.Authority)
+	case u.Scheme != "https":
+		return fmt.Errorf("middleware: Config.Authority %q must use https (MSAL refuses http)", s.Authority)
+	case strings.Trim(u.Path, "/") == "" || strings.Contains(strings.Trim(u.Path, "/"), "/"):
+		return fmt.Errorf("middleware: Config.Authority %q must end with exactly one tenant path segment, e.g. https://login.microsoftonline.com/organizations", s.Authority)
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("middleware: Config.Authority %q must not carry a query or fragment", s.Authority)
+	}
+	s.Authority = strings.TrimSuffix(s.Authority, "/")
+	return nil
+}
+
+func checkClient(s *settings) error {
+	if strings.TrimSpace(s.ClientID) == "" {
+		return fmt.Errorf("middleware: Config.ClientID is empty: set the application (client) id of the app registration")
+	}
+	if reflect.ValueOf(s.Credential).IsZero() {
+		return fmt.Errorf("middleware: Config.Credential is empty: use confidential.NewCredFromSecret, NewCredFromCert or NewCredFromAssertionCallback")
+	}
+	return nil
+}
+
+func checkRedirect(s *settings) error {
+	u, err := url.Parse(s.RedirectURL)
+	if s.RedirectURL == "" || err != nil || !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("middleware: Config.RedirectURL %q must be an absolute URL such as https://app.example/auth/callback", s.RedirectURL)
+	}
+	host := u.Hostname()
+	s.localhost = host == "localhost" || (net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback())
+	switch {
+	case u.Scheme == "http" && !s.localhost:
+		return fmt.Errorf("middleware: Config.RedirectURL %q must use https (http is allowed only for localhost and 127.0.0.1)", s.RedirectURL)
+	case u.Scheme != "https" && u.Scheme != "http":
+		return fmt.Errorf("middleware: Config.RedirectURL %q must use https", s.RedirectURL)
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("middleware: Config.RedirectURL %q must not carry a query or fragment", s.RedirectURL)
+	case u.Path == "" || u.Path == "/" || strings.HasSuffix(u.Path, "/"):
+		return fmt.Errorf("middleware: Config.RedirectURL %q needs a path that names the callback, e.g. /auth/callback", s.RedirectURL)
+	}
+	s.redirect = u
+	dir := path.Dir(u.Path)
+	s.authPaths = authPaths{signIn: path.Join(dir, "signin"), callback: u.Path, signOut: path.Join(dir, "signout")}
+	if s.authPaths.callback == s.authPaths.signIn || s.authPaths.callback == s.authPaths.signOut {
+		return fmt.Errorf("middleware: Config.RedirectURL path %q collides with the sign-in/sign-out paths: use e.g. %s", u.Path, path.Join(dir, "callback"))
+	}
+	return nil
+}
+
+func checkSessionKeys(s *settings) error {
+	if len(s.SessionKeys) == 0 {
+		return fmt.Errorf("middleware: Config.SessionKeys is empty: give at least one 32- or 64-byte random hash key (and a 32-byte block key to encrypt the cookie)")
+	}
+	for i, k := range s.SessionKeys {
+		if i%2 == 0 && len(k) != 32 && len(k) != 64 {
+			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a hash key of %d bytes: it must be 32 or 64 random bytes", i, len(k))
+		}
+		if i%2 == 1 && len(k) != 0 && len(k) != 16 && len(k) != 24 && len(k) != 32 {
+			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a block key of %d bytes: it must be 16, 24 or 32 random bytes, or nil", i, len(k))
+		}
+	}
+	return nil
+}
+
+func checkOptional(s *settings) error {
+	if s.PostLogoutRedirectURL != "" {
+		u, err := url.Parse(s.PostLogoutRedirectURL)
+		if err != nil || !u.IsAbs() || (u.Scheme != "https" && !(u.Scheme == "http" && s.localhost)) {
+			return fmt.Errorf("middleware: Config.PostLogoutRedirectURL %q must be an absolute https URL", s.PostLogoutRedirectURL)
+		}
+	}
+	if s.SessionName != "" && strings.ContainsAny(s.SessionName, " ;,=\"\t\r\n") {
+		return fmt.Errorf("middleware: Config.SessionName %q is not a valid cookie name", s.SessionName)
+	}
+	if s.TokenCacheSize < 0 || s.TokenConcurrency < 0 || s.SessionMaxAge < 0 {
+		return fmt.Errorf("middleware: Config.TokenCacheSize, TokenConcurrency and SessionMaxAge must not be negative")
+	}
+	return nil
+}
+
+func (s *settings) applyDefaults() {
+	if s.SessionName == "" {
+		s.SessionName = DefaultSessionName
+	}
+	if s.SessionMaxAge == 0 {
+		s.SessionMaxAge = DefaultSessionMaxAge
+	}
+	if s.PostLogoutRedirectURL == "" {
+		s.PostLogoutRedirectURL = s.redirect.Scheme + "://" + s.redirect.Host + "/"
+	}
+	if s.HTTPClient == nil {
+		s.HTTPClient = http.DefaultClient
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.ErrorHandler == nil {
+		s.ErrorHandler = DefaultErrorHandler
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.TokenCacheSize == 0 {
+		s.TokenCacheSize = DefaultTokenCacheSize
+	}
+	if s.TokenConcurrency == 0 {
+		s.TokenConcurrency = DefaultTokenConcurrency
+	}
+}

@@ -1,0 +1,124 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/consentry/consentry/middleware/internal/flowstore"
+	"github.com/consentry/consentry/middleware/internal/protocol"
+)
+
+// flowRequest is what a new authorize round trip asks for.
+type flowRequest struct {
+	scopes    []string // the route's scopes; OpenID Connect scopes are added
+	returnURL string   // validated same-origin path to resume
+	claims    string   // claims challenge to carry (issue 5), optional
+	attempt   int      // consecutive attempts for these scopes (loop guard, issue 5)
+}
+
+// startFlow records a pending flow (server side, bound to the browser session)
+// and redirects the browser to Entra's authorize endpoint.
+func (m *Middleware) startFlow(w http.ResponseWriter, r *http.Request, sess *session, fr flowRequest) {
+	ctx := r.Context()
+	f := &flowstore.Flow{
+		State: protocol.Random(32), Nonce: protocol.Random(32), Verifier: protocol.NewVerifier(),
+		Scopes: fr.scopes, ReturnURL: fr.returnURL, Created: m.cfg.Now(), SID: sess.bindingID(),
+		Attempt: max(fr.attempt, 1), Claims: fr.claims, LoginHint: sess.account.Username,
+	}
+	authURL, err := m.authorizeURL(ctx, f)
+	if err != nil {
+		m.fail(w, r, fmt.Errorf("%w: build the authorize URL: %w", ErrUnavailable, err))
+		return
+	}
+	if err := m.flows.Put(ctx, f); err != nil {
+		m.fail(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
+		return
+	}
+	sess.addPending(flowstore.ID(f.State))
+	if err := sess.save(w, r); err != nil {
+		m.fail(w, r, fmt.Errorf("middleware: save session: %w", err))
+		return
+	}
+	m.log.InfoContext(ctx, "middleware: redirect to Entra", "path", r.URL.Path,
+		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State), "signed_in", sess.account.HomeAccountID != "")
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, authURL, http.StatusFound)
+}
+
+// authorizeURL builds the authorize request of f: MSAL's AuthCodeURL with
+// the scopes and hints, plus the parameters MSAL cannot set.
+func (m *Middleware) authorizeURL(ctx context.Context, f *flowstore.Flow) (string, error) {
+	scopes := append(slices.Clone(f.Scopes), protocol.OIDCScopes...)
+	var opts []confidential.AuthCodeURLOption
+	if f.LoginHint != "" {
+		opts = append(opts, confidential.WithLoginHint(f.LoginHint))
+		if _, domain, ok := strings.Cut(f.LoginHint, "@"); ok && domain != "" {
+			opts = append(opts, confidential.WithDomainHint(domain))
+		}
+	}
+	if f.Claims != "" {
+		opts = append(opts, confidential.WithClaims(f.Claims))
+	}
+	var raw string
+	err := m.clients.with(ctx, func(c confidential.Client) (err error) {
+		raw, err = c.AuthCodeURL(ctx, m.cfg.ClientID, m.cfg.RedirectURL, scopes, opts...)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return protocol.AppendAuthorizeParams(raw, protocol.AuthorizeParams{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier})
+}
+
+// SignInURL returns the app-relative URL of AuthHandler's sign-in endpoint that
+// asks for scopes (none: just sign in) and then returns to returnURL.
+func (m *Middleware) SignInURL(returnURL string, scopes ...string) string {
+	v := url.Values{"redirect": {returnURL}}
+	if len(scopes) > 0 {
+		v.Set("scope", strings.Join(scopes, " "))
+	}
+	return m.cfg.authPaths.signIn + "?" + v.Encode()
+}
+
+// challenge is the JSON body of a 401 answer to a script.
+type challenge struct {
+	Error       string   `json:"error"`
+	Description string   `json:"error_description"`
+	SignInURL   string   `json:"signin_url"`
+	Scopes      []string `json:"scopes"`
+}
+
+// scriptChallenge answers a script that needs the user: 401, never a redirect
+// (a script cannot follow one to a sign-in page).
+func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, ret string, reason error) {
+	u := m.SignInURL(ret, scopes...)
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Consentry realm=%s, error="interaction_required", scope=%s, signin_url=%s`,
+		strconv.Quote(m.cfg.redirect.Host), strconv.Quote(strings.Join(scopes, " ")), strconv.Quote(u)))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusUnauthorized)
+	_ = json.NewEncoder(w).Encode(challenge{
+		Error:       "interaction_required",
+		Description: describe(reason, scopes) + ": open signin_url in the browser to continue",
+		SignInURL:   u,
+		Scopes:      scopes,
+	})
+	m.log.InfoContext(r.Context(), "middleware: 401 to script", "path", r.URL.Path, "scopes", strings.Join(scopes, " "))
+}
+
+// describe says, without internal details, why the user is needed.
+func describe(reason error, scopes []string) string {
+	if errors.Is(reason, ErrNotSignedIn) {
+		return "sign-in required"
+	}
+	return "sign-in or consent required for " + strings.Join(scopes, " ")
+}

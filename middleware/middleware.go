@@ -1,0 +1,104 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/gorilla/sessions"
+
+	"github.com/consentry/consentry/middleware/internal/flight"
+	"github.com/consentry/consentry/middleware/internal/flowstore"
+	"github.com/consentry/consentry/middleware/internal/lru"
+	"github.com/consentry/consentry/tokencache"
+)
+
+// silentTimeout bounds one silent token acquisition (cache read plus refresh).
+const silentTimeout = 30 * time.Second
+
+// Middleware protects routes with per-route scopes and runs the sign-in and
+// consent round trips with Entra ID. Create it with New; it is safe for
+// concurrent use.
+type Middleware struct {
+	cfg      *settings
+	log      *slog.Logger
+	cache    *tokencache.Cache
+	clients  *clientPool
+	flows    *flowstore.Store
+	sessions sessions.Store
+	tokens   *lru.Cache[tokenKey, *authInfo]
+	flight   flight.Group[*authInfo]
+}
+
+// tokenKey names one access token in the in-process cache.
+type tokenKey struct{ account, tenant, scopes string }
+
+// New validates cfg and returns a Middleware. Its error says which Config field
+// to fix. New makes no network call.
+func New(cfg Config) (*Middleware, error) {
+	s, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	m := &Middleware{cfg: s, log: s.Logger, cache: s.Cache, tokens: lru.New[tokenKey, *authInfo](s.TokenCacheSize)}
+	if m.cache == nil {
+		if m.cache, err = tokencache.New(nil); err != nil {
+			return nil, fmt.Errorf("middleware: default token cache: %w", err)
+		}
+	}
+	if m.clients, err = newClientPool(s, m.cache); err != nil {
+		return nil, err
+	}
+	if m.flows, err = flowstore.New(m.cache.Store(), hashKeys(s.SessionKeys), FlowTTL, s.Now); err != nil {
+		return nil, fmt.Errorf("middleware: %w", err)
+	}
+	m.sessions = s.Sessions
+	if m.sessions == nil {
+		m.sessions = newCookieStore(s)
+	}
+	return m, nil
+}
+
+// hashKeys returns the hash keys of securecookie key pairs.
+func hashKeys(pairs [][]byte) [][]byte {
+	var ks [][]byte
+	for i := 0; i < len(pairs); i += 2 {
+		ks = append(ks, pairs[i])
+	}
+	return ks
+}
+
+// clientPool hands out MSAL confidential clients, each to one goroutine at a
+// time. MSAL's Replace (load a user's partition) and the read that follows are
+// not under one lock, so a client shared by concurrent users can read another
+// user's partition and report a spurious "no token found". With one client per
+// call in flight that cannot happen, and "no token found" means what it says.
+type clientPool struct{ idle chan confidential.Client }
+
+func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
+	p := &clientPool{idle: make(chan confidential.Client, s.TokenConcurrency)}
+	for range s.TokenConcurrency {
+		c, err := confidential.New(s.Authority, s.ClientID, s.Credential,
+			confidential.WithCache(cache),
+			confidential.WithHTTPClient(s.HTTPClient),
+			confidential.WithInstanceDiscovery(!s.DisableInstanceDiscovery))
+		if err != nil {
+			return nil, fmt.Errorf("middleware: MSAL rejected Config.Authority, ClientID or Credential: %w", err)
+		}
+		p.idle <- c
+	}
+	return p, nil
+}
+
+// with runs fn with a client of its own, waiting for one while ctx allows.
+func (p *clientPool) with(ctx context.Context, fn func(confidential.Client) error) error {
+	select {
+	case c := <-p.idle:
+		defer func() { p.idle <- c }()
+		return fn(c)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,83 @@
+package middleware
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+)
+
+// page is what the default error page says.
+type page struct {
+	Title, What, Todo string
+	Scopes            []string
+	RetryURL          string
+	Detail            string
+}
+
+// explain turns an error into words for the user.
+func explain(err error) page {
+	p := page{Title: "Something went wrong", What: "The request could not be completed.", Todo: "Go back to the home page and try again."}
+	switch {
+	case errors.Is(err, ErrConsentDeclined):
+		p = page{"You declined the permissions", "This page needs your permission, and you declined it. Nothing was shared with the app.", "If you change your mind, try again and accept.", nil, "", ""}
+	case errors.Is(err, ErrAdminConsentRequired):
+		p = page{"Your administrator must approve this app", "These permissions can only be granted by an administrator of your organization.", "Ask your IT administrator to grant consent for this app, then try again.", nil, "", ""}
+	case errors.Is(err, ErrConsentRequired), errors.Is(err, ErrInteractionRequired):
+		p = page{"Permission needed", "This page needs permissions you have not granted yet.", "Try again and accept the permissions.", nil, "", ""}
+	case errors.Is(err, ErrInvalidState):
+		p = page{"This sign-in link is no longer valid", "The sign-in was already completed, took longer than 10 minutes, or was started in another browser.", "Open the page you wanted again; you will be asked to sign in once more if needed.", nil, "", ""}
+	case errors.Is(err, ErrUnavailable):
+		p = page{"Sign-in is temporarily unavailable", "The sign-in service or the token store did not answer in time.", "Wait a minute and reload the page.", nil, "", ""}
+	case errors.Is(err, ErrSignInFailed):
+		p = page{"Sign-in failed", "Microsoft Entra ID did not accept the sign-in.", "Try again. If it keeps failing, contact the app's support with the details below.", nil, "", ""}
+	case errors.Is(err, errNotFound):
+		p = page{"Not found", "There is no page at this address.", "Check the address.", nil, "", ""}
+	case errors.Is(err, ErrInvalidRequest):
+		p = page{"Bad request", "The request was not understood: " + strings.TrimPrefix(err.Error(), "middleware: invalid request: "), "Go back and try again.", nil, "", ""}
+	}
+	var ce *ConsentError
+	if errors.As(err, &ce) {
+		p.Scopes, p.RetryURL = ce.Scopes, ce.URL
+		if ce.Code != 0 || ce.Description != "" {
+			p.Detail = ce.Description
+		}
+	}
+	return p
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}code{background:#f3f3f3;padding:0 .2rem}.detail{color:#666;font-size:.9rem}</style>
+</head><body>
+<h1>{{.Title}}</h1>
+<p>{{.What}}</p>
+{{if .Scopes}}<p>Permissions: {{range $i, $s := .Scopes}}{{if $i}}, {{end}}<code>{{$s}}</code>{{end}}</p>{{end}}
+<p>{{.Todo}}</p>
+<p>{{if .RetryURL}}<a href="{{.RetryURL}}">Try again</a> · {{end}}<a href="/">Home page</a></p>
+{{if .Detail}}<p class="detail">Details: {{.Detail}}</p>{{end}}
+</body></html>
+`))
+
+// DefaultErrorHandler is the default Config.ErrorHandler: an HTML page that says
+// what happened and what the user can do (with a "Try again" link for consent
+// errors), or a JSON body {"error", "error_description", "signin_url"} for
+// scripts. It never redirects, so an error cannot start a loop.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, status int, err error) {
+	p := explain(err)
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	if isScript(r) {
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"error": http.StatusText(status), "error_description": p.Title + ". " + p.What, "signin_url": p.RetryURL,
+		})
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_ = pageTmpl.Execute(w, p)
+}

@@ -1,0 +1,153 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/consentry/consentry/middleware/internal/entraerr"
+	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/returnurl"
+)
+
+// route is one Require declaration.
+type route struct {
+	scopes []string
+	key    string // canonical scope key
+}
+
+// Require returns middleware that lets a request through only with an access
+// token for scopes, found in the context by TokenFromContext. It works with any
+// router (net/http ServeMux patterns, chi, gorilla/mux).
+//
+// Scopes name one resource: Graph short names ("User.Read", "Mail.Read"),
+// full URIs ("https://graph.microsoft.com/Mail.Read") or an API's
+// ("api://{client id}/{scope}"). Require panics, like ServeMux.Handle, on a
+// programming error: no scopes, an empty scope or one with spaces, a duplicate,
+// an OpenID Connect scope (openid, profile, offline_access, email: the
+// middleware adds them), or scopes of two resources (a token has one audience).
+//
+// A request without a signed-in user, or whose token needs consent, goes to
+// Entra for exactly these scopes and comes back to the same URL: browsers get a
+// 302; scripts (Accept with JSON but not HTML, or X-Requested-With:
+// XMLHttpRequest) get 401 with a JSON body and a WWW-Authenticate header naming
+// the sign-in URL. A failure of Entra or the token store gives 503, never a
+// redirect.
+func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
+	clean, key, err := protocol.Route(scopes)
+	if err != nil {
+		panic("middleware: Require: " + err.Error())
+	}
+	rt := &route{scopes: clean, key: key}
+	return func(next http.Handler) http.Handler {
+		if next == nil {
+			panic("middleware: Require(...) applied to a nil handler")
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.serveRoute(w, r, rt, next)
+		})
+	}
+}
+
+func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, next http.Handler) {
+	sess := m.loadSession(r)
+	if sess.account.HomeAccountID == "" {
+		m.needUser(w, r, rt, sess, ErrNotSignedIn)
+		return
+	}
+	k := tokenKey{account: sess.account.HomeAccountID, tenant: sess.account.TenantID, scopes: rt.key}
+	if ai, ok := m.tokens.Get(k); ok && ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin)) {
+		next.ServeHTTP(w, withAuth(r, ai))
+		return
+	}
+	ai, err := m.silent(r.Context(), sess.account, rt, k)
+	if err != nil {
+		m.silentFailed(w, r, rt, sess, err)
+		return
+	}
+	next.ServeHTTP(w, withAuth(r, ai))
+}
+
+// silentError is a classified AcquireTokenSilent failure. It is built once by
+// the call that failed and shared with callers that waited for it.
+type silentError struct {
+	kind  entraerr.Kind
+	entra *entraerr.Error
+	err   error
+}
+
+func (e *silentError) Error() string { return fmt.Sprintf("silent token (%s): %v", e.kind, e.err) }
+func (e *silentError) Unwrap() error { return e.err }
+
+// silent gets a token from MSAL (its cache, else a refresh), one call per
+// account and scope set at a time, and remembers it in the in-process cache.
+func (m *Middleware) silent(ctx context.Context, acct Account, rt *route, k tokenKey) (*authInfo, error) {
+	fk := k.account + "\x00" + k.tenant + "\x00" + k.scopes
+	ai, _, err := m.flight.Do(ctx, fk, func(ctx context.Context) (*authInfo, error) {
+		ctx, cancel := context.WithTimeout(ctx, silentTimeout)
+		defer cancel()
+		var ar confidential.AuthResult
+		err := m.clients.with(ctx, func(c confidential.Client) (err error) {
+			ar, err = c.AcquireTokenSilent(ctx, rt.scopes, confidential.WithSilentAccount(acct.msal()))
+			return err
+		})
+		if err != nil {
+			kind, e := entraerr.Classify(err)
+			return nil, &silentError{kind: kind, entra: e, err: err}
+		}
+		return m.remember(acct, rt.scopes, rt.key, ar), nil
+	})
+	return ai, err
+}
+
+// remember puts a token into the in-process cache and returns it.
+func (m *Middleware) remember(acct Account, scopes []string, key string, ar confidential.AuthResult) *authInfo {
+	ai := &authInfo{tok: Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: scopes}, acct: acct}
+	m.tokens.Add(acct.HomeAccountID, tokenKey{account: acct.HomeAccountID, tenant: acct.TenantID, scopes: key}, ai)
+	return ai
+}
+
+func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *route, sess *session, err error) {
+	var se *silentError
+	if !errors.As(err, &se) { // the caller's context ended while waiting
+		se = &silentError{kind: entraerr.Canceled, err: err}
+	}
+	switch se.kind {
+	case entraerr.NeedsUser:
+		m.log.InfoContext(r.Context(), "middleware: interactive sign-in needed",
+			"path", r.URL.Path, "scopes", rt.key, "account", sess.account.HomeAccountID, "reason", se.err)
+		m.needUser(w, r, rt, sess, fmt.Errorf("%w: %w", ErrInteractionRequired, se))
+	case entraerr.Canceled:
+		if r.Context().Err() != nil {
+			return // the client is gone; nobody reads an answer
+		}
+		m.fail(w, r, fmt.Errorf("%w: %w", ErrUnavailable, se))
+	default:
+		m.fail(w, r, fmt.Errorf("%w: token for %s: %w", ErrUnavailable, rt.key, se))
+	}
+}
+
+// needUser sends the user to Entra for rt's scopes: a redirect for browsers, a
+// 401 JSON answer for scripts.
+func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route, sess *session, reason error) {
+	ret := returnurl.Or(r.URL.RequestURI(), "/")
+	if isScript(r) {
+		m.scriptChallenge(w, r, rt.scopes, ret, reason)
+		return
+	}
+	m.startFlow(w, r, sess, flowRequest{scopes: rt.scopes, returnURL: ret})
+}
+
+// isScript reports whether r comes from a script rather than a page navigation.
+func isScript(r *http.Request) bool {
+	if r.Header.Get("X-Requested-With") == "XMLHttpRequest" {
+		return true
+	}
+	a := r.Header.Get("Accept")
+	a = strings.ToLower(a)
+	return strings.Contains(a, "json") && !strings.Contains(a, "text/html")
+}

@@ -1,0 +1,129 @@
+package middleware
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/consentry/consentry/middleware/internal/protocol"
+)
+
+// Session value keys. The session holds identities and ids only, never tokens.
+const (
+	keyAccount  = "acct"
+	keyUsername = "user"
+	keyTenant   = "tid"
+	keyName     = "name"
+	keySID      = "sid"  // random session binding id that pending flows are bound to
+	keyPending  = "pend" // space-separated ids (state hashes) of pending flows
+)
+
+// maxPending bounds the pending flows one browser session may hold.
+const maxPending = 4
+
+type session struct {
+	raw     *sessions.Session
+	account Account
+	sid     string
+	pending []string
+}
+
+func newCookieStore(s *settings) *sessions.CookieStore {
+	cs := sessions.NewCookieStore(s.SessionKeys...)
+	cs.Options = &sessions.Options{
+		Path:     "/",
+		MaxAge:   int(s.SessionMaxAge.Seconds()),
+		HttpOnly: true,
+		Secure:   !(s.localhost && s.redirect.Scheme == "http"),
+		SameSite: http.SameSiteLaxMode,
+	}
+	cs.MaxAge(cs.Options.MaxAge) // also bounds the signed timestamp
+	return cs
+}
+
+// loadSession returns r's session. A missing, expired or tampered cookie is an
+// empty session: the user is simply not signed in.
+func (m *Middleware) loadSession(r *http.Request) *session {
+	raw, err := m.sessions.Get(r, m.cfg.SessionName)
+	if err != nil {
+		m.log.DebugContext(r.Context(), "middleware: session cookie ignored", "err", err)
+	}
+	if raw == nil {
+		raw = sessions.NewSession(m.sessions, m.cfg.SessionName)
+	}
+	str := func(k string) string { v, _ := raw.Values[k].(string); return v }
+	return &session{
+		raw: raw,
+		account: Account{
+			HomeAccountID: str(keyAccount), Username: str(keyUsername),
+			TenantID: str(keyTenant), Name: str(keyName),
+		},
+		sid:     str(keySID),
+		pending: strings.Fields(str(keyPending)),
+	}
+}
+
+// bindingID returns the session binding id, creating one if needed.
+func (s *session) bindingID() string {
+	if s.sid == "" {
+		s.sid = protocol.Random(16)
+	}
+	return s.sid
+}
+
+func (s *session) addPending(id string) {
+	s.pending = append(s.pending, id)
+	if n := len(s.pending); n > maxPending {
+		s.pending = s.pending[n-maxPending:]
+	}
+}
+
+func (s *session) hasPending(id string) bool { return slices.Contains(s.pending, id) }
+
+func (s *session) removePending(id string) {
+	s.pending = slices.DeleteFunc(s.pending, func(p string) bool { return p == id })
+}
+
+// signIn records acct. A different account gets a new binding id (no session
+// fixation); the same account keeps it, so consent flows running in other tabs
+// stay valid.
+func (s *session) signIn(acct Account) {
+	if acct.HomeAccountID != s.account.HomeAccountID {
+		s.sid = protocol.Random(16)
+		s.pending = nil
+	}
+	s.account = acct
+}
+
+func (s *session) save(w http.ResponseWriter, r *http.Request) error {
+	v := s.raw.Values
+	set := func(k, val string) {
+		if val == "" {
+			delete(v, k)
+		} else {
+			v[k] = val
+		}
+	}
+	set(keyAccount, s.account.HomeAccountID)
+	set(keyUsername, s.account.Username)
+	set(keyTenant, s.account.TenantID)
+	set(keyName, s.account.Name)
+	set(keySID, s.sid)
+	set(keyPending, strings.Join(s.pending, " "))
+	return s.raw.Save(r, w)
+}
+
+// destroy empties the session and expires its cookie.
+func (s *session) destroy(w http.ResponseWriter, r *http.Request) error {
+	s.account, s.sid, s.pending = Account{}, "", nil
+	clear(s.raw.Values)
+	opts := sessions.Options{MaxAge: -1, Path: "/"}
+	if s.raw.Options != nil {
+		opts = *s.raw.Options
+		opts.MaxAge = -1
+	}
+	s.raw.Options = &opts
+	return s.raw.Save(r, w)
+}
