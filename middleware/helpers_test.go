@@ -69,8 +69,9 @@ type env struct {
 	clock  *clock
 	logs   *syncBuffer
 	// before runs ahead of every app request (e.g. to move the clock).
-	before func(r *http.Request)
-	mu     sync.Mutex
+	before  func(r *http.Request)
+	handler http.Handler
+	mu      sync.Mutex
 }
 
 var sessionKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")}
@@ -80,10 +81,10 @@ func newEnv(t *testing.T) *env {
 	e := &env{clock: &clock{t: time.Now()}, logs: &syncBuffer{}}
 	e.idp = entratest.NewServer()
 	t.Cleanup(e.idp.Close)
-	var handler http.Handler = http.NotFoundHandler()
+	e.handler = http.NotFoundHandler()
 	e.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
-		h, before := handler, e.before
+		h, before := e.handler, e.before
 		e.mu.Unlock()
 		if before != nil {
 			before(r)
@@ -97,9 +98,7 @@ func newEnv(t *testing.T) *env {
 		Secrets: []string{testSecret}, RedirectURIs: []string{e.srv.URL + "/auth/callback"}})
 	e.cfg = e.config(t, nil)
 	e.mw = e.newMiddleware(t, e.cfg)
-	e.mu.Lock()
-	handler = e.routes(e.mw)
-	e.mu.Unlock()
+	e.setHandler(e.routes(e.mw))
 	return e
 }
 
@@ -202,4 +201,10 @@ func steps(p *entratest.Page, kind string) []entratest.Step {
 		}
 	}
 	return out
+}
+
+func (e *env) setHandler(h http.Handler) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.handler = h
 }
