@@ -104,6 +104,8 @@ func kindOf(e *entraerr.Error) error {
 // statusOf is the HTTP status suggested for err.
 func statusOf(err error) int {
 	switch {
+	case errors.Is(err, errNotFound):
+		return http.StatusNotFound
 	case errors.Is(err, ErrConsentDeclined), errors.Is(err, ErrAdminConsentRequired), errors.Is(err, ErrConsentRequired):
 		return http.StatusForbidden
 	case errors.Is(err, ErrNotSignedIn), errors.Is(err, ErrInteractionRequired):
