@@ -208,3 +208,8 @@ func (e *env) setHandler(h http.Handler) {
 	defer e.mu.Unlock()
 	e.handler = h
 }
+
+func middlewareToken(r *http.Request) (string, bool) {
+	tok, ok := middleware.TokenFromContext(r.Context())
+	return tok.AccessToken, ok
+}
