@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/consentry/consentry/middleware"
+)
+
+// auth is what the pages ask the middleware: who is signed in, the route's token,
+// and the sign-in and sign-out addresses.
+type auth struct {
+	mw *middleware.Middleware
+}
+
+// accountView is the signed-in user as pages show it.
+type accountView struct{ Name, Username, TenantName string }
+
+// account returns the signed-in user of a page behind Require, or nil.
+func (a *auth) account(r *http.Request) *accountView {
+	acct, ok := middleware.AccountFromContext(r.Context())
+	if !ok {
+		return nil
+	}
+	v := &accountView{Name: acct.Name, Username: acct.Username, TenantName: tenantName(acct.TenantID)}
+	if v.Name == "" {
+		v.Name = acct.Username
+	}
+	return v
+}
+
+// token is the access token Require put in the request's context.
+func (a *auth) token(r *http.Request) middleware.Token {
+	tok, _ := middleware.TokenFromContext(r.Context())
+	return tok
+}
+
+// signInURL signs the user in (with consent to read their profile) and returns to ret.
+func (a *auth) signInURL(ret string) string { return a.mw.SignInURL(ret, "User.Read") }
+
+// signOutURL is AuthHandler's sign-out endpoint, next to the callback /auth/callback.
+func (a *auth) signOutURL() string { return "/auth/signout" }
+
+// tenantName names the emulator's tenants; other tenants show no name.
+func tenantName(id string) string {
+	for _, t := range exampleDirectory() {
+		if t.ID == id {
+			return t.DisplayName
+		}
+	}
+	return ""
+}
+
+// errorHandler shows the example's page when only an administrator can grant a
+// permission (pointing to Connect your organization), and the middleware's default
+// page for everything else.
+func (s *site) errorHandler(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if !errors.Is(err, middleware.ErrAdminConsentRequired) {
+		middleware.DefaultErrorHandler(w, r, status, err)
+		return
+	}
+	v := adminNeededView{}
+	var ce *middleware.ConsentError
+	if errors.As(err, &ce) {
+		v.Scopes, v.RetryURL, v.Detail = ce.Scopes, ce.URL, ce.Description
+	}
+	s.log.Info("example: administrator approval needed", "path", r.URL.Path, "scopes", v.Scopes)
+	s.render(w, r, status, "adminneeded", "Administrator approval needed", v)
+}
+
+type adminNeededView struct {
+	Scopes           []string
+	RetryURL, Detail string
+}

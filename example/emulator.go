@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/consentry/consentry/middleware/entratest"
+)
+
+// The example's directory on the emulator. Ids are fixed so that an app pointed at
+// `go run ./example -emulator-only` keeps working across restarts.
+const (
+	contosoID  = "6f0d5a3e-2b1c-4d7e-9a8f-0c1b2d3e4f50"
+	fabrikamID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+
+	exampleClientID = "3c5b0f2e-8d7a-4e61-b9c4-2a1f0e9d8c7b"
+	exampleSecret   = "example-secret-only-for-the-emulator"
+	exampleAppName  = "Consentry example"
+)
+
+// exampleScopes are the delegated permissions the app's registration lists: what an
+// administrator approves for the organization. User.Read.All needs an administrator.
+var exampleScopes = []string{"User.Read", "Mail.Read", "Mail.Send", "User.Read.All"}
+
+// seedTenant is one tenant of the example's directory, with its users.
+type seedTenant struct {
+	entratest.Tenant
+	Users []entratest.User
+}
+
+func exampleDirectory() []seedTenant {
+	return []seedTenant{
+		{Tenant: entratest.Tenant{ID: contosoID, Domain: "contoso.example", DisplayName: "Contoso"},
+			Users: []entratest.User{
+				{ObjectID: "a1d3e4f5-0001-4c00-8000-00000000c0a1", UPN: "adele@contoso.example", DisplayName: "Adele Vance", Admin: true},
+				{ObjectID: "a1d3e4f5-0002-4c00-8000-00000000c0a2", UPN: "alex@contoso.example", DisplayName: "Alex Wilber"},
+				{ObjectID: "a1d3e4f5-0003-4c00-8000-00000000c0a3", UPN: "megan@contoso.example", DisplayName: "Megan Bowen"},
+			}},
+		{Tenant: entratest.Tenant{ID: fabrikamID, Domain: "fabrikam.example", DisplayName: "Fabrikam", UserConsentDisabled: true},
+			Users: []entratest.User{
+				{ObjectID: "b2e4f5a6-0001-4f00-8000-00000000fab1", UPN: "diego@fabrikam.example", DisplayName: "Diego Siciliani", Admin: true},
+				{ObjectID: "b2e4f5a6-0002-4f00-8000-00000000fab2", UPN: "lynne@fabrikam.example", DisplayName: "Lynne Robbins"},
+			}},
+	}
+}
+
+// startEmulator starts the embedded Entra ID emulator on addr and seeds it with the
+// example's tenants, users and app registration (whose redirect URI is redirectURL).
+func startEmulator(addr, redirectURL string, log *slog.Logger) (srv *entratest.Server, err error) {
+	// NewServer panics when it cannot listen, like httptest; turn that into an error.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("example: starting the emulator on %s: %v (choose another with -emulator-addr)", addr, r)
+		}
+	}()
+	srv = entratest.NewServer(entratest.WithAddr(addr), entratest.WithLogger(log))
+	for _, t := range exampleDirectory() {
+		srv.AddTenant(t.Tenant)
+		for _, u := range t.Users {
+			u.TenantID = t.ID
+			srv.AddUser(u)
+		}
+	}
+	srv.AddApp(entratest.App{
+		ClientID:       exampleClientID,
+		DisplayName:    exampleAppName,
+		HomeTenantID:   contosoID,
+		Secrets:        []string{exampleSecret},
+		RedirectURIs:   []string{redirectURL},
+		MultiTenant:    true,
+		RequiredScopes: exampleScopes,
+	})
+	return srv, nil
+}
+
+// checkFree fails early, with a clear message, when addr cannot be listened on.
+func checkFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("example: cannot listen on %s: %w", addr, err)
+	}
+	return l.Close()
+}
+
+// printDirectory writes the seeded tenants and users, for people to sign in as.
+func printDirectory(w io.Writer) {
+	for _, t := range exampleDirectory() {
+		consent := "users may consent"
+		if t.UserConsentDisabled {
+			consent = "user consent disabled: every permission needs an administrator"
+		}
+		fmt.Fprintf(w, "    %s (%s, tenant id %s; %s)\n", t.DisplayName, t.Domain, t.ID, consent)
+		for _, u := range t.Users {
+			role := ""
+			if u.Admin {
+				role = "  administrator"
+			}
+			fmt.Fprintf(w, "      %-26s %s%s\n", u.UPN, u.DisplayName, role)
+		}
+	}
+}
+
+// printEmulatorOnly describes the running emulator for people who point their own app at it.
+func printEmulatorOnly(w io.Writer, srv *entratest.Server, redirectURL string) {
+	fmt.Fprintf(w, "Entra ID emulator running (Ctrl-C to stop)\n\n")
+	fmt.Fprintf(w, "  Authority      %s   (or %s, %s)\n", srv.Authority("organizations"), srv.Authority(contosoID), srv.Authority("contoso.example"))
+	fmt.Fprintf(w, "  Discovery      %s/v2.0/.well-known/openid-configuration\n", srv.Authority("organizations"))
+	fmt.Fprintf(w, "  Graph          %s   (/me, /me/messages, /me/sendMail, /me/events, /users)\n", srv.GraphURL())
+	fmt.Fprintf(w, "  Certificate    self-signed: trust it in your client or skip verification for loopback only\n\n")
+	fmt.Fprintf(w, "  App registration %q (multi-tenant, home tenant Contoso)\n", exampleAppName)
+	fmt.Fprintf(w, "    client id      %s\n", exampleClientID)
+	fmt.Fprintf(w, "    client secret  %s\n", exampleSecret)
+	fmt.Fprintf(w, "    redirect URI   %s\n", redirectURL)
+	fmt.Fprintf(w, "    permissions    %s (User.Read.All needs an administrator)\n\n", strings.Join(exampleScopes, ", "))
+	fmt.Fprintf(w, "  Tenants and users (sign in with the user name, no password):\n")
+	printDirectory(w)
+}

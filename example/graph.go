@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/consentry/consentry/middleware"
+)
+
+// graph calls Microsoft Graph (or the emulator's Graph-like API) with the user's token.
+type graph struct {
+	base   string       // https://graph.microsoft.com/v1.0, no trailing slash
+	client *http.Client // trusts the emulator's certificate in emulator mode
+}
+
+// graphError is Graph's error answer: {"error":{"code":"...","message":"..."}}.
+type graphError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *graphError) Error() string {
+	return fmt.Sprintf("example: Graph answered %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+type graphUser struct {
+	ID                string `json:"id"`
+	DisplayName       string `json:"displayName"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	Mail              string `json:"mail"`
+	JobTitle          string `json:"jobTitle"`
+}
+
+type emailAddress struct {
+	Name    string `json:"name,omitempty"`
+	Address string `json:"address"`
+}
+
+type recipient struct {
+	EmailAddress emailAddress `json:"emailAddress"`
+}
+
+type itemBody struct {
+	ContentType string `json:"contentType,omitempty"`
+	Content     string `json:"content"`
+}
+
+// message is a Graph message as this app sends it.
+type message struct {
+	Subject      string      `json:"subject"`
+	Body         *itemBody   `json:"body,omitempty"`
+	ToRecipients []recipient `json:"toRecipients"`
+}
+
+// receivedMessage is a message in /me/messages. Graph sends "from" as
+// {"emailAddress":{...}}; the emulator sends plain addresses in "from" and "to".
+type receivedMessage struct {
+	ID               string      `json:"id"`
+	Subject          string      `json:"subject"`
+	BodyPreview      string      `json:"bodyPreview"`
+	From             address     `json:"from"`
+	ToRecipients     []recipient `json:"toRecipients"`
+	To               address     `json:"to"`
+	ReceivedDateTime time.Time   `json:"receivedDateTime"`
+}
+
+// Recipients lists the addresses the message was sent to.
+func (m receivedMessage) Recipients() []string {
+	var out []string
+	for _, r := range m.ToRecipients {
+		out = append(out, r.EmailAddress.Address)
+	}
+	if m.To.Address != "" {
+		out = append(out, m.To.Address)
+	}
+	return out
+}
+
+// address is a mail address given as a recipient object or a plain string.
+type address emailAddress
+
+func (a *address) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*a = address{Address: s}
+		return nil
+	}
+	var r recipient
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
+	*a = address(r.EmailAddress)
+	return nil
+}
+
+// me is GET /me (User.Read).
+func (g *graph) me(ctx context.Context, tok middleware.Token) (*graphUser, error) {
+	var u graphUser
+	return &u, g.do(ctx, tok, http.MethodGet, "/me", nil, &u)
+}
+
+// messages is GET /me/messages (Mail.Read).
+func (g *graph) messages(ctx context.Context, tok middleware.Token) ([]receivedMessage, error) {
+	var page struct {
+		Value []receivedMessage `json:"value"`
+	}
+	err := g.do(ctx, tok, http.MethodGet, "/me/messages?$top=25&$select=subject,bodyPreview,from,toRecipients,receivedDateTime", nil, &page)
+	return page.Value, err
+}
+
+// sendMail is POST /me/sendMail (Mail.Send).
+func (g *graph) sendMail(ctx context.Context, tok middleware.Token, m message) error {
+	body := map[string]any{"message": m, "saveToSentItems": true}
+	return g.do(ctx, tok, http.MethodPost, "/me/sendMail", body, nil)
+}
+
+// users is GET /users (User.Read.All).
+func (g *graph) users(ctx context.Context, tok middleware.Token) ([]graphUser, error) {
+	var page struct {
+		Value []graphUser `json:"value"`
+	}
+	err := g.do(ctx, tok, http.MethodGet, "/users?$top=50&$select=id,displayName,userPrincipalName,mail,jobTitle", nil, &page)
+	return page.Value, err
+}
+
+// do sends one request with "Authorization: Bearer <token>" and decodes the JSON answer into out.
+func (g *graph) do(ctx context.Context, tok middleware.Token, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("example: encoding Graph request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, g.base+path, body)
+	if err != nil {
+		return fmt.Errorf("example: Graph request: %w", err)
+	}
+	tok.SetAuthHeader(req) // Authorization: Bearer <the route's access token>
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("example: calling Graph: %w", err)
+	}
+	defer resp.Body.Close()
+	return decodeGraph(resp, out)
+}
+
+func decodeGraph(resp *http.Response, out any) error {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("example: reading Graph answer: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(b, &e)
+		if e.Error.Code == "" {
+			e.Error.Message = strings.TrimSpace(string(b))
+		}
+		return &graphError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+	}
+	if out == nil || len(b) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("example: decoding Graph answer: %w", err)
+	}
+	return nil
+}

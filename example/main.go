@@ -1,0 +1,160 @@
+// Command example is a web app that signs users in with Microsoft Entra ID and asks
+// for each Microsoft Graph permission only when a page needs it, with Consentry.
+//
+//	go run ./example                  on the embedded Entra ID emulator
+//	go run ./example -emulator-only   only the emulator, for your own app
+//	go run ./example -h               flags and environment (real tenant, Redis)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/consentry/consentry/middleware"
+)
+
+func main() {
+	err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	// 1. Flags and environment (-h lists them).
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if cfg.EmulatorOnly {
+		return runEmulatorOnly(ctx, cfg, stdout, log)
+	}
+
+	// 2. Listen first: the redirect URI registered for the app contains the port.
+	ln, publicURL, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	redirectURL := publicURL + "/auth/callback"
+
+	// 3. The identity provider: the embedded emulator, or the real Entra ID and Graph.
+	idp, err := newIdentity(cfg, redirectURL, log)
+	if err != nil {
+		return err
+	}
+	defer idp.Close()
+
+	// 4. Where tokens live: in memory, or in Redis, encrypted.
+	cache, err := newTokenCache(ctx, cfg)
+	if err != nil {
+		return err
+	}
+
+	// 5. The pages, and the middleware that gets their tokens: sign-in, consent, tokens.
+	s, err := newSite(idp, log)
+	if err != nil {
+		return err
+	}
+	mw, err := middleware.New(middleware.Config{
+		Authority:                idp.Authority,
+		ClientID:                 idp.ClientID,
+		Credential:               idp.Credential,
+		RedirectURL:              redirectURL,
+		SessionKeys:              cfg.sessionKeys(),
+		Cache:                    cache,
+		HTTPClient:               idp.HTTPClient,
+		DisableInstanceDiscovery: idp.Emulator != nil,
+		Logger:                   log,
+		ErrorHandler:             s.errorHandler, // its own page for "an administrator must approve"
+	})
+	if err != nil {
+		return err
+	}
+	s.auth.mw = mw
+
+	// 6. Routes: each page says which permission it needs.
+	handler := routes(s, mw)
+
+	// 7. Serve until Ctrl-C.
+	printBanner(stdout, cfg, idp, publicURL, redirectURL)
+	return serve(ctx, ln, handler, log)
+}
+
+// routes maps each page to the permission it needs.
+func routes(s *site, mw *middleware.Middleware) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler()) // sign-in, callback, sign-out
+	mux.Handle("GET /static/", static())
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.Handle("GET /profile", mw.Require("User.Read")(http.HandlerFunc(s.profile)))
+	mux.Handle("GET /mail", mw.Require("Mail.Read")(http.HandlerFunc(s.mail)))
+	mux.Handle("GET /compose", mw.Require("User.Read")(http.HandlerFunc(s.composeForm)))
+	mux.Handle("POST /compose", mw.Require("Mail.Send")(http.HandlerFunc(s.composeSend)))
+	mux.Handle("GET /directory", mw.Require("User.Read.All")(http.HandlerFunc(s.directory)))
+	mux.Handle("GET /scopes", mw.Require("User.Read")(http.HandlerFunc(s.scopes)))
+	mux.HandleFunc("GET /connect", s.connect)
+	mux.HandleFunc("/", s.notFound)
+	return withHeaders(withLog(mux, s.log))
+}
+
+// serve runs the app until ctx ends (Ctrl-C), then shuts down gracefully.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("example: serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("example: shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("example: shutting down: %w", err)
+	}
+	return nil
+}
+
+// runEmulatorOnly runs the emulator alone until Ctrl-C, for people who point their own app at it.
+func runEmulatorOnly(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logger) error {
+	publicURL, err := appURL(cfg, "")
+	if err != nil {
+		return err
+	}
+	srv, err := startEmulator(cfg.EmulatorAddr, publicURL+"/auth/callback", log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	printEmulatorOnly(stdout, srv, publicURL+"/auth/callback")
+	<-ctx.Done()
+	log.Info("example: shutting down the emulator")
+	return nil
+}
+
+func newLogger(cfg *config, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if cfg.Verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildExample builds the example into t.TempDir(), as `go run ./example` would.
+func buildExample(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "example")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build ./example: %v\n%s", err, out)
+	}
+	t.Logf("built the example in %v", time.Since(start).Round(time.Millisecond))
+	return bin
+}
+
+// app is a running example process.
+type app struct {
+	URL      string // where to open the app, from its "Open" line
+	Emulator string // the emulator's URL, from its "Emulator" line
+	mu       sync.Mutex
+	out      strings.Builder // everything it printed
+}
+
+func (a *app) output() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.out.String()
+}
+
+var (
+	openLine     = regexp.MustCompile(`^\s*Open\s+(http://\S+)`)
+	emulatorLine = regexp.MustCompile(`^\s*Emulator\s+(https://\S+)`)
+)
+
+// startExample runs the built example with args and free loopback ports, and waits
+// (at most 30 s) until it prints the URL to open. The process is killed on cleanup.
+func startExample(t *testing.T, args ...string) *app {
+	t.Helper()
+	bin := buildExample(t)
+	args = append([]string{"-addr", "127.0.0.1:0", "-emulator-addr", "127.0.0.1:0"}, args...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = cleanEnv()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{}
+	cmd.Stderr = writerFunc(func(p []byte) (int, error) { a.mu.Lock(); defer a.mu.Unlock(); return a.out.Write(p) })
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopExample(t, cmd, a) })
+	ready := make(chan struct{})
+	go a.scan(stdout, ready)
+	select {
+	case <-ready:
+		t.Logf("example ready in %v at %s (emulator %s)", time.Since(start).Round(time.Millisecond), a.URL, a.Emulator)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("example printed no URL within 30 s; output:\n%s", a.output())
+	}
+	return a
+}
+
+// scan copies the example's stdout into a.out and closes ready once the Open line is seen.
+func (a *app) scan(r io.Reader, ready chan struct{}) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		a.mu.Lock()
+		a.out.WriteString(line + "\n")
+		if m := emulatorLine.FindStringSubmatch(line); m != nil {
+			a.Emulator = m[1]
+		}
+		if m := openLine.FindStringSubmatch(line); m != nil && a.URL == "" {
+			a.URL = m[1]
+			close(ready)
+		}
+		a.mu.Unlock()
+	}
+}
+
+// stopExample sends SIGINT, as Ctrl-C would, and checks the example exits cleanly.
+func stopExample(t *testing.T, cmd *exec.Cmd, a *app) {
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("example exited with %v after SIGINT; output:\n%s", err, a.output())
+		}
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Errorf("example did not stop within 10 s of SIGINT; output:\n%s", a.output())
+	}
+}
+
+// cleanEnv is the test's environment without the variables that switch the example
+// to a real tenant or to Redis.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "REDIS_URL",
+			"CONSENTRY_CACHE_KEY", "CONSENTRY_SESSION_KEY":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestServesHomePage is the fresh-clone experience: build, run with no configuration,
+// and the printed URL serves the home page within seconds.
+func TestServesHomePage(t *testing.T) {
+	a := startExample(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.URL+"/", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", a.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s\n%s", a.URL, resp.Status, body)
+	}
+	for _, want := range []string{"Consentry example", "You are signed out", "adele@contoso.example", `href="/mail"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("home page lacks %q:\n%s", want, body)
+		}
+	}
+	if a.Emulator == "" {
+		t.Errorf("example printed no Emulator line:\n%s", a.output())
+	}
+}

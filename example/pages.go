@@ -1,0 +1,248 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/consentry/consentry/middleware/entratest"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// site holds what the pages need: templates, Graph, and, on the emulator, the
+// emulator itself (to show what is granted).
+type site struct {
+	pages    map[string]*template.Template
+	graph    *graph
+	auth     *auth
+	emulator *entratest.Server // nil on the real Entra ID
+	clientID string
+	log      *slog.Logger
+}
+
+// view is what every page template gets.
+type view struct {
+	Title, Page           string
+	Account               *accountView
+	SignInURL, SignOutURL string
+	Emulator              string // the emulator's URL, "" on the real Entra ID
+	Data                  any
+}
+
+func loadPages() (map[string]*template.Template, error) {
+	names := []string{"home", "profile", "mail", "compose", "directory", "connect", "scopes", "adminneeded", "error"}
+	pages := make(map[string]*template.Template, len(names))
+	for _, name := range names {
+		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("example: parsing template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// static serves the style sheet.
+func static() http.Handler {
+	sub, _ := fs.Sub(templateFS, "templates")
+	return http.StripPrefix("/static/", http.FileServerFS(onlyCSS{sub}))
+}
+
+// onlyCSS exposes the .css files of the template directory and nothing else.
+type onlyCSS struct{ fs.FS }
+
+func (o onlyCSS) Open(name string) (fs.File, error) {
+	if !strings.HasSuffix(name, ".css") {
+		return nil, fs.ErrNotExist
+	}
+	return o.FS.Open(name)
+}
+
+// render writes page name with data, as status.
+func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	v := view{Title: title, Page: name, Account: s.auth.account(r), Data: data,
+		SignInURL: s.auth.signInURL(r.URL.RequestURI()), SignOutURL: s.auth.signOutURL()}
+	if s.emulator != nil {
+		v.Emulator = s.emulator.URL
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := s.pages[name].ExecuteTemplate(w, "layout", v); err != nil {
+		s.log.Error("example: rendering page", "page", name, "err", err)
+	}
+}
+
+type errorView struct{ Heading, Message, Hint string }
+
+// fail shows an error page for a failed Graph call (or anything else).
+func (s *site) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, ev := http.StatusBadGateway, errorView{Heading: "Microsoft Graph call failed", Message: err.Error()}
+	var ge *graphError
+	if errors.As(err, &ge) && ge.Status == http.StatusForbidden {
+		ev.Hint = "The token lacks a permission this call needs. See the Scopes page."
+	}
+	s.log.Warn("example: page failed", "path", r.URL.Path, "err", err)
+	s.render(w, r, status, "error", ev.Heading, ev)
+}
+
+func (s *site) badRequest(w http.ResponseWriter, r *http.Request, msg string) {
+	s.log.Info("example: bad request", "path", r.URL.Path, "reason", msg)
+	s.render(w, r, http.StatusBadRequest, "error", "Bad request", errorView{Heading: "Bad request", Message: msg})
+}
+
+// home is public: it shows who is signed in, if anyone.
+func (s *site) home(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "home", "Home", homeView{Tenants: s.directoryForHome()})
+}
+
+func (s *site) notFound(w http.ResponseWriter, r *http.Request) {
+	s.log.Info("example: not found", "method", r.Method, "path", r.URL.Path)
+	s.render(w, r, http.StatusNotFound, "error", "Not found", errorView{Heading: "Not found", Message: "There is no page at " + r.URL.Path + "."})
+}
+
+func (s *site) profile(w http.ResponseWriter, r *http.Request) {
+	me, err := s.graph.me(r.Context(), s.auth.token(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "profile", "Profile", me)
+}
+
+func (s *site) mail(w http.ResponseWriter, r *http.Request) {
+	msgs, err := s.graph.messages(r.Context(), s.auth.token(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "mail", "Mail", msgs)
+}
+
+func (s *site) directory(w http.ResponseWriter, r *http.Request) {
+	users, err := s.graph.users(r.Context(), s.auth.token(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "directory", "Directory", users)
+}
+
+// composeView is the compose form, filled in again after a bad submission.
+type composeView struct {
+	To, Subject, Body, CSRF string
+	Sent                    *sentView
+}
+
+type sentView struct{ To, Subject string }
+
+const csrfCookie = "example_csrf"
+
+// composeForm shows the form; ?sent=... after a send shows the confirmation.
+func (s *site) composeForm(w http.ResponseWriter, r *http.Request) {
+	v := composeView{CSRF: csrfToken(w, r)}
+	if to := r.URL.Query().Get("sent"); to != "" {
+		v.Sent = &sentView{To: to, Subject: r.URL.Query().Get("subject")}
+	}
+	s.render(w, r, http.StatusOK, "compose", "Compose", v)
+}
+
+// composeSend sends the posted message, then redirects (post/redirect/get).
+func (s *site) composeSend(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.badRequest(w, r, "The form could not be read: "+err.Error())
+		return
+	}
+	if !csrfOK(r) {
+		s.badRequest(w, r, "The form is stale or came from another site: open Compose and send again.")
+		return
+	}
+	to, subject, body := strings.TrimSpace(r.PostFormValue("to")), strings.TrimSpace(r.PostFormValue("subject")), r.PostFormValue("body")
+	if _, err := mail.ParseAddress(to); err != nil || subject == "" {
+		s.badRequest(w, r, "Give a valid recipient address and a subject.")
+		return
+	}
+	m := message{Subject: subject, Body: &itemBody{ContentType: "text", Content: body},
+		ToRecipients: []recipient{{EmailAddress: emailAddress{Address: to}}}}
+	if err := s.graph.sendMail(r.Context(), s.auth.token(r), m); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("example: mail sent", "to", to)
+	http.Redirect(w, r, "/compose?"+url.Values{"sent": {to}, "subject": {subject}}.Encode(), http.StatusSeeOther)
+}
+
+// csrfToken returns the browser's form token, setting the cookie when it has none
+// (double-submit: the form field must match the cookie, which other sites cannot read).
+func csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	return tok
+}
+
+func csrfOK(r *http.Request) bool {
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || c.Value == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
+}
+
+// connectView is the "Connect your organization" page.
+type connectView struct {
+	Permissions []pagePermission
+	Approved    bool
+	TenantName  string
+	Error       string
+	StartURL    string            // where the approve button goes; "" when the middleware has no admin-consent endpoint
+	StartFields map[string]string // its query parameters
+	Missing     string            // what to say when StartURL is ""
+}
+
+// connect is the administrator's page: approve the app for the whole organization.
+func (s *site) connect(w http.ResponseWriter, r *http.Request) {
+	v := connectView{Permissions: appPermissions,
+		Missing: "Approving from this page needs the middleware's admin-consent endpoint, which this build of " +
+			"Consentry does not have yet. Meanwhile an administrator can open the Directory page and tick " +
+			"“Consent on behalf of your organization” on the consent page."}
+	s.render(w, r, http.StatusOK, "connect", "Connect your organization", v)
+}
+
+// newSite loads the templates; the middleware is attached once it exists (it needs
+// the site's error handler).
+func newSite(idp *identity, log *slog.Logger) (*site, error) {
+	pages, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	return &site{pages: pages, graph: &graph{base: idp.GraphURL, client: graphClient(idp)},
+		emulator: idp.Emulator, clientID: idp.ClientID, log: log, auth: &auth{}}, nil
+}
+
+// graphClient trusts the emulator's certificate on the emulator, else is a plain client.
+func graphClient(idp *identity) *http.Client {
+	if idp.HTTPClient != nil {
+		return idp.HTTPClient
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
