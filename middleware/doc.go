@@ -1,0 +1,110 @@
+// Package middleware makes incremental consent with Microsoft Entra ID a
+// one-line affair for net/http apps: declare the scopes each route needs, and
+// the middleware gets a token silently or sends the browser to Entra for just
+// the missing scopes, then resumes the original request with the token in its
+// context.
+//
+//	mw, err := middleware.New(middleware.Config{
+//		Authority:   "https://login.microsoftonline.com/organizations",
+//		ClientID:    clientID,
+//		Credential:  cred, // confidential.NewCredFromSecret(secret)
+//		RedirectURL: "https://app.example/auth/callback",
+//		SessionKeys: [][]byte{hashKey32, blockKey32},
+//		Cache:       cache, // tokencache.New(redisstore.New(rdb), tokencache.WithKey(id, key)); nil: in memory
+//	})
+//	mux.Handle("/auth/", mw.AuthHandler())                   // sign-in, callback, sign-out
+//	mux.Handle("GET /mail", mw.Require("Mail.Read")(mailPage)) // per-route scopes
+//
+// and in the handler:
+//
+//	tok, _ := middleware.TokenFromContext(r.Context())
+//	tok.SetAuthHeader(graphRequest)
+//
+// # A request's path
+//
+// Require reads the session (a gorilla/sessions cookie by default holding who
+// is signed in and ids, never tokens). With an access token for the route's
+// scopes in the in-process cache, valid for more than RefreshMargin, the
+// handler runs at once: no MSAL call, no network. Otherwise MSAL's
+// AcquireTokenSilent runs (its cache is the tokencache.Cache, shared by
+// replicas; a refresh token may be redeemed), once per user and scope set
+// however many requests wait for it. If that needs the user (not signed in,
+// consent missing, MFA, an expired refresh token), a browser is redirected to
+// Entra's authorize endpoint for the route's scopes plus openid, profile and
+// offline_access, with login_hint and domain_hint so no account picker shows,
+// and with state, nonce and PKCE (S256). Scripts get 401 with JSON instead
+// (see Require). A failure of Entra or of the token store is a 503 page, never
+// a redirect, so an outage cannot turn into a consent loop.
+//
+// # The round trip
+//
+// The pending sign-in (state, nonce, PKCE verifier, scopes, return URL) is
+// sealed with a key derived from SessionKeys and kept in the token cache's
+// Store for FlowTTL, so the callback may land on any replica sharing the keys
+// and the store. It is bound to the browser session and single use: forged,
+// replayed, expired and cross-session states end on a 400 page. The callback
+// redeems the code with the verifier, checks the ID token's nonce, records the
+// account in the session and redirects (303) to the original URL, which must be
+// a path on the app's origin.
+//
+// Errors Entra sends back (the user declined, an administrator must approve,
+// ...) end on a page from Config.ErrorHandler that says what happened and what
+// the user can do; it never redirects. Callers branch on the sentinels
+// (ErrConsentDeclined, ErrAdminConsentRequired, ...) with errors.Is and read
+// the protocol fields with errors.As into a *ConsentError.
+//
+// # A whole program
+//
+//	package main
+//
+//	import (
+//		"fmt"
+//		"log"
+//		"net/http"
+//		"os"
+//
+//		"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+//
+//		"github.com/consentry/consentry/middleware"
+//	)
+//
+//	func main() {
+//		cred, err := confidential.NewCredFromSecret(os.Getenv("CLIENT_SECRET"))
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		mw, err := middleware.New(middleware.Config{
+//			Authority:   "https://login.microsoftonline.com/organizations",
+//			ClientID:    os.Getenv("CLIENT_ID"),
+//			Credential:  cred,
+//			RedirectURL: "http://localhost:8080/auth/callback",
+//			SessionKeys: [][]byte{[]byte(os.Getenv("SESSION_HASH_KEY")), []byte(os.Getenv("SESSION_BLOCK_KEY"))},
+//		})
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		mux := http.NewServeMux()
+//		mux.Handle("/auth/", mw.AuthHandler())
+//		mux.Handle("GET /profile", mw.Require("User.Read")(http.HandlerFunc(profile)))
+//		mux.Handle("GET /mail", mw.Require("Mail.Read")(http.HandlerFunc(mail)))
+//		log.Fatal(http.ListenAndServe("localhost:8080", mux))
+//	}
+//
+//	func profile(w http.ResponseWriter, r *http.Request) {
+//		acct, _ := middleware.AccountFromContext(r.Context())
+//		fmt.Fprintf(w, "Hello %s", acct.Name)
+//	}
+//
+//	func mail(w http.ResponseWriter, r *http.Request) {
+//		tok, _ := middleware.TokenFromContext(r.Context())
+//		req, _ := http.NewRequestWithContext(r.Context(), "GET", "https://graph.microsoft.com/v1.0/me/messages", nil)
+//		tok.SetAuthHeader(req)
+//		resp, err := http.DefaultClient.Do(req)
+//		if err != nil {
+//			http.Error(w, "Graph is unreachable", http.StatusBadGateway)
+//			return
+//		}
+//		defer resp.Body.Close()
+//		fmt.Fprintf(w, "Graph answered %s", resp.Status)
+//	}
+package middleware

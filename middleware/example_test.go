@@ -1,0 +1,105 @@
+package middleware_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/consentry/consentry/middleware"
+	"github.com/consentry/consentry/middleware/entratest"
+)
+
+// Wrap a ServeMux route with the scopes it needs and read the token in the
+// handler. The app runs against the entratest emulator here; a browser driver
+// signs in and consents.
+func ExampleMiddleware_Require() {
+	idp := entratest.NewServer()
+	defer idp.Close()
+	tenant := idp.AddTenant(entratest.Tenant{Domain: "contoso.example"})
+	user := idp.AddUser(entratest.User{TenantID: tenant.ID, UPN: "adele@contoso.example", DisplayName: "Adele"})
+
+	mux := http.NewServeMux()
+	app := httptest.NewTLSServer(mux)
+	defer app.Close()
+	reg := idp.AddApp(entratest.App{HomeTenantID: tenant.ID, Secrets: []string{"secret"},
+		RedirectURIs: []string{app.URL + "/auth/callback"}})
+
+	cred, _ := confidential.NewCredFromSecret("secret")
+	mw, err := middleware.New(middleware.Config{
+		Authority:   idp.Authority("organizations"),
+		ClientID:    reg.ClientID,
+		Credential:  cred,
+		RedirectURL: app.URL + "/auth/callback",
+		SessionKeys: [][]byte{[]byte("an example 32-byte hash key!!!!!"), []byte("an example 32-byte block key!!!!")},
+		HTTPClient:  idp.Client(), DisableInstanceDiscovery: true, // the emulator
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.Handle("/auth/", mw.AuthHandler())
+	mux.Handle("GET /mail", mw.Require("Mail.Read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := middleware.TokenFromContext(r.Context())
+		acct, _ := middleware.AccountFromContext(r.Context())
+		req, _ := http.NewRequestWithContext(r.Context(), "GET", idp.GraphURL()+"/me/messages", nil)
+		tok.SetAuthHeader(req)
+		resp, err := idp.Client().Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		resp.Body.Close()
+		fmt.Fprintf(w, "%s read mail with %v: Graph said %d", acct.Name, tok.Scopes, resp.StatusCode)
+	})))
+
+	browser := idp.NewBrowser(app.Certificate())
+	browser.User = user.UPN
+	page, err := browser.Get(app.URL + "/mail?folder=inbox")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(page.URL.RequestURI())
+	fmt.Println(page.Body)
+	// Output:
+	// /mail?folder=inbox
+	// Adele read mail with [Mail.Read]: Graph said 200
+}
+
+// Mount the sign-in, callback and sign-out endpoints next to the redirect URL's
+// path: with RedirectURL https://app.example/auth/callback they are
+// /auth/signin, /auth/callback and /auth/signout.
+func ExampleMiddleware_AuthHandler() {
+	cred, _ := confidential.NewCredFromSecret("secret")
+	mw, err := middleware.New(middleware.Config{
+		Authority:   "https://login.microsoftonline.com/organizations",
+		ClientID:    "00001111-aaaa-2222-bbbb-3333cccc4444",
+		Credential:  cred,
+		RedirectURL: "https://app.example/auth/callback",
+		SessionKeys: [][]byte{[]byte("an example 32-byte hash key!!!!!")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler())
+	// A link that signs in and consents to Mail.Read, then opens /mail:
+	fmt.Println(mw.SignInURL("/mail", "Mail.Read"))
+
+	// A script calling a protected route gets 401 JSON naming that URL, not a redirect.
+	mux.Handle("GET /api/mail", mw.Require("Mail.Read")(http.NotFoundHandler()))
+	r := httptest.NewRequest("GET", "https://app.example/api/mail", nil)
+	r.Header.Set("Accept", "application/json")
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	body, _ := io.ReadAll(w.Result().Body)
+	fmt.Println(w.Code, strings.Contains(string(body), `"signin_url":"/auth/signin?redirect=%2Fapi%2Fmail\u0026scope=Mail.Read"`))
+	// Output:
+	// /auth/signin?redirect=%2Fmail&scope=Mail.Read
+	// 401 true
+}
