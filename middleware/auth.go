@@ -137,6 +137,15 @@ func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, sess 
 	retry := ""
 	if f != nil {
 		scopes, retry = f.Scopes, m.SignInURL(f.ReturnURL, f.Scopes...)
+	} else {
+		// Without a valid state anyone could have crafted this URL: do not
+		// show its free text to the user (the log keeps it).
+		m.log.WarnContext(r.Context(), "middleware: error callback without a valid state",
+			"error", e.Code, "aadsts", e.AADSTS(), "description", e.Summary())
+		if n := e.AADSTS(); n != 0 && len(e.Codes) == 0 {
+			e.Codes = []int{n}
+		}
+		e.Description = ""
 	}
 	if err := sess.save(w, r); err != nil {
 		m.log.WarnContext(r.Context(), "middleware: save session", "err", err)
@@ -214,6 +223,9 @@ func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
 			m.log.ErrorContext(r.Context(), "middleware: sign-out could not remove cached tokens", "account", id, "err", err)
 		}
 		m.log.InfoContext(r.Context(), "middleware: signed out", "account", id)
+	}
+	if c, err := r.Cookie(m.cfg.SessionName); err == nil && m.memo != nil {
+		m.memo.Remove(c.Value)
 	}
 	if err := sess.destroy(w, r); err != nil {
 		m.log.WarnContext(r.Context(), "middleware: clear session", "err", err)

@@ -29,6 +29,7 @@ type Middleware struct {
 	flows    *flowstore.Store
 	sessions sessions.Store
 	tokens   *lru.Cache[tokenKey, *authInfo]
+	memo     *lru.Cache[string, *memoEntry] // default cookie store only
 	flight   flight.Group[*authInfo]
 }
 
@@ -57,6 +58,7 @@ func New(cfg Config) (*Middleware, error) {
 	m.sessions = s.Sessions
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
+		m.memo = lru.New[string, *memoEntry](s.TokenCacheSize)
 	}
 	return m, nil
 }

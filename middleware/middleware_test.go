@@ -171,19 +171,17 @@ func TestAuthHandlerBadInput(t *testing.T) {
 	}
 }
 
-func TestDeclinedPageSaysWhatToDo(t *testing.T) {
+func TestDeclinedPageWithoutStateShowsNoFreeText(t *testing.T) {
 	mw, _ := middleware.New(validConfig(t))
 	w := httptest.NewRecorder()
-	r := httptest.NewRequest("GET", "https://app.example/auth/callback?error=access_denied&error_subcode=cancel&error_description=AADSTS65004%3A+User+declined+to+consent.%0D%0ATrace+ID%3A+1", nil)
+	r := httptest.NewRequest("GET", "https://app.example/auth/callback?error=access_denied&error_subcode=cancel&error_description=AADSTS65004%3A+Call+555-EVIL.%0D%0ATrace+ID%3A+1", nil)
 	mw.AuthHandler().ServeHTTP(w, r)
 	body := w.Body.String()
-	for _, want := range []string{"You declined", "try again", "AADSTS65004: User declined to consent."} {
-		if !strings.Contains(body, want) {
-			t.Errorf("page lacks %q: %s", want, body)
-		}
+	if w.Code != http.StatusForbidden || !strings.Contains(body, "You declined") || !strings.Contains(body, "try again") {
+		t.Errorf("page: %d %s", w.Code, body)
 	}
-	if strings.Contains(body, "Trace ID") {
-		t.Error("page shows trace details")
+	if strings.Contains(body, "555-EVIL") {
+		t.Error("page reflects the description of an unauthenticated callback")
 	}
 }
 

@@ -54,19 +54,19 @@ func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 }
 
 func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, next http.Handler) {
-	sess := m.loadSession(r)
-	if sess.account.HomeAccountID == "" {
-		m.needUser(w, r, rt, sess, ErrNotSignedIn)
+	acct := m.account(r)
+	if acct.HomeAccountID == "" {
+		m.needUser(w, r, rt, ErrNotSignedIn)
 		return
 	}
-	k := tokenKey{account: sess.account.HomeAccountID, tenant: sess.account.TenantID, scopes: rt.key}
+	k := tokenKey{account: acct.HomeAccountID, tenant: acct.TenantID, scopes: rt.key}
 	if ai, ok := m.tokens.Get(k); ok && ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin)) {
 		next.ServeHTTP(w, withAuth(r, ai))
 		return
 	}
-	ai, err := m.silent(r.Context(), sess.account, rt, k)
+	ai, err := m.silent(r.Context(), acct, rt, k)
 	if err != nil {
-		m.silentFailed(w, r, rt, sess, err)
+		m.silentFailed(w, r, rt, acct, err)
 		return
 	}
 	next.ServeHTTP(w, withAuth(r, ai))
@@ -111,7 +111,7 @@ func (m *Middleware) remember(acct Account, scopes []string, key string, ar conf
 	return ai
 }
 
-func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *route, sess *session, err error) {
+func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *route, acct Account, err error) {
 	var se *silentError
 	if !errors.As(err, &se) { // the caller's context ended while waiting
 		se = &silentError{kind: entraerr.Canceled, err: err}
@@ -119,8 +119,8 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 	switch se.kind {
 	case entraerr.NeedsUser:
 		m.log.InfoContext(r.Context(), "middleware: interactive sign-in needed",
-			"path", r.URL.Path, "scopes", rt.key, "account", sess.account.HomeAccountID, "reason", se.err)
-		m.needUser(w, r, rt, sess, fmt.Errorf("%w: %w", ErrInteractionRequired, se))
+			"path", r.URL.Path, "scopes", rt.key, "account", acct.HomeAccountID, "reason", se.err)
+		m.needUser(w, r, rt, fmt.Errorf("%w: %w", ErrInteractionRequired, se))
 	case entraerr.Canceled:
 		if r.Context().Err() != nil {
 			return // the client is gone; nobody reads an answer
@@ -133,13 +133,13 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 
 // needUser sends the user to Entra for rt's scopes: a redirect for browsers, a
 // 401 JSON answer for scripts.
-func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route, sess *session, reason error) {
+func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route, reason error) {
 	ret := returnurl.Or(r.URL.RequestURI(), "/")
 	if isScript(r) {
 		m.scriptChallenge(w, r, rt.scopes, ret, reason)
 		return
 	}
-	m.startFlow(w, r, sess, flowRequest{scopes: rt.scopes, returnURL: ret})
+	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: rt.scopes, returnURL: ret})
 }
 
 // isScript reports whether r comes from a script rather than a page navigation.
