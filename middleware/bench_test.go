@@ -24,10 +24,7 @@ func BenchmarkBare(b *testing.B) {
 // BenchmarkFastPath is a signed-in user with a cached token: session decode,
 // in-process cache hit, token in context.
 func BenchmarkFastPath(b *testing.B) {
-	t := &testing.T{}
-	e := newEnv(t)
-	defer e.idp.Close()
-	defer e.srv.Close()
+	e := newEnv(b)
 	br := e.browser(e.user, entratest.Accept)
 	if p, err := br.Get(e.srv.URL + "/profile"); err != nil || p.StatusCode != 200 {
 		b.Fatalf("sign-in: %v", err)

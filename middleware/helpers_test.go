@@ -76,7 +76,7 @@ type env struct {
 
 var sessionKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")}
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{clock: &clock{t: time.Now()}, logs: &syncBuffer{}}
 	e.idp = entratest.NewServer()
@@ -107,7 +107,7 @@ func (e *env) addUser(name string) entratest.User {
 }
 
 // config returns the app's Config; cache nil means a fresh in-memory cache.
-func (e *env) config(t *testing.T, cache *tokencache.Cache) middleware.Config {
+func (e *env) config(t testing.TB, cache *tokencache.Cache) middleware.Config {
 	t.Helper()
 	cred, err := confidential.NewCredFromSecret(testSecret)
 	if err != nil {
@@ -126,7 +126,7 @@ func (e *env) config(t *testing.T, cache *tokencache.Cache) middleware.Config {
 	}
 }
 
-func (e *env) newMiddleware(t *testing.T, cfg middleware.Config) *middleware.Middleware {
+func (e *env) newMiddleware(t testing.TB, cfg middleware.Config) *middleware.Middleware {
 	t.Helper()
 	mw, err := middleware.New(cfg)
 	if err != nil {
