@@ -72,9 +72,7 @@ func newBrowser(t *testing.T, who string) *browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if err := chromedp.Do(startCtx); err != nil {
+	if err := startBounded(ctx, cancelCtx, 60*time.Second); err != nil {
 		t.Fatalf("starting %s: %v", exe, err)
 	}
 	b := &browser{t: t, ctx: ctx, who: who, dir: screenshotDir(t), n: new(int)}
@@ -87,12 +85,22 @@ func newBrowser(t *testing.T, who string) *browser {
 func (b *browser) person(who string) *browser {
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	b.t.Cleanup(cancel)
-	startCtx, cancelStart := context.WithTimeout(ctx, 30*time.Second)
-	defer cancelStart()
-	if err := chromedp.Do(startCtx); err != nil {
+	if err := startBounded(ctx, cancel, 30*time.Second); err != nil {
 		b.t.Fatalf("opening a browser window for %s: %v", who, err)
 	}
 	return &browser{t: b.t, ctx: ctx, who: who, dir: b.dir, n: b.n}
+}
+
+// startBounded opens the browser (or tab) of ctx. The first action on a chromedp
+// context binds the browser's lifetime to that context, so the start cannot run on
+// a child context with a deadline: a timer cancels ctx itself if it takes too long.
+func startBounded(ctx context.Context, cancel context.CancelFunc, d time.Duration) error {
+	timer := time.AfterFunc(d, cancel)
+	defer timer.Stop()
+	if err := chromedp.Do(ctx); err != nil {
+		return fmt.Errorf("not started within %v: %w", d, err)
+	}
+	return nil
 }
 
 // screenshotDir is $CONSENTRY_SCREENSHOTS/<test name> when set, else a t.TempDir().
@@ -160,6 +168,17 @@ func (b *browser) has(sel string) bool {
 	return err == nil && n
 }
 
+// text is the visible text of the element sel, or "" when there is none.
+func (b *browser) text(sel string) string {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf("(document.querySelector(%q) || {}).innerText || ''", sel)))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(s)
+}
+
 // pageText is the visible text of the current page.
 func (b *browser) pageText() string {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
@@ -219,4 +238,167 @@ func (b *browser) expectPage(what, id string) {
 	if !b.has("main#page-" + id) {
 		b.t.Fatalf("step %q: want the example's %q page, got %s\n%s", what, id, b.location(), b.pageText())
 	}
+}
+
+// check records a failed expectation without stopping the test, so that the steps
+// after a missing feature still run and show what works.
+func (b *browser) check(what string, ok bool, format string, args ...any) {
+	b.t.Helper()
+	if !ok {
+		b.t.Errorf("step %q: %s\nat %s\n%s", what, fmt.Sprintf(format, args...), b.location(), b.pageText())
+	}
+}
+
+// expectEntra checks that the current page is the emulator's page of kind
+// (signin, consent, admin_approval, adminconsent) and that it lists scopes.
+func (b *browser) expectEntra(what, kind string, scopes ...string) {
+	b.t.Helper()
+	if !b.has(fmt.Sprintf(`main#entratest[data-kind=%q]`, kind)) {
+		b.t.Fatalf("step %q: want the emulator's %s page, got %s\n%s", what, kind, b.location(), b.pageText())
+	}
+	for _, s := range scopes {
+		if !b.has(fmt.Sprintf(`#permissions li[data-scope=%q]`, s)) {
+			b.t.Fatalf("step %q: the %s page does not list %s\n%s", what, kind, s, b.pageText())
+		}
+	}
+}
+
+// consentedScopes lists the scopes on the emulator's consent page.
+func (b *browser) consentedScopes() []string {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#permissions li")].map(li => li.dataset.scope)`))
+	if err != nil {
+		b.t.Fatalf("reading the consent page: %v", err)
+	}
+	return s
+}
+
+// TestBrowserConsentFlows walks the example in a real browser: a non-admin signs
+// in, consents to mail, sends mail through a new consent, is stopped at the
+// directory by an admin-only permission; an admin approves the app for the
+// organization; then the non-admin sees the directory.
+func TestBrowserConsentFlows(t *testing.T) {
+	alex := newBrowser(t, "alex") // skips without Chromium
+	a := startExample(t)
+	start := time.Now()
+	defer func() {
+		t.Logf("browser flow took %v; screenshots in %s", time.Since(start).Round(time.Millisecond), alex.dir)
+	}()
+
+	// 1. Home, signed out.
+	alex.open(a.URL + "/")
+	alex.shot("home-signed-out")
+	alex.expectPage("home", "home")
+	alex.expect("home", "alex@contoso.example") // the users to sign in as
+	alex.check("home offers to sign in", alex.has("a#sign-in"), "no Sign in button")
+
+	// 2. Sign in as a non-admin: the emulator's sign-in page, then consent to User.Read.
+	alex.click("#sign-in")
+	alex.shot("entra-sign-in")
+	alex.expectEntra("sign in", "signin")
+	alex.click(`button[data-upn="alex@contoso.example"]`)
+	alex.shot("entra-consent-user-read")
+	alex.expectEntra("consent at sign-in", "consent", "User.Read")
+	alex.click("#accept")
+	alex.shot("home-signed-in")
+	alex.expectPage("back home after sign-in", "home")
+	alex.check("home shows who is signed in", alex.text("#signed-in-as") == "Alex Wilber",
+		"the home page (not behind Require) does not know who is signed in: the middleware has no accessor for the account of a request outside Require")
+
+	// 3. Mail: incremental consent, for Mail.Read only.
+	alex.click(`nav a[href="/mail"]`)
+	alex.shot("entra-consent-mail-read")
+	alex.expectEntra("consent to mail", "consent", "Mail.Read")
+	if got := alex.consentedScopes(); len(got) != 1 {
+		t.Errorf("step \"consent to mail\": want only Mail.Read asked (incremental consent), got %v", got)
+	}
+	alex.click("#accept")
+	alex.shot("mail")
+	alex.expectPage("mail after consent", "mail")
+	alex.expect("mail after consent", "Your mail", "Alex Wilber")
+
+	// 4. Compose: the form posts, Mail.Send needs a new consent, the post resumes.
+	subject := "Lunch on Friday? " + time.Now().Format("15:04:05")
+	alex.click(`nav a[href="/compose"]`)
+	alex.expectPage("compose form", "compose")
+	alex.fill("#to", "alex@contoso.example")
+	alex.fill("#subject", subject)
+	alex.fill("#body", "Sent from the Consentry example by the browser test.")
+	alex.shot("compose-filled")
+	alex.click("#send")
+	alex.shot("entra-consent-mail-send")
+	alex.expectEntra("consent to send", "consent", "Mail.Send")
+	alex.click("#accept")
+	alex.shot("compose-after-consent")
+	sent := alex.has("#sent")
+	alex.check("post resumes after consent", sent,
+		"after consenting to Mail.Send the form post was not resumed: no \"Sent\" confirmation (the middleware redirects back with GET, so the post body is lost)")
+	if sent {
+		alex.expect("sent confirmation", "Sent “"+subject+"” to alex@contoso.example")
+		alex.click(`nav a[href="/mail"]`)
+		alex.shot("mail-with-sent-message")
+		alex.expect("sent message in the mailbox", subject)
+	}
+
+	// 5. Directory: User.Read.All needs an administrator; the non-admin gets the admin page.
+	alex.click(`nav a[href="/directory"]`)
+	alex.shot("entra-need-admin-approval")
+	alex.expectEntra("directory as a non-admin", "admin_approval", "User.Read.All")
+	alex.click("#back")
+	alex.shot("admin-needed")
+	alex.expectPage("back in the app without the permission", "adminneeded")
+	alex.expect("admin page", "An administrator must approve this app", "User.Read.All")
+
+	// 6. The admin, at her own computer, approves the app for the organization.
+	adele := alex.person("adele")
+	adele.open(a.URL + "/connect")
+	adele.shot("connect")
+	adele.expectPage("connect page", "connect")
+	if adele.has("#approve-org") {
+		adele.click("#approve-org")
+		adele.shot("entra-sign-in")
+		adele.expectEntra("admin signs in", "signin")
+		adele.click(`button[data-upn="adele@contoso.example"]`)
+		adele.shot("entra-admin-consent")
+		adele.expectEntra("admin consent", "adminconsent", "User.Read.All")
+		adele.click("#accept")
+		adele.shot("connect-approved")
+		adele.expectPage("back on connect", "connect")
+		adele.check("approved for the organization", adele.has("#approved"), "no confirmation after admin consent")
+	} else {
+		t.Errorf("step \"approve for the organization\": the connect page has no approve button: the middleware has no admin-consent endpoint; falling back to consent for the organization on the Directory page")
+		adele.click(`nav a[href="/directory"]`)
+		adele.shot("entra-sign-in")
+		adele.expectEntra("admin signs in", "signin")
+		adele.click(`button[data-upn="adele@contoso.example"]`)
+		adele.shot("entra-consent-for-organization")
+		adele.expectEntra("admin consents for the organization", "consent", "User.Read.All")
+		adele.run("tick consent for the organization", chromedp.Click(chromedp.CSS("#consent_org"), chromedp.NodeVisible))
+		adele.shot("entra-consent-for-organization-ticked")
+		adele.click("#accept")
+		adele.shot("directory-as-admin")
+		adele.expectPage("directory as the admin", "directory")
+	}
+
+	// 7. The non-admin now sees the directory, without being asked anything.
+	alex.click(`nav a[href="/directory"]`)
+	alex.shot("directory")
+	alex.expectPage("directory as a non-admin after approval", "directory")
+	alex.expect("directory lists the tenant", "Adele Vance", "Megan Bowen", "alex@contoso.example")
+
+	// 8. The token's scopes and the grants.
+	alex.click(`nav a[href="/scopes"]`)
+	alex.shot("scopes")
+	alex.expectPage("scopes", "scopes")
+	alex.expect("scopes", "User.Read.All", "your organization")
+
+	// 9. Sign out.
+	alex.click("#sign-out")
+	alex.shot("signed-out")
+	alex.expectPage("home after sign-out", "home")
+	alex.check("home after sign-out", alex.has("a#sign-in") && !alex.has("#signed-in-as"), "the home page still shows a signed-in user")
+	alex.open(a.URL + "/profile") // signed out for real: a protected page asks Entra again
+	alex.shot("entra-sign-in-after-sign-out")
+	alex.expectEntra("protected page after sign-out", "signin")
 }

@@ -51,7 +51,7 @@ var (
 )
 
 // startExample runs the built example with args and free loopback ports, and waits
-// (at most 30 s) until it prints the URL to open. The process is killed on cleanup.
+// (at most 30 s) until it has printed its banner with the URL to open. The process is killed on cleanup.
 func startExample(t *testing.T, args ...string) *app {
 	t.Helper()
 	bin := buildExample(t)
@@ -92,6 +92,8 @@ func (a *app) scan(r io.Reader, ready chan struct{}) {
 		}
 		if m := openLine.FindStringSubmatch(line); m != nil && a.URL == "" {
 			a.URL = m[1]
+		}
+		if strings.Contains(line, "Ctrl-C to stop") && a.URL != "" { // the end of the banner
 			close(ready)
 		}
 		a.mu.Unlock()
