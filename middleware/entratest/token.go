@@ -30,13 +30,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.writeTokenError(w, r, errPostOnly())
 		return
 	}
-	if e := s.injectFault(r.Context()); e != nil {
-		s.writeTokenError(w, r, e)
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	if err := r.ParseForm(); err != nil {
 		s.writeTokenError(w, r, errInvalidRequest("The request body could not be parsed as a form."))
+		return
+	}
+	if e := s.injectFault(r.Context()); e != nil {
+		s.writeTokenError(w, r, e)
 		return
 	}
 	resp, e := s.tokenGrant(r, r.PathValue("tenant"), r.PostForm)
