@@ -165,3 +165,83 @@ func TestReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestColdReplicaManyUsers: a replica with an empty in-process cache serves
+// 50 users at once from the shared token cache. One MSAL client shared by
+// concurrent users would miss tokens ("no token found") and send users to
+// consent; the pool of clients must not.
+func TestColdReplicaManyUsers(t *testing.T) {
+	e := newEnv(t)
+	const n = 50
+	browsers := make([]*entratest.Browser, n)
+	for i := range browsers {
+		browsers[i] = e.browser(e.addUser(fmt.Sprintf("cold%02d", i)), entratest.Accept)
+		if p := e.get(t, browsers[i], "/profile"); p.StatusCode != 200 {
+			t.Fatalf("user %d sign-in: %d%s", i, p.StatusCode, trail(p))
+		}
+	}
+	e.setHandler(e.routes(e.newMiddleware(t, e.cfg))) // same keys and cache, cold memory
+	e.idp.ResetCounts()
+	codes := fireAll(t, e, browsers, "/profile")
+	for i, c := range codes {
+		if c != 200 {
+			t.Errorf("user %d: status %d", i, c)
+		}
+	}
+	if c := e.entraCalls(); c != 0 {
+		t.Errorf("%d calls to Entra, want 0 (tokens are in the shared cache)", c)
+	}
+}
+
+// TestRefreshHerd: concurrent requests of one user whose token must be
+// refreshed cause one refresh at Entra.
+func TestRefreshHerd(t *testing.T) {
+	e := newEnv(t)
+	e.idp.SetTokenLifetime(4 * time.Minute) // inside the refresh window: the next request refreshes
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/profile"); p.StatusCode != 200 {
+		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
+	}
+	e.idp.SetTokenLifetime(0)
+	e.idp.SetTokenLatency(300 * time.Millisecond) // keep the refresh in flight while the others arrive
+	e.idp.ResetCounts()
+	same := make([]*entratest.Browser, 20)
+	for i := range same {
+		same[i] = b
+	}
+	for i, c := range fireAll(t, e, same, "/profile") {
+		if c != 200 {
+			t.Errorf("request %d: status %d", i, c)
+		}
+	}
+	if n := e.idp.Count(entratest.EndpointToken); n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+}
+
+// fireAll sends GET path for every browser at once (without following
+// redirects) and returns the status codes.
+func fireAll(t *testing.T, e *env, browsers []*entratest.Browser, path string) []int {
+	t.Helper()
+	codes := make([]int, len(browsers))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, b := range browsers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			resp, err := b.Client.Get(e.srv.URL + path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return codes
+}
