@@ -156,9 +156,13 @@ func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, sess 
 // redeem exchanges the code (with the PKCE verifier) and checks the nonce.
 func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Account, confidential.AuthResult, error) {
 	ctx := r.Context()
+	scopes := f.Scopes
+	if len(scopes) == 0 { // plain sign-in; MSAL refuses an empty scope list
+		scopes = protocol.OIDCScopes
+	}
 	var ar confidential.AuthResult
 	err := m.clients.with(ctx, func(c confidential.Client) (err error) {
-		ar, err = c.AcquireTokenByAuthCode(ctx, code, m.cfg.RedirectURL, f.Scopes, confidential.WithChallenge(f.Verifier))
+		ar, err = c.AcquireTokenByAuthCode(ctx, code, m.cfg.RedirectURL, scopes, confidential.WithChallenge(f.Verifier))
 		return err
 	})
 	if err != nil {

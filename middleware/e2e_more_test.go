@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -140,5 +141,30 @@ func TestDeclinePageShowsEntraDetails(t *testing.T) {
 		if !strings.Contains(p.Body, want) {
 			t.Errorf("page lacks %q: %s", want, p.Body)
 		}
+	}
+}
+
+func TestAccountOnOpenPagesAndPlainSignIn(t *testing.T) {
+	e := newEnv(t)
+	mux := http.NewServeMux()
+	mux.Handle("/", e.routes(e.mw))
+	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
+		acct, ok := e.mw.Account(r)
+		w.Write([]byte(fmt.Sprintf("signed-in=%v user=%s name=%s", ok, acct.Username, acct.Name)))
+	})
+	e.setHandler(mux)
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/whoami"); p.Body != "signed-in=false user= name=" {
+		t.Errorf("before sign-in: %q", p.Body)
+	}
+	p := e.get(t, b, e.mw.SignInURL("/whoami")) // no scopes: sign in only
+	if p.StatusCode != 200 || p.Body != "signed-in=true user=adele@contoso.example name=adele" {
+		t.Fatalf("after sign-in: %d %q%s\n%s", p.StatusCode, p.Body, trail(p), e.logs)
+	}
+	if p, _ := b.PostForm(e.srv.URL+e.mw.SignOutURL(), nil); p == nil || steps(p, "signedout") == nil && len(p.Trail) < 2 {
+		t.Fatalf("sign-out%s", trail(p))
+	}
+	if p := e.get(t, b, "/whoami"); p.Body != "signed-in=false user= name=" {
+		t.Errorf("after sign-out: %q", p.Body)
 	}
 }

@@ -122,3 +122,15 @@ func describe(reason error, scopes []string) string {
 	}
 	return "sign-in or consent required for " + strings.Join(scopes, " ")
 }
+
+// SignOutURL returns the app-relative URL of AuthHandler's sign-out endpoint.
+// Post a form to it (GET works too).
+func (m *Middleware) SignOutURL() string { return m.cfg.authPaths.signOut }
+
+// Account returns the account signed in on r's session, on any route: use it
+// on pages not wrapped by Require (a home page showing "Sign in" or the user's
+// name). It makes no call to Entra and does not check tokens.
+func (m *Middleware) Account(r *http.Request) (Account, bool) {
+	acct := m.sessionAccount(r)
+	return acct, acct.HomeAccountID != ""
+}

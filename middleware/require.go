@@ -54,7 +54,7 @@ func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 }
 
 func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, next http.Handler) {
-	acct := m.account(r)
+	acct := m.sessionAccount(r)
 	if acct.HomeAccountID == "" {
 		m.needUser(w, r, rt, ErrNotSignedIn)
 		return

@@ -75,11 +75,11 @@ func (m *Middleware) loadSession(r *http.Request) *session {
 	}
 }
 
-// account returns who is signed in on r, cheaply: with the default cookie store
+// sessionAccount returns who is signed in on r, cheaply: with the default cookie store
 // the cookie's value determines the session entirely, so the decoded account
 // of an exact cookie value is memoized for memoTTL (securecookie's HMAC check,
 // decryption and gob decoding cost some 200 allocations per request).
-func (m *Middleware) account(r *http.Request) Account {
+func (m *Middleware) sessionAccount(r *http.Request) Account {
 	if m.memo == nil {
 		return m.loadSession(r).account
 	}
