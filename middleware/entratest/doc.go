@@ -51,6 +51,18 @@
 // SetRequiredPermissions (scope drift), RequireClaims and Count let tests
 // reach every branch without sleeping.
 //
+// # Departures from Entra
+//
 // Where the emulator departs from Entra, or guesses undocumented behaviour,
-// the code says so in comments.
+// the code says so in comments. The main ones: there are no passwords (a
+// login_hint naming a known user signs that user in); OpenID Connect scopes
+// never need consent; only response_mode=query is supported; a single-tenant
+// app may use the organizations/common authority for its own tenant's users
+// (Entra answers AADSTS50194 for apps created after October 2018); the token
+// response's scope echoes the requested scopes verbatim (including ".default")
+// so that MSAL Go sees none as declined; the redirect behind "Need admin
+// approval" carries error=access_denied, error_subcode=cancel and AADSTS90094.
+// Lifetimes: authorization codes 10 minutes, access tokens one hour
+// (SetTokenLifetime), refresh tokens 90 days, and a used refresh token stays
+// valid until it expires.
 package entratest

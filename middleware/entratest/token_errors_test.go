@@ -135,6 +135,11 @@ func TestTokenErrors(t *testing.T) {
 		{"refresh for ungranted scope", "", func(t *testing.T, e *env) url.Values {
 			return e.refreshForm(e.refreshToken(t), "Mail.Read offline_access")
 		}, 400, "invalid_grant", 65001, "consent_required"},
+		{"refresh with unmet claims challenge", "", func(t *testing.T, e *env) url.Values {
+			f := e.refreshForm(e.refreshToken(t), "User.Read")
+			f.Set("claims", `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`)
+			return f
+		}, 400, "interaction_required", 50076, ""},
 		{"two resources", "", func(t *testing.T, e *env) url.Values {
 			api := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, ExposedScopes: []entratest.Permission{{Value: "read", Description: "Read"}}})
 			return e.refreshForm(e.refreshToken(t), "User.Read api://"+api.ClientID+"/read")
