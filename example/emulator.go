@@ -105,7 +105,7 @@ func printDirectory(w io.Writer) {
 
 // printEmulatorOnly describes the running emulator for people who point their own app at it.
 func printEmulatorOnly(w io.Writer, srv *entratest.Server, redirectURL string) {
-	fmt.Fprintf(w, "Entra ID emulator running (Ctrl-C to stop)\n\n")
+	fmt.Fprintf(w, "Entra ID emulator (from the Consentry example)\n\n")
 	fmt.Fprintf(w, "  Authority      %s   (or %s, %s)\n", srv.Authority("organizations"), srv.Authority(contosoID), srv.Authority("contoso.example"))
 	fmt.Fprintf(w, "  Discovery      %s/v2.0/.well-known/openid-configuration\n", srv.Authority("organizations"))
 	fmt.Fprintf(w, "  Graph          %s   (/me, /me/messages, /me/sendMail, /me/events, /users)\n", srv.GraphURL())
@@ -117,4 +117,5 @@ func printEmulatorOnly(w io.Writer, srv *entratest.Server, redirectURL string) {
 	fmt.Fprintf(w, "    permissions    %s (User.Read.All needs an administrator)\n\n", strings.Join(exampleScopes, ", "))
 	fmt.Fprintf(w, "  Tenants and users (sign in with the user name, no password):\n")
 	printDirectory(w)
+	fmt.Fprintf(w, "\n  Ctrl-C to stop.\n")
 }

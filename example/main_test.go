@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,10 +36,11 @@ func buildExample(t *testing.T) string {
 
 // app is a running example process.
 type app struct {
-	URL      string // where to open the app, from its "Open" line
-	Emulator string // the emulator's URL, from its "Emulator" line
-	mu       sync.Mutex
-	out      strings.Builder // everything it printed
+	URL       string // where to open the app, from its "Open" line
+	Emulator  string // the emulator's URL, from its "Emulator" line
+	Authority string // from the "Authority" line of -emulator-only
+	mu        sync.Mutex
+	out       strings.Builder // everything it printed
 }
 
 func (a *app) output() string {
@@ -46,8 +50,9 @@ func (a *app) output() string {
 }
 
 var (
-	openLine     = regexp.MustCompile(`^\s*Open\s+(http://\S+)`)
-	emulatorLine = regexp.MustCompile(`^\s*Emulator\s+(https://\S+)`)
+	openLine      = regexp.MustCompile(`^\s*Open\s+(http://\S+)`)
+	emulatorLine  = regexp.MustCompile(`^\s*Emulator\s+(https://\S+)`)
+	authorityLine = regexp.MustCompile(`^\s*Authority\s+(https://\S+)`)
 )
 
 // startExample runs the built example with args and free loopback ports, and waits
@@ -55,7 +60,11 @@ var (
 func startExample(t *testing.T, args ...string) *app {
 	t.Helper()
 	bin := buildExample(t)
-	args = append([]string{"-addr", "127.0.0.1:0", "-emulator-addr", "127.0.0.1:0"}, args...)
+	if slices.Contains(args, "-emulator-only") {
+		args = append([]string{"-emulator-addr", "127.0.0.1:0"}, args...)
+	} else {
+		args = append([]string{"-addr", "127.0.0.1:0", "-emulator-addr", "127.0.0.1:0"}, args...)
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = cleanEnv()
 	stdout, err := cmd.StdoutPipe()
@@ -73,9 +82,12 @@ func startExample(t *testing.T, args ...string) *app {
 	go a.scan(stdout, ready)
 	select {
 	case <-ready:
-		t.Logf("example ready in %v at %s (emulator %s)", time.Since(start).Round(time.Millisecond), a.URL, a.Emulator)
+		t.Logf("example ready in %v: app %q, emulator %q, authority %q", time.Since(start).Round(time.Millisecond), a.URL, a.Emulator, a.Authority)
 	case <-time.After(30 * time.Second):
-		t.Fatalf("example printed no URL within 30 s; output:\n%s", a.output())
+		t.Fatalf("example printed no banner within 30 s; output:\n%s", a.output())
+	}
+	if a.URL == "" && !slices.Contains(args, "-emulator-only") {
+		t.Fatalf("example printed no URL to open; output:\n%s", a.output())
 	}
 	return a
 }
@@ -93,7 +105,10 @@ func (a *app) scan(r io.Reader, ready chan struct{}) {
 		if m := openLine.FindStringSubmatch(line); m != nil && a.URL == "" {
 			a.URL = m[1]
 		}
-		if strings.Contains(line, "Ctrl-C to stop") && a.URL != "" { // the end of the banner
+		if m := authorityLine.FindStringSubmatch(line); m != nil {
+			a.Authority = m[1]
+		}
+		if strings.Contains(line, "Ctrl-C to stop") { // the end of the banner
 			close(ready)
 		}
 		a.mu.Unlock()
@@ -153,12 +168,50 @@ func TestServesHomePage(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s\n%s", a.URL, resp.Status, body)
 	}
-	for _, want := range []string{"Consentry example", "You are signed out", "adele@contoso.example", `href="/mail"`} {
+	for _, want := range []string{"Consentry example", `id="sign-in"`, "adele@contoso.example", `href="/mail"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("home page lacks %q:\n%s", want, body)
 		}
 	}
 	if a.Emulator == "" {
 		t.Errorf("example printed no Emulator line:\n%s", a.output())
+	}
+}
+
+// TestEmulatorOnly runs only the emulator and checks that the authority it prints
+// serves OpenID Connect discovery, so another app can be pointed at it.
+func TestEmulatorOnly(t *testing.T) {
+	a := startExample(t, "-emulator-only")
+	for _, want := range []string{exampleClientID, exampleSecret, "/auth/callback", "adele@contoso.example", "fabrikam.example"} {
+		if !strings.Contains(a.output(), want) {
+			t.Errorf("-emulator-only output lacks %q:\n%s", want, a.output())
+		}
+	}
+	if a.URL != "" {
+		t.Errorf("-emulator-only printed an app URL %s", a.URL)
+	}
+	if a.Authority == "" {
+		t.Fatalf("-emulator-only printed no Authority line:\n%s", a.output())
+	}
+	// The emulator's certificate is self-signed and made at start: skip verification,
+	// for this loopback address only.
+	if !strings.HasPrefix(a.Authority, "https://127.0.0.1:") {
+		t.Fatalf("authority %s is not on loopback", a.Authority)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get(a.Authority + "/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		AuthorizationEndpoint string `json:"authorization_endpoint"`
+		TokenEndpoint         string `json:"token_endpoint"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("discovery: %s, %v", resp.Status, err)
+	}
+	if !strings.HasPrefix(doc.TokenEndpoint, a.Authority+"/") {
+		t.Errorf("token endpoint %q is not under the authority %s", doc.TokenEndpoint, a.Authority)
 	}
 }
