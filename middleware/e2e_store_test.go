@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/sessions"
+
 	"github.com/consentry/consentry/middleware/entratest"
 	"github.com/consentry/consentry/tokencache"
 )
@@ -82,5 +84,21 @@ func TestTokenStoreOutage(t *testing.T) {
 	store.down.Store(false)
 	if p := e.get(t, b, "/mail"); p.StatusCode != 200 {
 		t.Errorf("after the outage: %d%s", p.StatusCode, trail(p))
+	}
+}
+
+// TestPluggableSessionStore: any gorilla sessions.Store works, here a
+// server-side filesystem store (the cookie holds only a session id).
+func TestPluggableSessionStore(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.cfg
+	cfg.Sessions = sessions.NewFilesystemStore(t.TempDir(), sessionKeys...)
+	e.mw = e.newMiddleware(t, cfg)
+	e.setHandler(e.routes(e.mw))
+	b := e.browser(e.user, entratest.Accept)
+	for _, path := range []string{"/profile", "/mail?x=1", "/profile"} {
+		if p := e.get(t, b, path); p.StatusCode != 200 {
+			t.Fatalf("%s: %d%s", path, p.StatusCode, trail(p))
+		}
 	}
 }
