@@ -59,6 +59,12 @@ var (
 // (at most 30 s) until it has printed its banner with the URL to open. The process is killed on cleanup.
 func startExample(t *testing.T, args ...string) *app {
 	t.Helper()
+	return startExampleEnv(t, nil, args...)
+}
+
+// startExampleEnv is startExample with extra environment variables ("NAME=value").
+func startExampleEnv(t *testing.T, env []string, args ...string) *app {
+	t.Helper()
 	bin := buildExample(t)
 	if slices.Contains(args, "-emulator-only") {
 		args = append([]string{"-emulator-addr", "127.0.0.1:0"}, args...)
@@ -66,7 +72,7 @@ func startExample(t *testing.T, args ...string) *app {
 		args = append([]string{"-addr", "127.0.0.1:0", "-emulator-addr", "127.0.0.1:0"}, args...)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
