@@ -13,6 +13,10 @@ import (
 // process (it does not implement InProcess) and no key was given with WithKey.
 var ErrKeyRequired = errors.New("tokencache: an encryption key (WithKey) is required for a store outside process memory")
 
+// ErrConflict is returned by Export when other writers kept changing the
+// partition through every compare-and-swap attempt.
+var ErrConflict = errors.New("tokencache: partition kept changing during export")
+
 // maxSwaps bounds the optimistic-concurrency retries of one Export.
 const maxSwaps = 16
 
@@ -104,8 +108,12 @@ func (c *Cache) Export(ctx context.Context, m cache.Marshaler, hints cache.Expor
 
 // Remove deletes the partition partitionKey, for sign-out: MSAL's
 // RemoveAccount cannot reach a partitioned cache. For a user the key is the
-// MSAL account's HomeAccountID. A missing partition is not an error.
+// MSAL account's HomeAccountID. A missing partition is not an error; an
+// empty partition key is.
 func (c *Cache) Remove(ctx context.Context, partitionKey string) error {
+	if partitionKey == "" {
+		return errors.New("tokencache: remove: empty partition key")
+	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	if err := c.store.Delete(ctx, partitionKey); err != nil {

@@ -1,8 +1,11 @@
 package tokencache
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -38,9 +41,8 @@ func parseDoc(b []byte) (msalDoc, error) {
 // merge folds theirs (what another writer stored) into ours (what MSAL
 // exported) and returns ours: the union of entries of every section. When both
 // hold an entry under one key, ours wins (it was written by MSAL after a
-// network call), except access tokens, where the one cached later wins. Access
-// tokens that expired before now are dropped.
-func merge(ours, theirs msalDoc, now time.Time) msalDoc {
+// network call), except access tokens, where the one cached later wins.
+func merge(ours, theirs msalDoc) msalDoc {
 	for name, entries := range theirs {
 		sec := ours[name]
 		if sec == nil {
@@ -48,22 +50,32 @@ func merge(ours, theirs msalDoc, now time.Time) msalDoc {
 			ours[name] = sec
 		}
 		for k, v := range entries {
-			mine, ok := sec[k]
-			if !ok || (name == sectionAccessToken && timesOf(v).cachedAt > timesOf(mine).cachedAt) {
+			if mine, ok := sec[k]; !ok || (name == sectionAccessToken && newer(v, mine)) {
 				sec[k] = v
 			}
 		}
 	}
-	dropExpired(ours, now)
 	return ours
 }
 
-func dropExpired(d msalDoc, now time.Time) {
+// newer reports whether access token entry a was cached after b.
+func newer(a, b json.RawMessage) bool {
+	return !bytes.Equal(a, b) && timesOf(a).cachedAt > timesOf(b).cachedAt
+}
+
+// dropExpired deletes access tokens that expired before now and returns the
+// latest expiry (Unix seconds) of those left, 0 if none.
+func dropExpired(d msalDoc, now time.Time) int64 {
+	var latest int64
 	for k, v := range d[sectionAccessToken] {
-		if exp := timesOf(v).expiresAt(); exp > 0 && exp < now.Unix() {
+		exp := timesOf(v).expiresAt()
+		if exp > 0 && exp < now.Unix() {
 			delete(d[sectionAccessToken], k)
+			continue
 		}
+		latest = max(latest, exp)
 	}
+	return latest
 }
 
 type entryTimes struct{ expiresOn, extExpiresOn, cachedAt int64 }
@@ -86,19 +98,56 @@ func unix(s string) int64 {
 // partitionTTL is how long a partition is kept: until its longest-lived token
 // expires. A refresh token (MSAL stores no expiry for it) counts as living
 // rtTTL from now; an access token lives until the later of expires_on and
-// extended_expires_on. A partition with no live token is kept for minTTL, so
-// account data written with it stays readable for a while.
-func partitionTTL(d msalDoc, now time.Time, rtTTL time.Duration) time.Duration {
+// extended_expires_on (atExpiry, the latest, in Unix seconds). A partition
+// with no live token is kept for minTTL, so account data written with it
+// stays readable for a while.
+func partitionTTL(d msalDoc, atExpiry int64, now time.Time, rtTTL time.Duration) time.Duration {
 	ttl := minTTL
 	if len(d[sectionRefreshToken]) > 0 {
 		ttl = max(ttl, rtTTL)
 	}
-	for _, v := range d[sectionAccessToken] {
-		if exp := timesOf(v).expiresAt(); exp > 0 {
-			ttl = max(ttl, time.Unix(exp, 0).Sub(now))
-		}
+	if atExpiry > 0 {
+		ttl = max(ttl, time.Unix(atExpiry, 0).Sub(now))
 	}
 	return ttl
+}
+
+// marshal writes d as JSON. Entries are copied as they are: they were
+// validated when parsed.
+func (d msalDoc) marshal() []byte {
+	n := 2
+	for name, sec := range d {
+		n += len(name) + 8
+		for k, v := range sec {
+			n += len(k) + len(v) + 8
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, name := range slices.Sorted(maps.Keys(d)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendSection(appendString(b, name), d[name])
+	}
+	return append(b, '}')
+}
+
+func appendSection(b []byte, sec map[string]json.RawMessage) []byte {
+	b = append(b, ':', '{')
+	for i, k := range slices.Sorted(maps.Keys(sec)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(appendString(b, k), ':')
+		b = append(b, sec[k]...)
+	}
+	return append(b, '}')
+}
+
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
 }
 
 // minTTL is the lifetime of a partition holding no live token.

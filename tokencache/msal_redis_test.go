@@ -18,22 +18,20 @@ import (
 // without a network call.
 func TestMSALSurvivesRestartThroughRedis(t *testing.T) {
 	servers := map[string]func(t *testing.T) string{
-		"miniredis": func(t *testing.T) string { return miniredis.RunT(t).Addr() },
-		"redis": func(t *testing.T) string {
-			opt, err := redis.ParseURL(redistest.URL(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return opt.Addr
-		},
+		"miniredis": func(t *testing.T) string { return "redis://" + miniredis.RunT(t).Addr() },
+		"redis":     func(t *testing.T) string { return redistest.URL(t) },
 	}
-	for name, addrOf := range servers {
+	for name, urlOf := range servers {
 		t.Run(name, func(t *testing.T) {
-			addr, key := addrOf(t), newKey(t)
-			prefix := "restart-test:" + name + ":"
+			url, key := urlOf(t), newKey(t)
+			prefix := "restart-test:" + b64(string(newKey(t)[:9])) + ":" // REDIS_URL may be shared
 			ts := newTokenServer(t)
 			process := func() (*tokencache.Cache, func()) {
-				rdb := redis.NewClient(&redis.Options{Addr: addr})
+				opt, err := redis.ParseURL(url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rdb := redis.NewClient(opt)
 				c := newCache(t, redisstore.New(rdb, redisstore.WithPrefix(prefix)), tokencache.WithKey("k1", key))
 				return c, func() { _ = rdb.Close() }
 			}

@@ -36,7 +36,7 @@ func (c *Cache) save(ctx context.Context, key string, ours msalDoc) error {
 			return err
 		}
 	}
-	return fmt.Errorf("tokencache: export partition %q: still conflicting after %d attempts", key, maxSwaps)
+	return fmt.Errorf("tokencache: export partition %q: %w (%d attempts)", key, ErrConflict, maxSwaps)
 }
 
 func (c *Cache) saveOnce(ctx context.Context, key string, ours msalDoc) (bool, error) {
@@ -50,9 +50,7 @@ func (c *Cache) saveOnce(ctx context.Context, key string, ours msalDoc) (bool, e
 		if err != nil {
 			return false, fmt.Errorf("tokencache: export partition %q: stored %w", key, err)
 		}
-		merged = merge(cloneDoc(ours), theirs, c.cfg.now())
-	} else {
-		dropExpired(ours, c.cfg.now())
+		merged = merge(cloneDoc(ours), theirs)
 	}
 	blob, ttl, err := c.encode(key, merged)
 	if err != nil {
@@ -61,16 +59,16 @@ func (c *Cache) saveOnce(ctx context.Context, key string, ours msalDoc) (bool, e
 	return c.write(ctx, key, raw, blob, ttl)
 }
 
+// encode drops expired access tokens from d, and returns d sealed and its
+// TTL.
 func (c *Cache) encode(key string, d msalDoc) ([]byte, time.Duration, error) {
-	plain, err := json.Marshal(d)
-	if err != nil {
-		return nil, 0, fmt.Errorf("tokencache: export partition %q: %w", key, err)
-	}
-	blob, err := c.cfg.keys.seal(key, plain)
+	now := c.cfg.now()
+	atExpiry := dropExpired(d, now)
+	blob, err := c.cfg.keys.seal(key, d.marshal())
 	if err != nil {
 		return nil, 0, err
 	}
-	return blob, partitionTTL(d, c.cfg.now(), c.cfg.rtTTL), nil
+	return blob, partitionTTL(d, atExpiry, now, c.cfg.rtTTL), nil
 }
 
 // write stores blob, as a compare-and-swap against old when the store can.

@@ -114,14 +114,26 @@ func (s *Store) CompareAndSwap(ctx context.Context, key string, old, value []byt
 	return n == 1, nil
 }
 
-// fail wraps err, adding ErrUnavailable unless Redis itself answered with an
-// error or the caller canceled the context.
+// fail wraps err, adding ErrUnavailable when Redis could not serve the call:
+// a network error or timeout, or a reply saying it is not serving now
+// (LOADING, READONLY after a failover, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, max
+// clients). Other replies (a wrong type, a script error) and a context the
+// caller canceled are wrapped as they are.
 func (s *Store) fail(ctx context.Context, op string, err error) error {
-	var rerr redis.Error
-	if errors.As(err, &rerr) || errors.Is(ctx.Err(), context.Canceled) {
+	if errors.Is(ctx.Err(), context.Canceled) || (isReply(err) && !notServing(err)) {
 		return fmt.Errorf("tokencache/redisstore: %s: %w", op, err)
 	}
-	return fmt.Errorf("tokencache/redisstore: %s: %w: %w", op, ErrUnavailable, err)
+	return fmt.Errorf("tokencache/redisstore: %s: Redis unreachable: %w: %w", op, ErrUnavailable, err)
+}
+
+func isReply(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr)
+}
+
+func notServing(err error) bool {
+	return redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsMasterDownError(err) ||
+		redis.IsClusterDownError(err) || redis.IsTryAgainError(err) || redis.IsMaxClientsError(err)
 }
 
 // redisTTL rounds a positive ttl up to whole milliseconds; <= 0 is no expiry.

@@ -63,7 +63,7 @@ func TestRealRedisSetsTTL(t *testing.T) {
 	}{
 		{"no expiry", 0, -1},
 		{"one hour", time.Hour, time.Hour},
-		{"sub-millisecond rounds up", 10 * time.Microsecond, time.Millisecond},
+		{"fraction of a millisecond rounds up", time.Hour + 10*time.Microsecond, time.Hour + time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

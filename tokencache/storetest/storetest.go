@@ -1,5 +1,3 @@
-// Package storetest is a conformance suite for tokencache.Store
-// implementations, in the manner of testing/fstest.TestFS.
 package storetest
 
 import (

@@ -1,6 +1,3 @@
-// Package cachebench is the benchmark shared by every tokencache.Store: one
-// user's MSAL Replace+Export round with 10, 10,000 and 100,000 users in the
-// store.
 package cachebench
 
 import (

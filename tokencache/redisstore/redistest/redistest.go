@@ -1,6 +1,3 @@
-// Package redistest gives tests a real Redis server: the one named by the
-// REDIS_URL environment variable, or a throwaway redis-server started on a
-// free loopback port.
 package redistest
 
 import (
