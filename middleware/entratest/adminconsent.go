@@ -124,13 +124,7 @@ func (s *Server) appLocked(clientID string) *App {
 // origin of a registered redirect URI (of client_id when given); else it shows
 // a "signed out" page.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.mu.Lock()
-		delete(s.st.sessions, c.Value)
-		s.mu.Unlock()
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
+	s.endSessions(w, r)
 	q := r.URL.Query()
 	target := q.Get("post_logout_redirect_uri")
 	if target != "" && s.logoutTargetOK(target, q.Get("client_id")) {

@@ -37,8 +37,6 @@ type session struct {
 	Users []string // signed-in users' object ids, most recent first
 }
 
-const sessionCookie = "entratest_session"
-
 var validPrompts = []string{"", "none", "login", "consent", "select_account"}
 
 // handleAuthorize serves /{tenant}/oauth2/v2.0/authorize (response_type=code,

@@ -52,7 +52,7 @@ type Browser struct {
 	// MaxHops bounds the requests per Get or PostForm; 0 means DefaultMaxHops.
 	MaxHops int
 
-	srv *url.URL
+	srv []*url.URL // the emulator's origins: URL and FrontChannelURL
 }
 
 // Page is where a Browser stopped: an app response, an emulator page it does
@@ -90,8 +90,13 @@ func (s *Server) NewBrowser(trust ...*x509.Certificate) *Browser {
 		pool.AddCert(c)
 	}
 	jar, _ := cookiejar.New(nil)
-	u, _ := url.Parse(s.URL)
-	return &Browser{srv: u, Client: &http.Client{
+	var origins []*url.URL
+	for _, o := range []string{s.URL, s.FrontChannelURL()} {
+		if u, err := url.Parse(o); err == nil {
+			origins = append(origins, u)
+		}
+	}
+	return &Browser{srv: origins, Client: &http.Client{
 		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true},
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -184,8 +189,15 @@ func (b *Browser) classify(p *Page) (Step, *hook) {
 	return st, h
 }
 
+// isEmulator reports whether u is on one of the emulator's origins (its TLS
+// listener or its plain-HTTP front channel).
 func (b *Browser) isEmulator(u *url.URL) bool {
-	return b.srv != nil && u.Scheme == b.srv.Scheme && strings.EqualFold(u.Host, b.srv.Host)
+	for _, o := range b.srv {
+		if u.Scheme == o.Scheme && strings.EqualFold(u.Host, o.Host) {
+			return true
+		}
+	}
+	return false
 }
 
 type request struct {

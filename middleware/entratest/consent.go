@@ -25,7 +25,7 @@ const codeLifetime = 10 * time.Minute
 
 // sessionFrom returns the browser's emulator session, or nil.
 func (s *Server) sessionFrom(r *http.Request) *session {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(cookieName(r))
 	if err != nil {
 		return nil
 	}
@@ -38,7 +38,7 @@ func (s *Server) sessionFrom(r *http.Request) *session {
 // creating the session (and its cookie) when needed. Caller holds s.mu.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, u *User) *session {
 	var sess *session
-	if c, err := r.Cookie(sessionCookie); err == nil {
+	if c, err := r.Cookie(cookieName(r)); err == nil {
 		sess = s.st.sessions[c.Value]
 	}
 	if sess == nil {
@@ -47,8 +47,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, u *User) *sessio
 		}
 		sess = &session{ID: randToken(24)}
 		s.st.sessions[sess.ID] = sess
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.ID, Path: "/",
-			HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
+		http.SetCookie(w, sessionCookieFor(r, sess.ID))
 	}
 	sess.Users = slices.DeleteFunc(sess.Users, func(o string) bool { return o == u.ObjectID })
 	sess.Users = append([]string{u.ObjectID}, sess.Users...)
@@ -65,7 +64,7 @@ func (s *Server) takeFlow(r *http.Request, id string) *flow {
 		return nil
 	}
 	if f.UserOID != "" {
-		c, err := r.Cookie(sessionCookie)
+		c, err := r.Cookie(cookieName(r))
 		if err != nil || c.Value != f.SessionID {
 			return nil
 		}

@@ -8,6 +8,19 @@
 // confidential.WithInstanceDiscovery(false) and the authority
 // srv.Authority(tenantID) (or srv.Authority("organizations")).
 //
+// # A plain-HTTP front channel for demos
+//
+// A person clicking through a demo in a real browser would meet a certificate
+// warning at https://127.0.0.1:port. WithPlainHTTPFrontChannel (local demos
+// only) also serves the pages a browser visits (authorize, sign-in and consent
+// forms, adminconsent, logout) on a plain-HTTP loopback listener at
+// FrontChannelURL, and discovery advertises authorization_endpoint and
+// end_session_endpoint there; MSAL's AuthCodeURL follows discovery. The back
+// channel (discovery, token, JWKS, Graph) stays on TLS at URL. There the
+// emulator's session cookie is entratest_session_http (not Secure,
+// SameSite=Lax); a logout at either origin ends it. WithFrontChannelAddr fixes
+// the front channel's port.
+//
 // # Directory
 //
 // Test code sets up tenants (AddTenant), users (AddUser) and app registrations

@@ -94,10 +94,10 @@ type env struct {
 	redirect    string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...entratest.Option) *env {
 	t.Helper()
 	e := &env{clk: &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
-	e.srv = entratest.NewServer(entratest.WithClock(e.clk.Now))
+	e.srv = entratest.NewServer(append([]entratest.Option{entratest.WithClock(e.clk.Now)}, opts...)...)
 	t.Cleanup(e.srv.Close)
 	e.appSrv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "app got %s", r.URL.RawQuery)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,9 +37,11 @@ const (
 type Option func(*config)
 
 type config struct {
-	clock  func() time.Time
-	addr   string
-	logger *slog.Logger
+	clock      func() time.Time
+	addr       string
+	logger     *slog.Logger
+	plainFront bool
+	frontAddr  string
 }
 
 // WithClock sets the clock used for codes, tokens and expiry checks.
@@ -60,9 +61,10 @@ type Server struct {
 	// URL is the base URL, "https://127.0.0.1:port", without a trailing slash.
 	URL string
 
-	ts  *httptest.Server
-	key *jose.Key
-	log *slog.Logger
+	ts    *httptest.Server
+	front *httptest.Server // plain-HTTP front channel, or nil
+	key   *jose.Key
+	log   *slog.Logger
 
 	mu        sync.Mutex
 	clock     func() time.Time
@@ -89,14 +91,11 @@ func NewServer(opts ...Option) *Server {
 		counts: map[Endpoint]int{}, accessTTL: time.Hour}
 	s.ts = httptest.NewUnstartedServer(s.routes())
 	if cfg.addr != "" {
-		l, err := net.Listen("tcp", cfg.addr)
-		if err != nil {
-			panic(fmt.Sprintf("entratest: NewServer: listen on %s: %v", cfg.addr, err))
-		}
-		s.ts.Listener = l
+		setListener(s.ts, cfg.addr)
 	}
 	s.ts.StartTLS()
 	s.URL = s.ts.URL
+	s.startFront(cfg)
 	return s
 }
 
@@ -106,8 +105,14 @@ func (s *Server) Client() *http.Client { return s.ts.Client() }
 // Certificate returns the server's TLS certificate.
 func (s *Server) Certificate() *x509.Certificate { return s.ts.Certificate() }
 
-// Close shuts the server down and blocks until all requests finish.
-func (s *Server) Close() { s.ts.Close() }
+// Close shuts the server (and its plain-HTTP front channel, if any) down and
+// blocks until all requests finish.
+func (s *Server) Close() {
+	if s.front != nil {
+		s.front.Close()
+	}
+	s.ts.Close()
+}
 
 // Authority returns URL+"/"+tenant; tenant is a tenant id, a domain,
 // "organizations" or "common".
@@ -188,13 +193,8 @@ func (s *Server) routes() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.counted(EndpointDiscovery, s.handleDiscovery))
 	m.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.counted(EndpointJWKS, s.handleJWKS))
-	m.HandleFunc("/{tenant}/oauth2/v2.0/authorize", s.counted(EndpointAuthorize, s.handleAuthorize))
 	m.HandleFunc("/{tenant}/oauth2/v2.0/token", s.counted(EndpointToken, s.handleToken))
-	m.HandleFunc("/{tenant}/v2.0/adminconsent", s.counted(EndpointAdminConsent, s.handleAdminConsent))
-	m.HandleFunc("/{tenant}/oauth2/v2.0/logout", s.counted(EndpointLogout, s.handleLogout))
-	m.HandleFunc("POST /_entratest/signin", s.counted(EndpointSignIn, s.handleSignIn))
-	m.HandleFunc("POST /_entratest/consent", s.counted(EndpointConsent, s.handleConsent))
-	m.HandleFunc("GET /_entratest/back", s.counted(EndpointConsent, s.handleBack))
+	s.frontRoutes(m)
 	for _, p := range []string{"/v1.0/me", "/v1.0/me/messages", "/v1.0/me/sendMail", "/v1.0/me/events", "/v1.0/users"} {
 		m.HandleFunc(p, s.counted(EndpointGraph, s.handleGraph))
 	}
@@ -237,12 +237,12 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	if seg.Tenant != nil {
 		issTenant = seg.Tenant.ID
 	}
-	base := s.URL + "/" + raw
+	base, front := s.URL+"/"+raw, s.FrontChannelURL()+"/"+raw
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                s.URL + "/" + issTenant + "/v2.0",
-		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+		"authorization_endpoint":                front + "/oauth2/v2.0/authorize",
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
-		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
+		"end_session_endpoint":                  front + "/oauth2/v2.0/logout",
 		"jwks_uri":                              base + "/discovery/v2.0/keys",
 		"userinfo_endpoint":                     s.GraphURL() + "/oidc/userinfo",
 		"response_types_supported":              []string{"code"},
