@@ -402,3 +402,22 @@ func TestBrowserConsentFlows(t *testing.T) {
 	alex.shot("entra-sign-in-after-sign-out")
 	alex.expectEntra("protected page after sign-out", "signin")
 }
+
+// TestBrowserUserConsentDisabled: in Fabrikam users may not consent, so even
+// signing in (User.Read) needs an administrator, and the user ends on the app's
+// admin page, not in a loop.
+func TestBrowserUserConsentDisabled(t *testing.T) {
+	lynne := newBrowser(t, "lynne") // skips without Chromium
+	a := startExample(t)
+
+	lynne.open(a.URL + "/profile")
+	lynne.shot("entra-sign-in")
+	lynne.expectEntra("sign in", "signin")
+	lynne.click(`button[data-upn="lynne@fabrikam.example"]`)
+	lynne.shot("entra-need-admin-approval")
+	lynne.expectEntra("profile in a tenant without user consent", "admin_approval", "User.Read")
+	lynne.click("#back")
+	lynne.shot("admin-needed")
+	lynne.expectPage("back in the app", "adminneeded")
+	lynne.expect("admin page", "An administrator must approve this app", "User.Read")
+}

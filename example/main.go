@@ -117,7 +117,9 @@ func routes(s *site, mw *middleware.Middleware) http.Handler {
 
 // serve runs the app until ctx ends (Ctrl-C), then shuts down gracefully.
 func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	var fresh freshConns
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -128,6 +130,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 	log.Info("example: shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	fresh.closeAll() // browsers' idle preconnections, which Shutdown would wait 5 s for
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("example: shutting down: %w", err)
 	}

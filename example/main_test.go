@@ -123,7 +123,9 @@ func (a *app) scan(r io.Reader, ready chan struct{}) {
 
 // stopExample sends SIGINT, as Ctrl-C would, and checks the example exits cleanly.
 func stopExample(t *testing.T, cmd *exec.Cmd, a *app) {
+	start := time.Now()
 	_ = cmd.Process.Signal(syscall.SIGINT)
+	defer func() { t.Logf("example stopped %v after SIGINT", time.Since(start).Round(time.Millisecond)) }()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
