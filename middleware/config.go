@@ -99,6 +99,7 @@ type settings struct {
 	redirect  *url.URL
 	localhost bool
 	authPaths authPaths
+	perf      perf // refresh retry policy and Close state (retry.go, close.go)
 }
 
 // authPaths are the paths AuthHandler serves.

@@ -54,6 +54,9 @@ func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 }
 
 func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, next http.Handler) {
+	if m.refuseClosed(w, r) {
+		return
+	}
 	acct := m.sessionAccount(r)
 	if acct.HomeAccountID == "" {
 		m.needUser(w, r, rt, ErrNotSignedIn)
@@ -88,12 +91,19 @@ func (e *silentError) Unwrap() error { return e.err }
 func (m *Middleware) silent(ctx context.Context, acct Account, rt *route, k tokenKey) (*authInfo, error) {
 	fk := k.account + "\x00" + k.tenant + "\x00" + k.scopes
 	ai, _, err := m.flight.Do(ctx, fk, func(ctx context.Context) (*authInfo, error) {
+		ctx, done, err := m.cfg.perf.life.enter(ctx) // Close cancels and waits
+		if err != nil {
+			return nil, &silentError{kind: entraerr.Unavailable, err: err}
+		}
+		defer done()
 		ctx, cancel := context.WithTimeout(ctx, silentTimeout)
 		defer cancel()
 		var ar confidential.AuthResult
-		err := m.clients.with(ctx, func(c confidential.Client) (err error) {
-			ar, err = c.AcquireTokenSilent(ctx, rt.scopes, confidential.WithSilentAccount(acct.msal()))
-			return err
+		err = m.cfg.perf.retry.do(ctx, func(ctx context.Context) error { // Entra 5xx, timeouts
+			return m.clients.with(ctx, func(c confidential.Client) (err error) {
+				ar, err = c.AcquireTokenSilent(ctx, rt.scopes, confidential.WithSilentAccount(acct.msal()))
+				return err
+			})
 		})
 		if err != nil {
 			kind, e := entraerr.Classify(err)

@@ -1,0 +1,59 @@
+package middleware
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/consentry/consentry/middleware/internal/protocol"
+)
+
+// Test hooks for package middleware_test (compiled only with the tests).
+
+// SetRetry replaces the backoff sleep and the per-attempt timeout of silent
+// token acquisition, so that tests never wait for a real backoff.
+// Zero values keep the defaults.
+func SetRetry(m *Middleware, sleep func(ctx context.Context, d time.Duration) error, attemptTimeout time.Duration) {
+	m.cfg.perf.retry.sleep = sleep
+	m.cfg.perf.retry.timeout = attemptTimeout
+}
+
+// Backoff exposes the backoff before attempt i.
+func Backoff(i int) time.Duration { return backoff(i) }
+
+// TokenCount returns the number of access tokens in the in-process cache.
+func TokenCount(m *Middleware) int { return m.tokens.Len() }
+
+// ForgetTokens drops an account's access tokens from the in-process cache
+// (as if this replica had never seen them); the token cache keeps them.
+func ForgetTokens(m *Middleware, homeAccountID string) { m.tokens.RemoveGroup(homeAccountID) }
+
+// SeedToken puts tok for acct and scopes into the in-process cache, as a
+// sign-in would, without any call to Entra.
+func SeedToken(m *Middleware, acct Account, tok Token) {
+	_, k, err := protocol.Route(tok.Scopes)
+	if err != nil {
+		panic(err)
+	}
+	key := tokenKey{account: acct.HomeAccountID, tenant: acct.TenantID, scopes: k}
+	m.tokens.Add(acct.HomeAccountID, key, &authInfo{tok: tok, acct: acct})
+}
+
+// SessionCookie returns a session cookie of the default cookie store signed in
+// as acct, and remembers its decoded account until now+memoTTL, as a first
+// request would.
+func SessionCookie(m *Middleware, acct Account) *http.Cookie {
+	r := httptest.NewRequest("GET", m.cfg.RedirectURL, nil)
+	w := httptest.NewRecorder()
+	s := m.loadSession(r)
+	s.signIn(acct)
+	if err := s.save(w, r); err != nil {
+		panic(err)
+	}
+	c := w.Result().Cookies()[0]
+	if m.memo != nil {
+		m.memo.Add("", c.Value, &memoEntry{acct: acct, until: m.cfg.Now().Add(memoTTL)})
+	}
+	return c
+}
