@@ -39,7 +39,16 @@ type Flow struct {
 	Attempt   int       `json:"a,omitempty"`  // how many flows in a row for these scopes (loop guard)
 	Claims    string    `json:"c,omitempty"`  // claims challenge carried to authorize
 	LoginHint string    `json:"lh,omitempty"` // who was signed in when the flow started
+	Kind      string    `json:"k,omitempty"`  // "" authorize, KindAdminConsent or KindConnect
+	Resume    string    `json:"rs,omitempty"` // id of a kept request to replay after the callback
+	Tenant    string    `json:"tn,omitempty"` // tenant the admin consent was sent to
 }
+
+// Kinds of flow besides the authorize request.
+const (
+	KindAdminConsent = "admin"   // admin consent for a route's scopes
+	KindConnect      = "connect" // tenant onboarding (admin consent for the app's permissions)
+)
 
 // Errors of Take. ErrNotFound covers forged and replayed states alike.
 var (

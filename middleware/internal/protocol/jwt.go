@@ -1,0 +1,63 @@
+package protocol
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Claims decodes the payload of the compact JWT raw into v. The signature is
+// not checked: use it only on tokens that came straight from the token
+// endpoint over TLS.
+func Claims(raw string, v any) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("token is not a compact JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return fmt.Errorf("decode token payload: %w", err)
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return fmt.Errorf("decode token claims: %w", err)
+	}
+	return nil
+}
+
+// AdminRoles are the directory role template ids whose holders can grant
+// tenant-wide (admin) consent: Global Administrator, Privileged Role
+// Administrator, Cloud Application Administrator, Application Administrator.
+var AdminRoles = map[string]bool{
+	"62e90394-69f5-4237-9190-012177145e10": true,
+	"e8611ab8-c189-46e8-94e1-60213ab1f814": true,
+	"158c047a-c907-4556-b7ef-446551a6b5f7": true,
+	"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": true,
+}
+
+// IsAdmin reports whether the ID token's wids claim names an admin role.
+// Entra sends wids only when the app registration asks for it
+// (groupMembershipClaims "DirectoryRole" or "All", or the wids optional claim).
+func IsAdmin(rawIDToken string) bool {
+	var c struct {
+		Wids []string `json:"wids"`
+	}
+	if Claims(rawIDToken, &c) != nil {
+		return false
+	}
+	for _, w := range c.Wids {
+		if AdminRoles[strings.ToLower(w)] {
+			return true
+		}
+	}
+	return false
+}
+
+// Roles returns the roles claim of an access token.
+func Roles(rawAccessToken string) ([]string, error) {
+	var c struct {
+		Roles []string `json:"roles"`
+	}
+	err := Claims(rawAccessToken, &c)
+	return c.Roles, err
+}

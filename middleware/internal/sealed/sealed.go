@@ -1,0 +1,168 @@
+// Package sealed keeps small records (kept POST requests, loop-guard counters,
+// onboarded tenants) in a shared key-value store, sealed with AES-256-GCM under
+// a key derived from the app's session keys and bound to their store key, so a
+// record cannot be read, forged or moved to another key by whoever can write
+// to the store. Expiry is checked by an injected clock.
+package sealed
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// KV is the storage; tokencache.Store satisfies it. Get reports a missing key
+// as found=false with a nil error.
+type KV interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	Delete(ctx context.Context, key string) error
+}
+
+// Box seals records of one kind under one key prefix.
+type Box struct {
+	kv     KV
+	aeads  []cipher.AEAD // first seals; all open (key rotation)
+	prefix string
+	now    func() time.Time
+}
+
+// envelope is what is sealed: the record and its expiry by the Box's clock.
+type envelope struct {
+	Expires time.Time       `json:"e,omitzero"`
+	V       json.RawMessage `json:"v"`
+}
+
+// New returns a Box. label separates the keys of different kinds of record;
+// secrets derive the sealing keys (the first seals, all open).
+func New(kv KV, secrets [][]byte, label, prefix string, now func() time.Time) (*Box, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("sealed: no secret")
+	}
+	b := &Box{kv: kv, prefix: prefix, now: now}
+	for _, sec := range secrets {
+		mac := hmac.New(sha256.New, sec)
+		mac.Write([]byte("consentry/sealed/v1/" + label))
+		block, err := aes.NewCipher(mac.Sum(nil))
+		if err != nil {
+			return nil, err
+		}
+		gcm, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		b.aeads = append(b.aeads, gcm)
+	}
+	return b, nil
+}
+
+// Key returns the store key of id: the prefix and a hash, so the store never
+// sees ids that act as bearer secrets.
+func (b *Box) Key(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return b.prefix + hex.EncodeToString(sum[:16])
+}
+
+// Put stores v under id for ttl (ttl <= 0: no expiry).
+func (b *Box) Put(ctx context.Context, id string, v any, ttl time.Duration) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("sealed: %w", err)
+	}
+	env := envelope{V: raw}
+	storeTTL := time.Duration(0)
+	if ttl > 0 {
+		env.Expires = b.now().Add(ttl)
+		storeTTL = ttl + time.Minute // a backstop by wall-clock time
+	}
+	plain, _ := json.Marshal(env)
+	key := b.Key(id)
+	nonce := make([]byte, b.aeads[0].NonceSize())
+	_, _ = rand.Read(nonce)
+	if err := b.kv.Set(ctx, key, b.aeads[0].Seal(nonce, nonce, plain, []byte(key)), storeTTL); err != nil {
+		return fmt.Errorf("sealed: save: %w", err)
+	}
+	return nil
+}
+
+// Get reads the record of id into v. A missing, expired or unopenable record
+// is found=false with a nil error; errors are store failures.
+func (b *Box) Get(ctx context.Context, id string, v any) (found bool, err error) {
+	key := b.Key(id)
+	data, found, err := b.kv.Get(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("sealed: read: %w", err)
+	}
+	if !found {
+		return false, nil
+	}
+	env, ok := b.open(key, data)
+	if !ok || (!env.Expires.IsZero() && b.now().After(env.Expires)) {
+		return false, nil
+	}
+	return json.Unmarshal(env.V, v) == nil, nil
+}
+
+// CompareAndSwapper is the optional store capability (tokencache's) that
+// makes Take atomic across replicas.
+type CompareAndSwapper interface {
+	CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error)
+}
+
+// Take reads the record of id and deletes it: a record can be taken once.
+// With a CompareAndSwapper store two concurrent Takes cannot both succeed.
+func (b *Box) Take(ctx context.Context, id string, v any) (found bool, err error) {
+	key := b.Key(id)
+	data, found, err := b.kv.Get(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("sealed: read: %w", err)
+	}
+	env, ok := b.open(key, data)
+	if !found || !ok {
+		return false, nil
+	}
+	if cas, isCAS := b.kv.(CompareAndSwapper); isCAS {
+		swapped, err := cas.CompareAndSwap(ctx, key, data, []byte{}, time.Minute)
+		if err != nil || !swapped {
+			return false, err
+		}
+	}
+	if err := b.Delete(ctx, id); err != nil {
+		return false, err
+	}
+	if !env.Expires.IsZero() && b.now().After(env.Expires) {
+		return false, nil
+	}
+	return json.Unmarshal(env.V, v) == nil, nil
+}
+
+// Delete removes the record of id; a missing one is not an error.
+func (b *Box) Delete(ctx context.Context, id string) error {
+	if err := b.kv.Delete(ctx, b.Key(id)); err != nil {
+		return fmt.Errorf("sealed: delete: %w", err)
+	}
+	return nil
+}
+
+func (b *Box) open(key string, data []byte) (envelope, bool) {
+	var env envelope
+	for _, a := range b.aeads {
+		n := a.NonceSize()
+		if len(data) < n {
+			break
+		}
+		plain, err := a.Open(nil, data[:n], data[n:], []byte(key))
+		if err == nil && json.Unmarshal(plain, &env) == nil {
+			return env, true
+		}
+	}
+	return env, false
+}

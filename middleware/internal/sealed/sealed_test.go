@@ -1,0 +1,93 @@
+package sealed
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+type memKV struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (k *memKV) Get(_ context.Context, key string) ([]byte, bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	v, ok := k.m[key]
+	return v, ok, nil
+}
+
+func (k *memKV) Set(_ context.Context, key string, v []byte, _ time.Duration) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.m[key] = v
+	return nil
+}
+
+func (k *memKV) Delete(_ context.Context, key string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.m, key)
+	return nil
+}
+
+type rec struct{ N int }
+
+func TestBox(t *testing.T) {
+	now := time.Unix(1000, 0)
+	kv := &memKV{m: map[string][]byte{}}
+	secret := [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
+	b, err := New(kv, secret, "test", "p:", func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		ttl     time.Duration
+		advance time.Duration
+		want    bool
+	}{
+		{"fresh", time.Minute, 0, true},
+		{"no expiry", 0, 24 * time.Hour, true},
+		{"expired", time.Minute, 2 * time.Minute, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := b.Put(ctx, tt.name, rec{N: 7}, tt.ttl); err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(tt.advance)
+			var r rec
+			found, err := b.Take(ctx, tt.name, &r)
+			if err != nil || found != tt.want || (found && r.N != 7) {
+				t.Fatalf("Take = %v %v %+v, want %v", found, err, r, tt.want)
+			}
+			if found, _ := b.Take(ctx, tt.name, &r); found {
+				t.Error("second Take found the record")
+			}
+		})
+	}
+}
+
+func TestBoxRejectsMovedAndForeign(t *testing.T) {
+	kv := &memKV{m: map[string][]byte{}}
+	now := func() time.Time { return time.Unix(1000, 0) }
+	b, _ := New(kv, [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, "a", "p:", now)
+	other, _ := New(kv, [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, "b", "p:", now)
+	ctx := context.Background()
+	_ = b.Put(ctx, "x", rec{1}, 0)
+	kv.m[b.Key("y")] = kv.m[b.Key("x")]
+	var r rec
+	if found, _ := b.Get(ctx, "y", &r); found {
+		t.Error("a record moved to another key opened")
+	}
+	if found, _ := other.Get(ctx, "x", &r); found {
+		t.Error("a record opened under another label")
+	}
+	if found, _ := b.Get(ctx, "x", &r); !found {
+		t.Error("the record itself did not open")
+	}
+}
