@@ -67,7 +67,10 @@ func (s *Server) adminPerms(f *flow, a *App) []pendingScope {
 
 // adminConsentStep shows the admin-consent page, or "Need admin approval" to a
 // non-admin. Guessed: Entra's exact page for a non-admin at this endpoint is
-// not documented; we reuse the AADSTS90094 page and its "back" redirect.
+// not documented; we reuse the AADSTS90094 page and its "back" redirect (plus
+// admin_consent=True). A field report shows error=access_denied,
+// error_subcode=cancel and state only
+// (https://github.com/MicrosoftDocs/azure-docs/issues/41053).
 func (s *Server) adminConsentStep(w http.ResponseWriter, r *http.Request, f *flow, u *User) {
 	s.mu.Lock()
 	a := s.app(f.ClientID)

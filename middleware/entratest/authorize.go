@@ -247,6 +247,11 @@ func (s *Server) afterSignIn(w http.ResponseWriter, r *http.Request, f *flow, u 
 	case len(show) == 0:
 		s.issueCode(w, r, f, u)
 	case f.Prompt == "none":
+		// Guessed: the authorize docs list interaction_required ("An additional
+		// authentication step or consent is required") and not consent_required;
+		// OpenID Connect Core 3.1.2.6 defines consent_required for this case, and
+		// Entra is reported to send it with AADSTS65001. Middleware code should
+		// treat both alike.
 		s.redirectError(w, r, f, newErr(400, "consent_required", 65001, "%s", errConsentRequired(a).Message))
 	case needsAdmin:
 		s.pageAdminApproval(w, r, f, a, u, miss)

@@ -180,7 +180,16 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, f *flow, u *U
 }
 
 // redirectError sends e to the app's redirect URI, as Entra does for errors
-// after the redirect URI is validated.
+// after the redirect URI is validated: error, error_description, state
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#error-response),
+// error_subcode when set (seen in the field: access_denied + cancel, e.g.
+// https://github.com/MicrosoftDocs/azure-docs/issues/41053), and on the admin
+// consent endpoint admin_consent=True, which "will be set to True to indicate
+// that this response occurred on an admin consent flow"
+// (https://learn.microsoft.com/entra/identity-platform/v2-admin-consent#error-response).
+// That page also lists tenant, but Entra leaves it out of error answers
+// (https://github.com/MicrosoftDocs/azure-docs/issues/114009, a confirmed doc
+// bug), and so does the emulator.
 func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, f *flow, e *entraError) {
 	if f == nil {
 		s.errorPage(w, r, e)
@@ -189,6 +198,9 @@ func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, f *flow, 
 	q := url.Values{"error": {e.Error}, "error_description": {e.description(newGUID(), newGUID(), s.now())}}
 	if e.SubCode != "" {
 		q.Set("error_subcode", e.SubCode)
+	}
+	if f.Kind == "adminconsent" {
+		q.Set("admin_consent", "True")
 	}
 	if f.State != "" {
 		q.Set("state", f.State)

@@ -67,15 +67,35 @@
 // # Departures from Entra
 //
 // Where the emulator departs from Entra, or guesses undocumented behaviour,
-// the code says so in comments. The main ones: there are no passwords (a
-// login_hint naming a known user signs that user in); OpenID Connect scopes
-// never need consent; only response_mode=query is supported; a single-tenant
-// app may use the organizations/common authority for its own tenant's users
-// (Entra answers AADSTS50194 for apps created after October 2018); the token
-// response's scope echoes the requested scopes verbatim (including ".default")
-// so that MSAL Go sees none as declined; the redirect behind "Need admin
-// approval" carries error=access_denied, error_subcode=cancel and AADSTS90094.
+// the code says so in comments, citing the Microsoft page (or field report)
+// behind each shape. Departures: there are no passwords (a login_hint naming a
+// known user signs that user in); OpenID Connect scopes never need consent;
+// only response_mode=query is supported; a single-tenant app may use the
+// organizations/common authority for its own tenant's users (Entra answers
+// AADSTS50194 for apps created after October 2018); the token response's
+// scope echoes the requested scopes verbatim (including ".default") so that
+// MSAL Go sees none as declined; WithPlainHTTPFrontChannel serves pages over
+// plain HTTP, which Entra never does.
+//
+// The "back to app" link of "Need admin approval" sends error=access_denied,
+// error_subcode=cancel and AADSTS90094, so tests can tell it from a decline.
+// No Microsoft doc describes that redirect, and field reports show real Entra
+// sending AADSTS65004 (the decline code) or no description there: code meant
+// for real Entra must not depend on seeing 90094.
+//
+// Guessed where the docs are silent: prompt=none with missing consent answers
+// consent_required with AADSTS65001 (the docs list only interaction_required);
+// a refresh for a scope without consent answers invalid_grant with suberror
+// consent_required and AADSTS65001; a claims challenge at refresh answers
+// interaction_required with AADSTS50076; a non-admin at the admin consent
+// endpoint gets the "Need admin approval" page.
+//
+// Documented shapes: admin consent success carries admin_consent=True,
+// tenant, scope and state; its errors carry error, error_description,
+// error_subcode, state and admin_consent=True, but no tenant (a confirmed doc
+// bug: Entra leaves it out). A decline is error=access_denied with AADSTS65004.
+//
 // Lifetimes: authorization codes 10 minutes, access tokens one hour
 // (SetTokenLifetime), refresh tokens 90 days, and a used refresh token stays
-// valid until it expires.
+// valid until it expires (Entra does not revoke refresh tokens on use).
 package entratest

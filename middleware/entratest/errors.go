@@ -57,28 +57,55 @@ func errRedirectMismatch(uri, clientID string) *entraError {
 	return newErr(400, "invalid_request", 50011, "The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.", uri, clientID)
 }
 
+// errConsentRequired is the token endpoint's answer for a scope without
+// consent. Guessed shape: the token endpoint docs list consent_required both as
+// an error and as a "suberror"-style condition without saying which comes with
+// which grant (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-token-endpoint-errors);
+// we send invalid_grant + suberror consent_required + 65001, the shape MSAL
+// libraries classify as "consent required" (DESIGN.md). Middleware code must
+// accept error=consent_required as well.
 func errConsentRequired(a *App) *entraError {
 	e := newErr(400, "invalid_grant", 65001, "The user or administrator has not consented to use the application with ID '%s' named '%s'. Send an interactive authorization request for this user and resource.", a.ClientID, a.DisplayName)
 	e.SubError = "consent_required"
 	return e
 }
 
+// errDeclined is the redirect after Cancel on a consent page. error=access_denied
+// is documented ("Resource owner denied consent",
+// https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-authorization-endpoint-errors);
+// AADSTS65004 "User declined to consent to access the app." and
+// error_subcode=cancel are what Entra sends in the field
+// (https://github.com/MicrosoftDocs/azure-docs/issues/114009,
+// https://learn.microsoft.com/en-us/answers/questions/2237594/how-to-handle-admin-consent-in-oauth-flow).
+// The admin consent page's own example shows error=consent_required with
+// 65004 (https://learn.microsoft.com/entra/identity-platform/v2-admin-consent#error-response);
+// field reports show access_denied there too, which we keep.
 func errDeclined() *entraError {
 	e := newErr(400, "access_denied", 65004, "User declined to consent to access the app.")
 	e.SubCode = "cancel"
 	return e
 }
 
-// errNeedsAdmin is AADSTS90094 as the "back to app" link of the "Need admin
-// approval" page carries it. Guessed: Entra's exact redirect for this link is
-// not documented; we send error=access_denied, error_subcode=cancel and the
-// 90094 text so that apps can tell it from a plain decline (65004).
+// errNeedsAdmin is what the "back to app" link of the "Need admin approval"
+// page sends: error=access_denied, error_subcode=cancel and AADSTS90094.
+// Guessed, and a known departure: no Microsoft doc describes this redirect;
+// AADSTS90094 is the code the page shows
+// (https://learn.microsoft.com/entra/identity/enterprise-apps/application-sign-in-unexpected-user-consent-error),
+// but field reports show Entra's back link sending AADSTS65004 ("User
+// declined to consent"), the same as a decline
+// (https://learn.microsoft.com/en-us/answers/questions/2237594/how-to-handle-admin-consent-in-oauth-flow),
+// or no error_description at all (https://github.com/MicrosoftDocs/azure-docs/issues/41053).
+// We keep 90094 so that tests can tell "needs an admin" from a decline; code
+// for real Entra must not rely on it.
 func errNeedsAdmin(a *App) *entraError {
 	e := newErr(400, "access_denied", 90094, "%s needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.", a.DisplayName)
 	e.SubCode = "cancel"
 	return e
 }
 
+// errLoginRequired answers prompt=none without a signed-in user: login_required
+// is documented (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-authorization-endpoint-errors);
+// the code 50058 comes from the error code reference.
 func errLoginRequired() *entraError {
 	return newErr(400, "login_required", 50058, "A silent sign-in request was sent but no user is signed in.")
 }

@@ -155,7 +155,8 @@ func TestPlainFrontChannelAdminApprovalAndAdminConsent(t *testing.T) {
 	e := newEnv(t, entratest.WithPlainHTTPFrontChannel())
 	front := e.srv.FrontChannelURL()
 	page, err := e.browser(e.user.UPN, entratest.Accept).Get(front + "/" + e.tenant.ID + "/oauth2/v2.0/authorize?" + e.authorizeQuery("openid User.Read.All").Encode())
-	if err != nil || !slices.Contains(trailKinds(page), "admin_approval") || page.URL.Query().Get("error") != "access_denied" {
+	if err != nil || !slices.Contains(trailKinds(page), "admin_approval") || page.URL.Query().Get("error") != "access_denied" ||
+		page.URL.Query().Has("admin_consent") {
 		t.Fatalf("admin approval: %v %v %s", err, trailKinds(page), page.URL)
 	}
 	q := url.Values{"client_id": {e.app.ClientID}, "scope": {"https://graph.microsoft.com/User.Read.All"},

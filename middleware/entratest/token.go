@@ -218,8 +218,10 @@ func (s *Server) redeemRefresh(seg tenantSeg, a *App, form url.Values) (*tokenRe
 		return nil, e
 	}
 	if len(missing(acrs, rt.Acrs)) > 0 {
-		// Guessed code: a claims challenge cannot be met silently; Entra answers
-		// interaction_required (AADSTS50076-family) here.
+		// A claims challenge cannot be met silently. interaction_required at the
+		// token endpoint is documented ("an additional authentication step is
+		// required", https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-token-endpoint-errors);
+		// the code 50076 (MFA required) is guessed.
 		return nil, newErr(400, "interaction_required", 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", GraphAppID)
 	}
 	return s.userTokens(a, u, form.Get("scope"), rt.Acrs, "")
