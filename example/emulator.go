@@ -56,7 +56,10 @@ func startEmulator(addr, redirectURL string, log *slog.Logger) (srv *entratest.S
 			err = fmt.Errorf("example: starting the emulator on %s: %v (choose another with -emulator-addr)", addr, r)
 		}
 	}()
-	srv = entratest.NewServer(entratest.WithAddr(addr), entratest.WithLogger(log))
+	// The pages a browser visits (sign-in, consent, logout) are served on plain HTTP
+	// on loopback, so that nobody meets a certificate warning in this demo; tokens and
+	// Graph stay on HTTPS, which MSAL requires.
+	srv = entratest.NewServer(entratest.WithAddr(addr), entratest.WithPlainHTTPFrontChannel(), entratest.WithLogger(log))
 	for _, t := range exampleDirectory() {
 		srv.AddTenant(t.Tenant)
 		for _, u := range t.Users {
@@ -109,7 +112,8 @@ func printEmulatorOnly(w io.Writer, srv *entratest.Server, redirectURL string) {
 	fmt.Fprintf(w, "  Authority      %s   (or %s, %s)\n", srv.Authority("organizations"), srv.Authority(contosoID), srv.Authority("contoso.example"))
 	fmt.Fprintf(w, "  Discovery      %s/v2.0/.well-known/openid-configuration\n", srv.Authority("organizations"))
 	fmt.Fprintf(w, "  Graph          %s   (/me, /me/messages, /me/sendMail, /me/events, /users)\n", srv.GraphURL())
-	fmt.Fprintf(w, "  Certificate    self-signed: trust it in your client or skip verification for loopback only\n\n")
+	fmt.Fprintf(w, "  Sign-in pages  %s   (plain HTTP for browsers, demo only; discovery advertises it)\n", srv.FrontChannelURL())
+	fmt.Fprintf(w, "  Certificate    self-signed, new at each start: trust it in your client, or skip verification for this loopback address only\n\n")
 	fmt.Fprintf(w, "  App registration %q (multi-tenant, home tenant Contoso)\n", exampleAppName)
 	fmt.Fprintf(w, "    client id      %s\n", exampleClientID)
 	fmt.Fprintf(w, "    client secret  %s\n", exampleSecret)

@@ -70,13 +70,13 @@ func signInOverHTTP(t *testing.T, ctx context.Context, a *app, path, upn string)
 	// only to the loopback app and emulator started by the test.
 	c := &http.Client{Jar: jar, Timeout: 20 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	body := fetch(t, ctx, c, http.MethodGet, a.URL+path, nil)
+	body, at := fetch(t, ctx, c, http.MethodGet, a.URL+path, nil)
 	if !strings.Contains(body, `data-kind="signin"`) {
 		t.Fatalf("GET %s did not reach the emulator's sign-in page:\n%s", path, body)
 	}
-	body = fetch(t, ctx, c, http.MethodPost, a.Emulator+"/_entratest/signin", url.Values{"flow": {flowOf(t, body)}, "upn": {upn}})
+	body, at = fetch(t, ctx, c, http.MethodPost, at.JoinPath("/_entratest/signin").String(), url.Values{"flow": {flowOf(t, body)}, "upn": {upn}})
 	if strings.Contains(body, `data-kind="consent"`) {
-		body = fetch(t, ctx, c, http.MethodPost, a.Emulator+"/_entratest/consent", url.Values{"flow": {flowOf(t, body)}, "action": {"accept"}})
+		body, _ = fetch(t, ctx, c, http.MethodPost, at.JoinPath("/_entratest/consent").String(), url.Values{"flow": {flowOf(t, body)}, "action": {"accept"}})
 	}
 	return body
 }
@@ -90,8 +90,9 @@ func flowOf(t *testing.T, page string) string {
 	return m[1]
 }
 
-// fetch sends a request (a form when form is not nil), follows redirects, and returns the body.
-func fetch(t *testing.T, ctx context.Context, c *http.Client, method, u string, form url.Values) string {
+// fetch sends a request (a form when form is not nil), follows redirects, and
+// returns the body and the origin it came from.
+func fetch(t *testing.T, ctx context.Context, c *http.Client, method, u string, form url.Values) (string, *url.URL) {
 	t.Helper()
 	var rd io.Reader
 	if form != nil {
@@ -114,5 +115,5 @@ func fetch(t *testing.T, ctx context.Context, c *http.Client, method, u string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	return string(b), &url.URL{Scheme: resp.Request.URL.Scheme, Host: resp.Request.URL.Host}
 }

@@ -138,8 +138,8 @@ func printBanner(w io.Writer, cfg *config, idp *identity, publicURL, redirectURL
 	}
 	fmt.Fprintf(w, "  Open       %s\n", publicURL)
 	if idp.Emulator != nil {
-		fmt.Fprintf(w, "  Emulator   %s  (self-signed certificate: your browser warns once on the sign-in page; continue to 127.0.0.1)\n", idp.Emulator.URL)
-		fmt.Fprintf(w, "  Graph      %s\n", idp.GraphURL)
+		fmt.Fprintf(w, "  Emulator   %s  (tokens and Graph, HTTPS with a self-signed certificate)\n", idp.Emulator.URL)
+		fmt.Fprintf(w, "  Sign-in    %s  (the emulator's pages for browsers, plain HTTP on loopback)\n", idp.Emulator.FrontChannelURL())
 	} else {
 		fmt.Fprintf(w, "  Redirect   %s  (register exactly this URI in the app registration)\n", redirectURL)
 	}
