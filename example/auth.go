@@ -16,9 +16,13 @@ type auth struct {
 // accountView is the signed-in user as pages show it.
 type accountView struct{ Name, Username, TenantName string }
 
-// account returns the signed-in user of a page behind Require, or nil.
+// account returns the signed-in user, or nil: from the context behind Require,
+// from the session elsewhere.
 func (a *auth) account(r *http.Request) *accountView {
 	acct, ok := middleware.AccountFromContext(r.Context())
+	if !ok {
+		acct, ok = a.mw.Account(r)
+	}
 	if !ok {
 		return nil
 	}
@@ -38,8 +42,8 @@ func (a *auth) token(r *http.Request) middleware.Token {
 // signInURL signs the user in (with consent to read their profile) and returns to ret.
 func (a *auth) signInURL(ret string) string { return a.mw.SignInURL(ret, "User.Read") }
 
-// signOutURL is AuthHandler's sign-out endpoint, next to the callback /auth/callback.
-func (a *auth) signOutURL() string { return "/auth/signout" }
+// signOutURL is AuthHandler's sign-out endpoint (the pages post a form to it).
+func (a *auth) signOutURL() string { return a.mw.SignOutURL() }
 
 // tenantName names the emulator's tenants; other tenants show no name.
 func tenantName(id string) string {

@@ -63,10 +63,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	defer idp.Close()
 
 	// 4. Where tokens live: in memory, or in Redis, encrypted.
-	cache, err := newTokenCache(ctx, cfg)
+	cache, closeCache, err := newTokenCache(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	defer closeCache()
 
 	// 5. The pages, and the middleware that gets their tokens: sign-in, consent, tokens.
 	s, err := newSite(idp, log)
@@ -88,6 +89,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	defer mw.Close() // after the server stopped: ends token refreshes in flight
 	s.auth.mw = mw
 
 	// 6. Routes: each page says which permission it needs.

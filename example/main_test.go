@@ -176,7 +176,7 @@ func TestServesHomePage(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s\n%s", a.URL, resp.Status, body)
 	}
-	for _, want := range []string{"Consentry example", `id="sign-in"`, "adele@contoso.example", `href="/mail"`} {
+	for _, want := range []string{"Consentry example", "You are signed out", `id="sign-in"`, "adele@contoso.example", `href="/mail"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("home page lacks %q:\n%s", want, body)
 		}

@@ -102,22 +102,29 @@ func newIdentity(cfg *config, redirectURL string, log *slog.Logger) (*identity, 
 
 // newTokenCache keeps tokens in memory, or in Redis (encrypted with CONSENTRY_CACHE_KEY)
 // when REDIS_URL is set.
-func newTokenCache(ctx context.Context, cfg *config) (*tokencache.Cache, error) {
+// The returned func closes the Redis client.
+func newTokenCache(ctx context.Context, cfg *config) (*tokencache.Cache, func(), error) {
 	if cfg.RedisURL == "" {
-		return tokencache.New(tokencache.NewMemoryStore())
+		c, err := tokencache.New(tokencache.NewMemoryStore())
+		return c, func() {}, err
 	}
 	opt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
-		return nil, fmt.Errorf("example: REDIS_URL: %w", err)
+		return nil, nil, fmt.Errorf("example: REDIS_URL: %w", err)
 	}
 	rdb := redis.NewClient(opt)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pingCtx).Err(); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("example: Redis at %s does not answer: %w", redactURL(cfg.RedisURL), err)
+		return nil, nil, fmt.Errorf("example: Redis at %s does not answer: %w", redactURL(cfg.RedisURL), err)
 	}
-	return tokencache.New(redisstore.New(rdb), tokencache.WithKey("env", cfg.CacheKey))
+	c, err := tokencache.New(redisstore.New(rdb), tokencache.WithKey("env", cfg.CacheKey))
+	if err != nil {
+		rdb.Close()
+		return nil, nil, fmt.Errorf("example: token cache: %w", err)
+	}
+	return c, func() { rdb.Close() }, nil
 }
 
 // redactURL hides a password in a URL for printing.
