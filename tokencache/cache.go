@@ -30,6 +30,7 @@ type Cache struct {
 	store Store
 	cas   CompareAndSwapper // nil if the store lacks the capability
 	cfg   config
+	seen  recall
 }
 
 var _ cache.ExportReplace = (*Cache)(nil)
@@ -67,7 +68,7 @@ func (c *Cache) Store() Store { return c.store }
 func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, hints cache.ReplaceHints) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	data, _, err := c.load(ctx, hints.PartitionKey)
+	data, raw, err := c.load(ctx, hints.PartitionKey)
 	if err == nil && data == nil {
 		data = emptyCache
 	}
@@ -77,9 +78,12 @@ func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, hints cache.Re
 		}
 	}
 	if err != nil {
+		c.seen.forget(u)
 		_ = u.Unmarshal(emptyCache)
+		return err
 	}
-	return err
+	c.seen.remember(u, hints.PartitionKey, raw)
+	return nil
 }
 
 // Export implements cache.ExportReplace. It writes MSAL's cache to the
@@ -87,7 +91,8 @@ func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, hints cache.Re
 // merged with whatever another writer stored there since (union of entries,
 // MSAL's own newest entry wins), so concurrent writers lose no refresh token.
 // With a CompareAndSwapper store the write is retried until no other write
-// intervened. The empty partition key is not stored.
+// intervened; when nothing changed since this MSAL cache's Replace, that is a
+// single compare-and-swap. The empty partition key is not stored.
 func (c *Cache) Export(ctx context.Context, m cache.Marshaler, hints cache.ExportHints) error {
 	key := hints.PartitionKey
 	if key == "" {
@@ -103,6 +108,10 @@ func (c *Cache) Export(ctx context.Context, m cache.Marshaler, hints cache.Expor
 	if err != nil {
 		return fmt.Errorf("tokencache: export partition %q: %w", key, err)
 	}
+	if done, err := c.saveOnLoaded(ctx, m, key, ours); done || err != nil {
+		return err
+	}
+	c.seen.forget(m)
 	return c.save(ctx, key, ours)
 }
 

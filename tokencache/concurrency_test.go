@@ -134,3 +134,51 @@ func TestConcurrentReplicas(t *testing.T) {
 		})
 	}
 }
+
+// TestExportAfterReplaceSeesOtherWriters: an MSAL cache loaded by Replace
+// exports after another writer (another MSAL client on the same Cache, or
+// another replica) changed the partition: its single compare-and-swap fails
+// and the write is merged, so the other writer's refresh token survives.
+func TestExportAfterReplaceSeesOtherWriters(t *testing.T) {
+	exp := time.Now().Add(time.Hour)
+	s := tokencache.NewMemoryStore()
+	tests := []struct {
+		name  string
+		other *tokencache.Cache
+	}{
+		{"same Cache, other MSAL client", nil},
+		{"other replica", newCache(t, s)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCache(t, s)
+			if tt.other == nil {
+				tt.other = c
+			}
+			if err := export(c, "p", docWith("alice", map[string]string{"rt-0": "0"}, exp)); err != nil {
+				t.Fatal(err)
+			}
+			a, b := &msalCache{}, &msalCache{}
+			mustReplace(t, c, a)
+			mustReplace(t, tt.other, b)
+			b.data = []byte(docWith("alice", map[string]string{"rt-0": "0", "rt-b": "B"}, exp))
+			if err := tt.other.Export(context.Background(), b, exportHints("p")); err != nil {
+				t.Fatal(err)
+			}
+			a.data = []byte(docWith("alice", map[string]string{"rt-0": "0", "rt-a": "A"}, exp))
+			if err := c.Export(context.Background(), a, exportHints("p")); err != nil {
+				t.Fatal(err)
+			}
+			if got := loadRefreshSecrets(t, c); !got["0"] || !got["A"] || !got["B"] {
+				t.Fatalf("refresh tokens: %v; want 0, A and B", got)
+			}
+		})
+	}
+}
+
+func mustReplace(t *testing.T, c *tokencache.Cache, m *msalCache) {
+	t.Helper()
+	if err := replace(c, "p", m); err != nil {
+		t.Fatal(err)
+	}
+}

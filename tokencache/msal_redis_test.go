@@ -3,8 +3,10 @@ package tokencache_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/alicebob/miniredis/v2"
 	"github.com/consentry/consentry/tokencache"
 	"github.com/consentry/consentry/tokencache/redisstore"
@@ -81,4 +83,48 @@ func TestMSALRedisOutage(t *testing.T) {
 	defer mr.Close()
 	res, err := silent(client, alice.Account)
 	wantTokenOf(t, res, err, "alice")
+}
+
+// TestMSALReplicasWriteTogether: two replicas (each its own Cache and MSAL
+// client over one Redis) get tokens for the same users at the same time,
+// for different scopes. A third replica then finds both access tokens of
+// every user in the cache, with no network call: no write was lost.
+func TestMSALReplicasWriteTogether(t *testing.T) {
+	addr, key := miniredis.RunT(t).Addr(), newKey(t)
+	ts := newTokenServer(t)
+	replica := func() confidential.Client {
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		t.Cleanup(func() { _ = rdb.Close() })
+		return newClient(t, ts, newCache(t, redisstore.New(rdb), tokencache.WithKey("k1", key)))
+	}
+	users := []string{"alice", "bob", "carol", "dave"}
+	var wg sync.WaitGroup
+	for i, scope := range []string{"Mail.Read", "Calendars.Read"} {
+		client := replica()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, u := range users {
+				code := "code-" + u
+				if _, err := client.AcquireTokenByAuthCode(context.Background(), code, redirectURI, []string{scope}); err != nil {
+					t.Errorf("replica %d, %s: %v", i, u, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	third, calls := replica(), ts.calls.Load()
+	for _, u := range users {
+		acct, err := third.Account(context.Background(), homeAccountID(u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, scope := range []string{"Mail.Read", "Calendars.Read"} {
+			res, err := third.AcquireTokenSilent(context.Background(), []string{scope}, confidential.WithSilentAccount(acct))
+			wantTokenOf(t, res, err, u)
+		}
+	}
+	if got := ts.calls.Load() - calls; got != 0 {
+		t.Fatalf("third replica made %d network calls; want 0 (a replica's write was lost)", got)
+	}
 }

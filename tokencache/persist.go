@@ -27,6 +27,25 @@ func (c *Cache) load(ctx context.Context, key string) (plain, raw []byte, err er
 	return plain, raw, nil
 }
 
+// saveOnLoaded writes ours with one compare-and-swap against the blob m was
+// loaded from by Replace, if the store can and m is known. done=false means
+// the store changed since (or nothing is known): merge instead.
+func (c *Cache) saveOnLoaded(ctx context.Context, m any, key string, ours msalDoc) (bool, error) {
+	raw, ok := c.seen.lookup(m, key)
+	if !ok || c.cas == nil {
+		return false, nil
+	}
+	blob, ttl, err := c.encode(key, ours)
+	if err != nil {
+		return false, err
+	}
+	done, err := c.write(ctx, key, raw, blob, ttl)
+	if done {
+		c.seen.remember(m, key, blob)
+	}
+	return done, err
+}
+
 // save merges ours with the stored partition and writes the result, retrying
 // on a lost compare-and-swap.
 func (c *Cache) save(ctx context.Context, key string, ours msalDoc) error {
