@@ -114,7 +114,7 @@ func routes(s *site, mw *middleware.Middleware) http.Handler {
 	mux.Handle("GET /scopes", mw.Require("User.Read")(http.HandlerFunc(s.scopes)))
 	mux.HandleFunc("GET /connect", s.connect)
 	mux.HandleFunc("/", s.notFound)
-	return withHeaders(withLog(mux, s.log))
+	return withLog(mux, s.log)
 }
 
 // serve runs the app until ctx ends (Ctrl-C), then shuts down gracefully.

@@ -78,8 +78,13 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	if s.emulator != nil {
 		v.Emulator = s.emulator.URL
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	// The example's pages need no script, no frame and nothing from elsewhere.
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 	if err := s.pages[name].ExecuteTemplate(w, "layout", v); err != nil {
 		s.log.Error("example: rendering page", "page", name, "err", err)

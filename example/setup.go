@@ -171,17 +171,6 @@ func withLog(next http.Handler, log *slog.Logger) http.Handler {
 	})
 }
 
-// withHeaders sets the security headers every page gets.
-func withHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		next.ServeHTTP(w, r)
-	})
-}
-
 // freshConns tracks connections that have not sent a request yet (browsers open
 // them ahead of time), so that shutdown can close them: http.Server.Shutdown waits
 // up to 5 s before it treats them as idle.
