@@ -1,10 +1,10 @@
 package middleware
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -22,6 +22,9 @@ import (
 //	                                                   then return to redirect (a path on this site; default /)
 //	GET  /auth/callback                                 the redirect URI Entra answers to
 //	POST /auth/signout (or GET)                         forget the user and their tokens, then Entra's logout
+//	GET  /auth/adminconsent?redirect=/dir&scope=User.Read.All  admin consent for scopes (see AdminConsentURL)
+//	GET  /auth/connect?redirect=/&tenant=id             tenant onboarding (see ConnectURL)
+//	GET  /auth/resume?id=...                            re-post a form kept across consent (see Require)
 //
 // Mount it on the directory without stripping the prefix, e.g.
 // mux.Handle("/auth/", mw.AuthHandler()); any other path under it answers 404.
@@ -35,6 +38,12 @@ func (m *Middleware) AuthHandler() http.Handler {
 			m.handle(w, r, m.signIn, http.MethodGet)
 		case p.signOut:
 			m.handle(w, r, m.signOut, http.MethodPost, http.MethodGet)
+		case p.adminConsent:
+			m.handle(w, r, m.adminConsentStart, http.MethodGet)
+		case p.connect:
+			m.handle(w, r, m.connect, http.MethodGet)
+		case p.resume:
+			m.handle(w, r, m.resumePage, http.MethodGet)
 		default:
 			m.fail(w, r, fmt.Errorf("%w: no endpoint at %s (sign-in is %s, sign-out %s)", errNotFound, r.URL.Path, p.signIn, p.signOut))
 		}
@@ -76,7 +85,12 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 		}
 		scopes = clean
 	}
-	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: scopes, returnURL: ret})
+	claims := q.Get("claims")
+	if claims != "" && (len(scopes) == 0 || len(claims) > 4096 || !json.Valid([]byte(claims))) {
+		m.fail(w, r, fmt.Errorf("%w: the claims parameter must be a JSON claims request, with scope", ErrInvalidRequest))
+		return
+	}
+	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: scopes, returnURL: ret, claims: claims})
 }
 
 // callback finishes a flow: state, error or code, nonce, session, resume.
@@ -95,6 +109,10 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, ferr)
 		return
 	}
+	if f.Kind != "" {
+		m.adminCallback(w, r, sess, f) // adminconsent.go
+		return
+	}
 	code := r.Form.Get("code")
 	if code == "" {
 		m.fail(w, r, fmt.Errorf("%w: the callback carries neither code nor error", ErrInvalidRequest))
@@ -103,6 +121,10 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 	acct, ar, err := m.redeem(r, f, code)
 	if err != nil {
 		m.fail(w, r, err)
+		return
+	}
+	if err := m.tenantGate(r.Context(), acct.TenantID, f); err != nil { // connect.go
+		m.refuse(w, r, sess, acct, err)
 		return
 	}
 	m.finishSignIn(w, r, sess, f, acct, ar)
@@ -137,6 +159,9 @@ func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, sess 
 	retry := ""
 	if f != nil {
 		scopes, retry = f.Scopes, m.SignInURL(f.ReturnURL, f.Scopes...)
+		if f.Kind != "" {
+			retry = m.adminRetryURL(f)
+		}
 	} else {
 		// Without a valid state anyone could have crafted this URL: do not
 		// show its free text to the user (the log keeps it).
@@ -150,7 +175,11 @@ func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, sess 
 	if err := sess.save(w, r); err != nil {
 		m.log.WarnContext(r.Context(), "middleware: save session", "err", err)
 	}
-	m.fail(w, r, newConsentError(e, scopes, retry, nil))
+	ce := newConsentError(e, scopes, retry, nil)
+	if f != nil {
+		m.adminHelp(ce, f) // adminconsent.go
+	}
+	m.fail(w, r, ce)
 }
 
 // redeem exchanges the code (with the PKCE verifier) and checks the nonce.
@@ -160,9 +189,13 @@ func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Ac
 	if len(scopes) == 0 { // plain sign-in; MSAL refuses an empty scope list
 		scopes = protocol.OIDCScopes
 	}
+	opts := []confidential.AcquireByAuthCodeOption{confidential.WithChallenge(f.Verifier)}
+	if f.Claims != "" {
+		opts = append(opts, confidential.WithClaims(f.Claims))
+	}
 	var ar confidential.AuthResult
 	err := m.clients.with(ctx, func(c confidential.Client) (err error) {
-		ar, err = c.AcquireTokenByAuthCode(ctx, code, m.cfg.RedirectURL, scopes, confidential.WithChallenge(f.Verifier))
+		ar, err = c.AcquireTokenByAuthCode(ctx, code, m.cfg.RedirectURL, scopes, opts...)
 		return err
 	})
 	if err != nil {
@@ -203,6 +236,12 @@ func (m *Middleware) redeemError(f *flowstore.Flow, err error) error {
 // resumes the original request.
 func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, sess *session, f *flowstore.Flow, acct Account, ar confidential.AuthResult) {
 	sess.signIn(acct)
+	sess.admin = sess.admin || protocol.IsAdmin(ar.IDToken.RawToken)
+	if f.Resume != "" && f.SID != sess.sid { // a first sign-in rebinds the session
+		if err := m.rebindKept(r.Context(), f.Resume, sess.sid); err != nil {
+			m.log.WarnContext(r.Context(), "middleware: keep the form across sign-in", "err", err)
+		}
+	}
 	if err := sess.save(w, r); err != nil {
 		m.fail(w, r, fmt.Errorf("middleware: save session: %w", err))
 		return
@@ -234,8 +273,6 @@ func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
 	if err := sess.destroy(w, r); err != nil {
 		m.log.WarnContext(r.Context(), "middleware: clear session", "err", err)
 	}
-	logout := m.cfg.Authority + "/oauth2/v2.0/logout?" +
-		url.Values{"post_logout_redirect_uri": {m.cfg.PostLogoutRedirectURL}}.Encode()
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, logout, http.StatusSeeOther)
+	http.Redirect(w, r, m.logoutURL(r.Context()), http.StatusSeeOther)
 }

@@ -8,12 +8,14 @@ import (
 	"net/url"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/gorilla/sessions"
 
+	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/tokencache"
 )
 
@@ -79,6 +81,42 @@ type Config struct {
 	// client: one MSAL client shared by concurrent users over a partitioned
 	// cache can miss tokens). Default 8.
 	TokenConcurrency int
+
+	// IsAdmin reports whether the signed-in user can grant tenant-wide (admin)
+	// consent; RequireAdmin routes send such users straight to admin consent.
+	// Default: the user's ID token carried a wids claim naming Global, Privileged
+	// Role, Cloud Application or Application Administrator. Entra sends wids only
+	// when the app registration asks for it (groupMembershipClaims
+	// "DirectoryRole" or the wids optional claim); without it nobody is known to
+	// be an admin, and admins go through the normal consent page, where Entra
+	// offers them "Consent on behalf of your organization".
+	IsAdmin func(r *http.Request, acct Account) bool
+	// AllowedTenants, when not empty, lists the tenant ids whose users may sign
+	// in. Users of other tenants get a page saying so (ErrTenantNotAllowed) and
+	// their tokens are not kept; their admins cannot connect the tenant either.
+	AllowedTenants []string
+	// RequireOnboarding lets users sign in only from tenants whose admin went
+	// through ConnectURL (or that AllowedTenants lists). Others get a page with
+	// the connect link to pass to their admin (ErrTenantNotOnboarded).
+	// Default false: any tenant Entra lets in.
+	RequireOnboarding bool
+	// ConnectScopes is what the connect endpoint asks a tenant's admin to
+	// grant. Default: ["https://graph.microsoft.com/.default"], every permission
+	// the app registration lists for Microsoft Graph, delegated and application.
+	ConnectScopes []string
+	// ClientCapabilities are declared to Entra with every token request, e.g.
+	// []string{"cp1"} to receive continuous access evaluation (CAE) tokens and
+	// claims challenges. Default none.
+	ClientCapabilities []string
+	// MaxResumeBody bounds the body of a POST (PUT, PATCH, DELETE) kept
+	// server-side while the user consents, so the request completes afterwards.
+	// A larger body gets a 413 page before leaving for Entra. Default
+	// DefaultMaxResumeBody (1 MiB); negative: never keep a body (413 page).
+	MaxResumeBody int64
+	// MaxAttempts bounds the sign-in round trips one browser session makes for
+	// one route's scopes within FlowTTL; the next attempt ends on a page
+	// (ErrLoopDetected) instead of going to Entra again. Default DefaultMaxAttempts.
+	MaxAttempts int
 }
 
 // Defaults of Config.
@@ -87,6 +125,8 @@ const (
 	DefaultSessionMaxAge    = 24 * time.Hour
 	DefaultTokenCacheSize   = 10_000
 	DefaultTokenConcurrency = 8
+	DefaultMaxResumeBody    = 1 << 20
+	DefaultMaxAttempts      = 3
 	// FlowTTL is how long a sign-in started by the middleware may take.
 	FlowTTL = 10 * time.Minute
 	// RefreshMargin: an access token is used only while it is valid this much longer.
@@ -103,7 +143,7 @@ type settings struct {
 }
 
 // authPaths are the paths AuthHandler serves.
-type authPaths struct{ signIn, callback, signOut string }
+type authPaths struct{ signIn, callback, signOut, adminConsent, connect, resume string }
 
 func (c Config) validate() (*settings, error) {
 	s := &settings{Config: c}
@@ -166,8 +206,8 @@ func checkRedirect(s *settings) error {
 	s.redirect = u
 	dir := path.Dir(u.Path)
 	s.authPaths = authPaths{signIn: path.Join(dir, "signin"), callback: u.Path, signOut: path.Join(dir, "signout")}
-	if s.authPaths.callback == s.authPaths.signIn || s.authPaths.callback == s.authPaths.signOut {
-		return fmt.Errorf("middleware: Config.RedirectURL path %q collides with the sign-in/sign-out paths: use e.g. %s", u.Path, path.Join(dir, "callback"))
+	if slices.Contains([]string{"signin", "signout", "adminconsent", "connect", "resume"}, path.Base(u.Path)) {
+		return fmt.Errorf("middleware: Config.RedirectURL path %q collides with the sign-in, sign-out, adminconsent, connect or resume paths: use e.g. %s", u.Path, path.Join(dir, "callback"))
 	}
 	return nil
 }
@@ -197,8 +237,22 @@ func checkOptional(s *settings) error {
 	if s.SessionName != "" && strings.ContainsAny(s.SessionName, " ;,=\"\t\r\n") {
 		return fmt.Errorf("middleware: Config.SessionName %q is not a valid cookie name", s.SessionName)
 	}
-	if s.TokenCacheSize < 0 || s.TokenConcurrency < 0 || s.SessionMaxAge < 0 {
-		return fmt.Errorf("middleware: Config.TokenCacheSize, TokenConcurrency and SessionMaxAge must not be negative")
+	if s.TokenCacheSize < 0 || s.TokenConcurrency < 0 || s.SessionMaxAge < 0 || s.MaxAttempts < 0 {
+		return fmt.Errorf("middleware: Config.TokenCacheSize, TokenConcurrency, SessionMaxAge and MaxAttempts must not be negative")
+	}
+	return checkTenants(s)
+}
+
+func checkTenants(s *settings) error {
+	for i, t := range s.AllowedTenants {
+		if strings.TrimSpace(t) == "" || strings.ContainsAny(t, "/?# ") {
+			return fmt.Errorf("middleware: Config.AllowedTenants[%d] %q is not a tenant id", i, t)
+		}
+	}
+	if len(s.ConnectScopes) > 0 {
+		if _, _, err := protocol.Route(s.ConnectScopes); err != nil {
+			return fmt.Errorf("middleware: Config.ConnectScopes: %w", err)
+		}
 	}
 	return nil
 }
@@ -231,4 +285,16 @@ func (s *settings) applyDefaults() {
 	if s.TokenConcurrency == 0 {
 		s.TokenConcurrency = DefaultTokenConcurrency
 	}
+	if s.MaxResumeBody == 0 {
+		s.MaxResumeBody = DefaultMaxResumeBody
+	}
+	if s.MaxAttempts == 0 {
+		s.MaxAttempts = DefaultMaxAttempts
+	}
+	if len(s.ConnectScopes) == 0 {
+		s.ConnectScopes = []string{protocol.GraphResource + "/.default"}
+	}
+	s.authPaths.adminConsent = path.Join(path.Dir(s.authPaths.callback), "adminconsent")
+	s.authPaths.connect = path.Join(path.Dir(s.authPaths.callback), "connect")
+	s.authPaths.resume = path.Join(path.Dir(s.authPaths.callback), "resume")
 }

@@ -33,6 +33,25 @@ var (
 	ErrSignInFailed = errors.New("middleware: sign-in failed")
 	// ErrUnavailable: Entra or the token store failed or timed out; retry later.
 	ErrUnavailable = errors.New("middleware: sign-in service or token store unavailable")
+
+	// ErrClaimsChallenge: an API refused the user's token with a claims
+	// challenge (Conditional Access, continuous access evaluation); see
+	// ClaimsChallengeError and Middleware.Challenge.
+	ErrClaimsChallenge = errors.New("middleware: the API asked for more claims (claims challenge)")
+	// ErrTenantNotAllowed: the user's tenant is not in Config.AllowedTenants.
+	ErrTenantNotAllowed = errors.New("middleware: the user's organization may not use this app")
+	// ErrTenantNotOnboarded: the tenant's admin has not connected the app yet
+	// (Config.RequireOnboarding, or an app-only token the tenant never granted).
+	ErrTenantNotOnboarded = errors.New("middleware: the organization has not connected this app")
+	// ErrAppConsentRequired: an app-only token lacks application permissions
+	// (roles) the tenant's admin has not granted; see AppConsentError.
+	ErrAppConsentRequired = errors.New("middleware: the organization has not granted the app's application permissions")
+	// ErrLoopDetected: the same route went to Entra Config.MaxAttempts times
+	// within FlowTTL and still lacks what it needs; the middleware stopped.
+	ErrLoopDetected = errors.New("middleware: sign-in keeps failing for this page (loop stopped)")
+	// ErrRequestTooLarge: a request that needs consent has a body larger than
+	// Config.MaxResumeBody, so it could not be kept across the round trip.
+	ErrRequestTooLarge = errors.New("middleware: the request is too large to keep while you sign in")
 )
 
 // ConsentError is an Entra ID error about sign-in or consent, with the protocol
@@ -45,9 +64,15 @@ type ConsentError struct {
 	Description string   // first line of Entra's error_description
 	Scopes      []string // the scopes that were asked for
 	URL         string   // app URL that starts sign-in/consent again for Scopes
+	// AdminConsentURL is an absolute app URL an administrator opens to grant
+	// Scopes for the whole organization (or to connect the tenant); set when
+	// an admin is needed.
+	AdminConsentURL string
+	TenantID        string // the tenant concerned, when known
 
-	kind  error // one of the sentinels
-	cause error
+	kind      error // one of the sentinels
+	cause     error
+	adminFlow bool // the failed round trip was an admin consent
 }
 
 func (e *ConsentError) Error() string {
@@ -87,9 +112,9 @@ func newConsentError(e *entraerr.Error, scopes []string, retryURL string, cause 
 // kindOf maps an Entra error to a sentinel.
 func kindOf(e *entraerr.Error) error {
 	switch {
-	case e.HasCode(90094) || e.HasCode(90095) || e.HasCode(90099) || e.Subcode == "admin_consent_required":
+	case adminCodes(e) || e.Subcode == "admin_consent_required" || e.Code == "admin_consent_required":
 		return ErrAdminConsentRequired
-	case e.Code == "access_denied" || e.HasCode(65004):
+	case e.Code == "access_denied" || e.Code == "permission_denied" || e.HasCode(65004):
 		return ErrConsentDeclined
 	case e.Code == "consent_required" || e.HasCode(65001) || e.Subcode == "consent_required":
 		return ErrConsentRequired
@@ -101,9 +126,33 @@ func kindOf(e *entraerr.Error) error {
 	return ErrSignInFailed
 }
 
+// adminCodes reports an AADSTS number that means "only an admin can grant
+// this": 90094 (admin consent required), 90095 (admin consent workflow:
+// request access), 90099 (app not authorized in the tenant), 900941 and
+// 900981 (admin consent required for a risky app). The number may come in
+// error_codes or only in error_description (redirects).
+func adminCodes(e *entraerr.Error) bool {
+	for _, n := range []int{90094, 90095, 90099, 900941, 900981} {
+		if e.HasCode(n) || strings.Contains(e.Description, fmt.Sprintf("AADSTS%d:", n)) {
+			return true
+		}
+	}
+	return false
+}
+
 // statusOf is the HTTP status suggested for err.
 func statusOf(err error) int {
 	switch {
+	case errors.Is(err, ErrRequestTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrLoopDetected):
+		return http.StatusLoopDetected
+	case errors.Is(err, errResumeGone):
+		return http.StatusGone
+	case errors.Is(err, ErrTenantNotAllowed), errors.Is(err, ErrTenantNotOnboarded), errors.Is(err, ErrAppConsentRequired):
+		return http.StatusForbidden
+	case errors.Is(err, ErrClaimsChallenge):
+		return http.StatusUnauthorized
 	case errors.Is(err, errNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, ErrConsentDeclined), errors.Is(err, ErrAdminConsentRequired), errors.Is(err, ErrConsentRequired):

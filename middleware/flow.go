@@ -17,28 +17,49 @@ import (
 	"github.com/consentry/consentry/middleware/internal/protocol"
 )
 
-// flowRequest is what a new authorize round trip asks for.
+// flowRequest is what a new round trip to Entra asks for.
 type flowRequest struct {
 	scopes    []string // the route's scopes; OpenID Connect scopes are added
 	returnURL string   // validated same-origin path to resume
-	claims    string   // claims challenge to carry (issue 5), optional
-	attempt   int      // consecutive attempts for these scopes (loop guard, issue 5)
+	claims    string   // claims challenge to carry, optional
+	kind      string   // "" authorize, flowstore.KindAdminConsent or KindConnect
+	tenant    string   // admin consent: the tenant to ask ("" = the user's or the authority's)
+	keep      *keptRequest
 }
 
 // startFlow records a pending flow (server side, bound to the browser session)
-// and redirects the browser to Entra's authorize endpoint.
+// and redirects the browser to Entra's authorize or admin-consent endpoint.
+// The loop guard runs first; a kept request is stored with the flow.
 func (m *Middleware) startFlow(w http.ResponseWriter, r *http.Request, sess *session, fr flowRequest) {
 	ctx := r.Context()
+	n, err := m.countAttempt(ctx, sess.bindingID(), fr)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
 	f := &flowstore.Flow{
 		State: protocol.Random(32), Nonce: protocol.Random(32), Verifier: protocol.NewVerifier(),
 		Scopes: fr.scopes, ReturnURL: fr.returnURL, Created: m.cfg.Now(), SID: sess.bindingID(),
-		Attempt: max(fr.attempt, 1), Claims: fr.claims, LoginHint: sess.account.Username,
+		Attempt: n, Claims: fr.claims, LoginHint: sess.account.Username, Kind: fr.kind, Tenant: fr.tenant,
 	}
-	authURL, err := m.authorizeURL(ctx, f)
+	if fr.keep != nil {
+		if f.Resume, err = m.keep(ctx, fr.keep, f.SID); err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		f.ReturnURL = m.resumeURL(f.Resume)
+	}
+	target, err := m.flowURL(ctx, f, sess)
 	if err != nil {
-		m.fail(w, r, fmt.Errorf("%w: build the authorize URL: %w", ErrUnavailable, err))
+		m.fail(w, r, fmt.Errorf("%w: build the URL to Entra: %w", ErrUnavailable, err))
 		return
 	}
+	m.redirectFlow(w, r, sess, f, target)
+}
+
+// redirectFlow stores f, remembers it in the session and redirects to target.
+func (m *Middleware) redirectFlow(w http.ResponseWriter, r *http.Request, sess *session, f *flowstore.Flow, target string) {
+	ctx := r.Context()
 	if err := m.flows.Put(ctx, f); err != nil {
 		m.fail(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
 		return
@@ -48,10 +69,23 @@ func (m *Middleware) startFlow(w http.ResponseWriter, r *http.Request, sess *ses
 		m.fail(w, r, fmt.Errorf("middleware: save session: %w", err))
 		return
 	}
-	m.log.InfoContext(ctx, "middleware: redirect to Entra", "path", r.URL.Path,
-		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State), "signed_in", sess.account.HomeAccountID != "")
+	m.log.InfoContext(ctx, "middleware: redirect to Entra", "path", r.URL.Path, "kind", f.Kind,
+		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State), "attempt", f.Attempt,
+		"signed_in", sess.account.HomeAccountID != "", "claims", f.Claims != "", "resume", f.Resume != "")
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, authURL, http.StatusFound)
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// flowURL is the authorize or admin-consent URL of f.
+func (m *Middleware) flowURL(ctx context.Context, f *flowstore.Flow, sess *session) (string, error) {
+	if f.Kind == "" {
+		return m.authorizeURL(ctx, f)
+	}
+	tenant := f.Tenant
+	if tenant == "" && f.Kind == flowstore.KindAdminConsent {
+		tenant = sess.account.TenantID
+	}
+	return m.adminConsentEndpoint(ctx, tenant, f)
 }
 
 // authorizeURL builds the authorize request of f: MSAL's AuthCodeURL with
@@ -99,8 +133,7 @@ type challenge struct {
 
 // scriptChallenge answers a script that needs the user: 401, never a redirect
 // (a script cannot follow one to a sign-in page).
-func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, ret string, reason error) {
-	u := m.SignInURL(ret, scopes...)
+func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Consentry realm=%s, error="interaction_required", scope=%s, signin_url=%s`,
 		strconv.Quote(m.cfg.redirect.Host), strconv.Quote(strings.Join(scopes, " ")), strconv.Quote(u)))
 	w.Header().Set("Content-Type", "application/json")
@@ -119,6 +152,9 @@ func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, sco
 func describe(reason error, scopes []string) string {
 	if errors.Is(reason, ErrNotSignedIn) {
 		return "sign-in required"
+	}
+	if errors.Is(reason, ErrClaimsChallenge) {
+		return "the API asks for a new sign-in (claims challenge) for " + strings.Join(scopes, " ")
 	}
 	return "sign-in or consent required for " + strings.Join(scopes, " ")
 }

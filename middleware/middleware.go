@@ -12,6 +12,7 @@ import (
 	"github.com/consentry/consentry/middleware/internal/flight"
 	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/lru"
+	"github.com/consentry/consentry/middleware/internal/sealed"
 	"github.com/consentry/consentry/tokencache"
 )
 
@@ -31,6 +32,10 @@ type Middleware struct {
 	tokens   *lru.Cache[tokenKey, *authInfo]
 	memo     *lru.Cache[string, *memoEntry] // default cookie store only
 	flight   flight.Group[*authInfo]
+	resumes  *sealed.Box // kept POST requests (resume.go)
+	loops    *sealed.Box // loop-guard counters (loopguard.go)
+	tenants  *sealed.Box // onboarded tenants (connect.go)
+	front    frontChannel
 }
 
 // tokenKey names one access token in the in-process cache.
@@ -55,12 +60,34 @@ func New(cfg Config) (*Middleware, error) {
 	if m.flows, err = flowstore.New(m.cache.Store(), hashKeys(s.SessionKeys), FlowTTL, s.Now); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
+	if err := m.newBoxes(); err != nil {
+		return nil, err
+	}
 	m.sessions = s.Sessions
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
 		m.memo = lru.New[string, *memoEntry](s.TokenCacheSize)
 	}
 	return m, nil
+}
+
+// newBoxes opens the sealed record stores of issue 5's features.
+func (m *Middleware) newBoxes() error {
+	keys, kv, now := hashKeys(m.cfg.SessionKeys), m.cache.Store(), m.cfg.Now
+	var err error
+	for _, b := range []struct {
+		dst           **sealed.Box
+		label, prefix string
+	}{
+		{&m.resumes, "resume", "consentry:resume:"},
+		{&m.loops, "loop", "consentry:loop:"},
+		{&m.tenants, "tenant", "consentry:tenant:"},
+	} {
+		if *b.dst, err = sealed.New(kv, keys, b.label, b.prefix, now); err != nil {
+			return fmt.Errorf("middleware: %w", err)
+		}
+	}
+	return nil
 }
 
 // hashKeys returns the hash keys of securecookie key pairs.
@@ -85,7 +112,8 @@ func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
 		c, err := confidential.New(s.Authority, s.ClientID, s.Credential,
 			confidential.WithCache(cache),
 			confidential.WithHTTPClient(s.HTTPClient),
-			confidential.WithInstanceDiscovery(!s.DisableInstanceDiscovery))
+			confidential.WithInstanceDiscovery(!s.DisableInstanceDiscovery),
+			confidential.WithClientCapabilities(s.ClientCapabilities))
 		if err != nil {
 			return nil, fmt.Errorf("middleware: MSAL rejected Config.Authority, ClientID or Credential: %w", err)
 		}

@@ -18,6 +18,7 @@ import (
 type route struct {
 	scopes []string
 	key    string // canonical scope key
+	admin  bool   // declared by RequireAdmin
 }
 
 // Require returns middleware that lets a request through only with an access
@@ -55,6 +56,10 @@ func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 
 func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, next http.Handler) {
 	if m.refuseClosed(w, r) {
+		return
+	}
+	r, ok := m.resumed(w, r) // resume.go: the re-post of a form kept across consent
+	if !ok {
 		return
 	}
 	acct := m.sessionAccount(r)
@@ -146,10 +151,10 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route, reason error) {
 	ret := returnurl.Or(r.URL.RequestURI(), "/")
 	if isScript(r) {
-		m.scriptChallenge(w, r, rt.scopes, ret, reason)
+		m.scriptChallenge(w, r, rt.scopes, m.SignInURL(ret, rt.scopes...), reason)
 		return
 	}
-	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: rt.scopes, returnURL: ret})
+	m.interactive(w, r, rt, ret) // adminconsent.go: admin consent, kept POST bodies
 }
 
 // isScript reports whether r comes from a script rather than a page navigation.

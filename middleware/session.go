@@ -19,6 +19,7 @@ const (
 	keyName     = "name"
 	keySID      = "sid"  // random session binding id that pending flows are bound to
 	keyPending  = "pend" // space-separated ids (state hashes) of pending flows
+	keyAdmin    = "adm"  // "1" when the ID token's wids named an admin role
 )
 
 // maxPending bounds the pending flows one browser session may hold.
@@ -38,6 +39,7 @@ type session struct {
 	account Account
 	sid     string
 	pending []string
+	admin   bool
 }
 
 func newCookieStore(s *settings) *sessions.CookieStore {
@@ -72,6 +74,7 @@ func (m *Middleware) loadSession(r *http.Request) *session {
 		},
 		sid:     str(keySID),
 		pending: strings.Fields(str(keyPending)),
+		admin:   str(keyAdmin) == "1",
 	}
 }
 
@@ -124,6 +127,7 @@ func (s *session) signIn(acct Account) {
 	if acct.HomeAccountID != s.account.HomeAccountID {
 		s.sid = protocol.Random(16)
 		s.pending = nil
+		s.admin = false
 	}
 	s.account = acct
 }
@@ -143,12 +147,13 @@ func (s *session) save(w http.ResponseWriter, r *http.Request) error {
 	set(keyName, s.account.Name)
 	set(keySID, s.sid)
 	set(keyPending, strings.Join(s.pending, " "))
+	set(keyAdmin, map[bool]string{true: "1"}[s.admin])
 	return s.raw.Save(r, w)
 }
 
 // destroy empties the session and expires its cookie.
 func (s *session) destroy(w http.ResponseWriter, r *http.Request) error {
-	s.account, s.sid, s.pending = Account{}, "", nil
+	s.account, s.sid, s.pending, s.admin = Account{}, "", nil, false
 	clear(s.raw.Values)
 	opts := sessions.Options{MaxAge: -1, Path: "/"}
 	if s.raw.Options != nil {

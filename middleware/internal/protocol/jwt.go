@@ -61,3 +61,22 @@ func Roles(rawAccessToken string) ([]string, error) {
 	err := Claims(rawAccessToken, &c)
 	return c.Roles, err
 }
+
+// IsGUID reports whether s looks like a GUID (a tenant id rather than a
+// domain or "organizations").
+func IsGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'):
+			return false
+		}
+	}
+	return true
+}

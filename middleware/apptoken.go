@@ -1,0 +1,114 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/consentry/consentry/middleware/internal/entraerr"
+	"github.com/consentry/consentry/middleware/internal/protocol"
+)
+
+// AppConsentError says that a tenant has not granted the app the application
+// permissions an app-only token needs. errors.Is(err, ErrAppConsentRequired)
+// holds, and errors.Is(err, ErrTenantNotOnboarded) too when the app is not in
+// the tenant at all (no admin ever connected it).
+type AppConsentError struct {
+	TenantID   string
+	Roles      []string // the roles asked for and missing from the token (all of them when no token)
+	ConnectURL string   // absolute app URL the tenant's admin opens to grant them (ConnectURL)
+	Code       int      // AADSTS number when Entra refused the token, e.g. 700016
+	cause      error
+}
+
+func (e *AppConsentError) Error() string {
+	msg := fmt.Sprintf("middleware: tenant %s has not granted the app", e.TenantID)
+	if len(e.Roles) > 0 {
+		msg += " the application permissions " + strings.Join(e.Roles, " ")
+	}
+	if e.Code != 0 {
+		msg += fmt.Sprintf(" (AADSTS%d)", e.Code)
+	}
+	return msg + ": an admin should open " + e.ConnectURL
+}
+
+// Unwrap returns ErrAppConsentRequired (and ErrTenantNotOnboarded, the cause).
+func (e *AppConsentError) Unwrap() []error {
+	errs := []error{ErrAppConsentRequired}
+	if e.Code != 0 {
+		errs = append(errs, ErrTenantNotOnboarded)
+	}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	return errs
+}
+
+// notInTenant lists AADSTS numbers of a client-credentials request for a
+// tenant without the app: 700016 (application not found in the directory),
+// 7000229 (no service principal), 65001 (not consented).
+var notInTenant = []int{700016, 7000229, 65001}
+
+// AppToken returns an app-only access token (client credentials) for tenantID
+// and scope ("" means "https://graph.microsoft.com/.default"; it must end with
+// "/.default"). roles are the application permissions the caller needs: if
+// the token's roles claim lacks one, or Entra has no trace of the app in the
+// tenant, the error is an *AppConsentError whose ConnectURL the tenant's admin
+// opens. Entra issues a token without roles to an app nobody granted any, so
+// naming the roles is how "not consented" is detected. MSAL caches the token
+// per tenant; other failures wrap ErrUnavailable.
+func (m *Middleware) AppToken(ctx context.Context, tenantID, scope string, roles ...string) (Token, error) {
+	if scope == "" {
+		scope = protocol.GraphResource + "/.default"
+	}
+	if !validTenant(tenantID) || !strings.HasSuffix(scope, "/.default") {
+		return Token{}, fmt.Errorf("%w: AppToken needs a tenant id and a scope ending in /.default, got %q and %q", ErrInvalidRequest, tenantID, scope)
+	}
+	var ar confidential.AuthResult
+	err := m.clients.with(ctx, func(c confidential.Client) (err error) {
+		ar, err = c.AcquireTokenByCredential(ctx, []string{scope}, confidential.WithTenantID(tenantID))
+		return err
+	})
+	if err != nil {
+		return Token{}, m.appTokenError(tenantID, roles, err)
+	}
+	have, _ := protocol.Roles(ar.AccessToken)
+	if miss := missingRoles(roles, have); len(miss) > 0 {
+		// Drop the cached role-less token so a grant shows up on the next call.
+		if rerr := m.cache.Remove(ctx, m.appPartition(tenantID)); rerr != nil {
+			m.log.WarnContext(ctx, "middleware: drop cached app token", "tenant", tenantID, "err", rerr)
+		}
+		return Token{}, &AppConsentError{TenantID: tenantID, Roles: miss, ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
+	}
+	return Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: []string{scope}}, nil
+}
+
+func (m *Middleware) appTokenError(tenantID string, roles []string, err error) error {
+	if _, e := entraerr.Classify(err); e != nil {
+		for _, n := range notInTenant {
+			if e.HasCode(n) {
+				return &AppConsentError{TenantID: tenantID, Roles: roles, Code: n, cause: err,
+					ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
+			}
+		}
+	}
+	return fmt.Errorf("%w: app token for tenant %s: %w", ErrUnavailable, tenantID, err)
+}
+
+// appPartition is MSAL's token cache partition of app-only tokens for a tenant.
+func (m *Middleware) appPartition(tenantID string) string {
+	return m.cfg.ClientID + "_" + tenantID + "_AppTokenCache"
+}
+
+func missingRoles(want, have []string) []string {
+	var out []string
+	for _, w := range want {
+		if !slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, w) }) {
+			out = append(out, w)
+		}
+	}
+	return out
+}

@@ -1,0 +1,120 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/returnurl"
+)
+
+// ClaimsChallengeError is an API's refusal of the user's token with a claims
+// challenge: 401 and WWW-Authenticate: Bearer error="insufficient_claims",
+// claims="<base64>" (Conditional Access, continuous access evaluation).
+// errors.Is(err, ErrClaimsChallenge) holds. Pass it to Middleware.Challenge.
+type ClaimsChallengeError struct {
+	Claims string   // the decoded claims request (JSON) to send to Entra
+	Scopes []string // the route's scopes, whose token was refused
+	Status int      // the API's HTTP status (401)
+	URL    string   // app-relative sign-in URL that carries the claims (for scripts)
+}
+
+func (e *ClaimsChallengeError) Error() string {
+	return fmt.Sprintf("middleware: the API answered %d with a claims challenge for %s", e.Status, strings.Join(e.Scopes, " "))
+}
+
+// Unwrap returns ErrClaimsChallenge.
+func (e *ClaimsChallengeError) Unwrap() error { return ErrClaimsChallenge }
+
+// Transport returns an http.RoundTripper for calls from a Require-wrapped
+// handler to the route's API: it sets Authorization: Bearer with r's token and
+// turns a claims challenge into a *ClaimsChallengeError (http.Client wraps it
+// in a *url.Error; errors.As finds it), after dropping the refused token from
+// the middleware's fast path. base nil means http.DefaultTransport. Without a
+// token in r's context every call fails with ErrNotSignedIn.
+func (m *Middleware) Transport(r *http.Request, base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	ai, _ := r.Context().Value(ctxKey{}).(*authInfo)
+	return &claimsTransport{m: m, ai: ai, base: base, ret: returnurl.Or(r.URL.RequestURI(), "/")}
+}
+
+// Client returns an http.Client using Transport(r, base), where base is the
+// transport of Config.HTTPClient (http.DefaultTransport if it has none).
+func (m *Middleware) Client(r *http.Request) *http.Client {
+	return &http.Client{Transport: m.Transport(r, m.cfg.HTTPClient.Transport)}
+}
+
+type claimsTransport struct {
+	m    *Middleware
+	ai   *authInfo
+	base http.RoundTripper
+	ret  string
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *claimsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.ai == nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("%w: Transport needs a request that went through Require", ErrNotSignedIn)
+	}
+	r2 := req.Clone(req.Context())
+	t.ai.tok.SetAuthHeader(r2)
+	resp, err := t.base.RoundTrip(r2)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	c, ok := protocol.ParseBearer(resp.Header.Values("WWW-Authenticate"))
+	if !ok || c["error"] != "insufficient_claims" {
+		return resp, nil
+	}
+	claims, ok := protocol.DecodeClaims(c["claims"])
+	if !ok {
+		return resp, nil
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	t.m.forget(t.ai)
+	return nil, &ClaimsChallengeError{Claims: claims, Scopes: t.ai.tok.Scopes, Status: resp.StatusCode,
+		URL: t.m.signInWithClaims(t.ret, t.ai.tok.Scopes, claims)}
+}
+
+// forget drops a token from the in-process cache, so the fast path stops
+// serving it (the next request asks MSAL, or the claims round trip replaces it).
+func (m *Middleware) forget(ai *authInfo) {
+	m.tokens.Remove(tokenKey{account: ai.acct.HomeAccountID, tenant: ai.acct.TenantID, scopes: protocol.Key(ai.tok.Scopes)})
+}
+
+// signInWithClaims is SignInURL carrying a claims request.
+func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string) string {
+	return m.SignInURL(ret, scopes...) + "&" + url.Values{"claims": {claims}}.Encode()
+}
+
+// Challenge answers a request whose handler got a claims challenge from an
+// API: if err holds a *ClaimsChallengeError, a browser is sent through an
+// interactive sign-in carrying the claims and comes back to r's URL (with
+// GET: a form post is not kept here, its body was read by the handler);
+// a script gets 401 with the sign-in URL. It returns true when it answered,
+// false (writing nothing) for any other error. The loop guard applies:
+// a challenge that keeps coming back ends on a page.
+func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error) bool {
+	var ce *ClaimsChallengeError
+	if !errors.As(err, &ce) || len(ce.Scopes) == 0 {
+		return false
+	}
+	ret := returnurl.Or(r.URL.RequestURI(), "/")
+	m.log.InfoContext(r.Context(), "middleware: claims challenge", "path", r.URL.Path, "scopes", strings.Join(ce.Scopes, " "))
+	if isScript(r) {
+		m.scriptChallenge(w, r, ce.Scopes, m.signInWithClaims(ret, ce.Scopes, ce.Claims), err)
+		return true
+	}
+	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: ce.Scopes, returnURL: ret, claims: ce.Claims})
+	return true
+}

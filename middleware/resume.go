@@ -1,0 +1,173 @@
+package middleware
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/returnurl"
+)
+
+// resumeParam marks the re-post of a kept request (see keep).
+const resumeParam = "consentry_resume"
+
+// errResumeGone: a resume link or re-post whose kept request was already
+// used, expired, or belongs to another session.
+var errResumeGone = fmt.Errorf("%w: this form was already submitted, or the link expired", ErrInvalidState)
+
+// keptRequest is a request that needed consent, kept server-side (sealed, in
+// Cache.Store()) until the user is back: single use, expiring with the flow,
+// bound to the browser session.
+type keptRequest struct {
+	Method      string `json:"m"`
+	URL         string `json:"u"` // path and query
+	ContentType string `json:"ct,omitempty"`
+	Body        []byte `json:"b,omitempty"`
+	SID         string `json:"sid"`
+}
+
+// needsKeeping reports whether r is a form post to keep. Browsers send other
+// methods only from scripts, which get a 401 rather than a round trip.
+func needsKeeping(r *http.Request) bool { return r.Method == http.MethodPost }
+
+// readKept reads r into a keptRequest, or fails with ErrRequestTooLarge.
+func (m *Middleware) readKept(r *http.Request) (*keptRequest, error) {
+	limit := m.cfg.MaxResumeBody
+	if limit < 0 || r.ContentLength > limit {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxResumeBody)", ErrRequestTooLarge, r.ContentLength, max(limit, 0))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: read the request body: %w", ErrInvalidRequest, err)
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes (Config.MaxResumeBody)", ErrRequestTooLarge, limit)
+	}
+	return &keptRequest{Method: r.Method, URL: r.URL.RequestURI(), ContentType: r.Header.Get("Content-Type"), Body: body}, nil
+}
+
+// keep stores k for the session sid and returns its id.
+func (m *Middleware) keep(ctx context.Context, k *keptRequest, sid string) (string, error) {
+	id := protocol.Random(24)
+	k.SID = sid
+	if err := m.resumes.Put(ctx, id, k, FlowTTL); err != nil {
+		return "", fmt.Errorf("%w: keep the request: %w", ErrUnavailable, err)
+	}
+	return id, nil
+}
+
+// resumeURL is the app-relative page that re-posts the kept request id.
+func (m *Middleware) resumeURL(id string) string {
+	return m.cfg.authPaths.resume + "?" + url.Values{"id": {id}}.Encode()
+}
+
+// resumePage serves GET /auth/resume?id=...: a page whose form posts to the
+// original URL (plus consentry_resume=id), submitted by a script at once or
+// by the user's click. Require swaps the kept body back in. The page itself
+// changes nothing: only the post uses the kept request, once.
+func (m *Middleware) resumePage(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	var k keptRequest
+	found, err := m.resumes.Get(r.Context(), id, &k)
+	switch {
+	case err != nil:
+		m.fail(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
+		return
+	case id == "" || !found || k.SID == "" || k.SID != m.loadSession(r).sid:
+		m.fail(w, r, errResumeGone)
+		return
+	}
+	action := k.URL + sepFor(k.URL) + url.Values{resumeParam: {id}}.Encode()
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	_ = resumeTmpl.Execute(w, struct{ Action, Method string }{action, k.Method})
+}
+
+func sepFor(u string) string {
+	if strings.Contains(u, "?") {
+		return "&"
+	}
+	return "?"
+}
+
+var resumeTmpl = template.Must(template.New("resume").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Continue</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}</style></head>
+<body><h1>Almost done</h1><p>You are signed in with the permissions this page needs. Your form is ready to send.</p>
+<form id="consentry-resume" method="post" action="{{.Action}}" data-method="{{.Method}}"><button type="submit">Continue</button></form>
+<script>document.getElementById("consentry-resume").submit()</script>
+</body></html>
+`))
+
+// resumed handles the re-post of a kept request at a Require route: it
+// returns r with the kept method, query, content type and body, or writes an
+// error page and returns ok=false (already used, expired, other session:
+// the handler does not run). Requests without the marker pass unchanged.
+func (m *Middleware) resumed(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	if r.Method != http.MethodPost || !strings.Contains(r.URL.RawQuery, resumeParam) {
+		return r, true
+	}
+	q := r.URL.Query()
+	id := q.Get(resumeParam)
+	if id == "" {
+		return r, true
+	}
+	var k keptRequest
+	found, err := m.resumes.Take(r.Context(), id, &k)
+	if err != nil {
+		m.fail(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
+		return nil, false
+	}
+	q.Del(resumeParam)
+	if !found || k.SID == "" || k.SID != m.loadSession(r).sid || !samePath(k.URL, r.URL.Path) {
+		m.fail(w, r, errResumeGone)
+		return nil, false
+	}
+	return rebuild(r, &k), true
+}
+
+// samePath reports whether the kept URL's path is p.
+func samePath(kept, p string) bool {
+	u, err := url.Parse(kept)
+	return err == nil && returnurl.Valid(kept) && u.Path == p
+}
+
+// rebuild returns a copy of r carrying the kept request.
+func rebuild(r *http.Request, k *keptRequest) *http.Request {
+	u, _ := url.Parse(k.URL)
+	r2 := r.Clone(r.Context())
+	r2.Method = k.Method
+	r2.URL.RawQuery = u.RawQuery
+	r2.RequestURI = k.URL
+	r2.Body = io.NopCloser(bytes.NewReader(k.Body))
+	r2.ContentLength = int64(len(k.Body))
+	r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(k.Body)), nil }
+	r2.Header.Set("Content-Length", strconv.Itoa(len(k.Body)))
+	r2.Header.Del("Content-Type")
+	if k.ContentType != "" {
+		r2.Header.Set("Content-Type", k.ContentType)
+	}
+	r2.Form, r2.PostForm, r2.MultipartForm = nil, nil, nil
+	return r2
+}
+
+// rebindKept moves the kept request id to the session sid (a first sign-in
+// gives the session a new binding id).
+func (m *Middleware) rebindKept(ctx context.Context, id, sid string) error {
+	var k keptRequest
+	found, err := m.resumes.Take(ctx, id, &k)
+	if err != nil || !found {
+		return err
+	}
+	k.SID = sid
+	return m.resumes.Put(ctx, id, &k, FlowTTL)
+}
