@@ -1,46 +1,131 @@
 package middleware_test
 
 import (
+	"crypto/rand"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
+	"time"
 
+	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
+	"github.com/consentry/consentry/tokencache"
+	"github.com/consentry/consentry/tokencache/redisstore"
+	"github.com/consentry/consentry/tokencache/redisstore/redistest"
 )
+
+// Every benchmark serves GET /profile through okHandler, with the same loop
+// (serveLoop): Bare without the middleware, the others behind
+// Require("User.Read"). See BENCHMARKS.md for the numbers.
 
 func okHandler(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }
 
-// BenchmarkBare is the handler without the middleware, the baseline of BenchmarkFastPath.
-func BenchmarkBare(b *testing.B) {
-	h := http.HandlerFunc(okHandler)
-	r := httptest.NewRequest("GET", "https://app.example/profile", nil)
+// serveLoop serves the request of iteration i, req(i), through h.
+func serveLoop(b *testing.B, h http.Handler, req func(i int) *http.Request) {
 	b.ReportAllocs()
-	for b.Loop() {
-		h.ServeHTTP(httptest.NewRecorder(), r)
+	for i := 0; b.Loop(); i++ {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req(i))
+		if w.Code != http.StatusNoContent {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
 	}
 }
 
-// BenchmarkFastPath is a signed-in user with a cached token: session decode,
-// in-process cache hit, token in context.
+// same returns r for every iteration.
+func same(r *http.Request) func(int) *http.Request { return func(int) *http.Request { return r } }
+
+// BenchmarkBare is the handler without the middleware, the baseline.
+func BenchmarkBare(b *testing.B) {
+	r := httptest.NewRequest("GET", "https://app.example/profile", nil)
+	serveLoop(b, http.HandlerFunc(okHandler), same(r))
+}
+
+// BenchmarkFastPath is a user signed in through the emulator with a cached
+// token: session (memoized cookie decode), in-process cache hit, token in context.
 func BenchmarkFastPath(b *testing.B) {
 	e := newEnv(b)
-	br := e.browser(e.user, entratest.Accept)
-	if p, err := br.Get(e.srv.URL + "/profile"); err != nil || p.StatusCode != 200 {
-		b.Fatalf("sign-in: %v", err)
+	r := signedInRequest(b, e, e.browser(e.user, entratest.Accept))
+	serveLoop(b, e.mw.Require("User.Read")(http.HandlerFunc(okHandler)), same(r))
+}
+
+// BenchmarkFastPathUsers is the fast path with many users known: their
+// sessions and tokens are seeded through test hooks (no sign-in), then
+// requests go round robin over the active users, spread evenly over all known
+// ones. One request is reused with its Cookie header changed, as a fresh
+// request from the network would carry it. With active=known every request
+// touches cache entries last used a whole round ago: at 100,000 users those are
+// out of the CPU caches, so that case measures memory latency (BENCHMARKS.md).
+func BenchmarkFastPathUsers(b *testing.B) {
+	for _, c := range []struct{ known, active int }{{10, 10}, {100_000, 10}, {100_000, 1000}, {100_000, 100_000}} {
+		b.Run(fmt.Sprintf("known=%d/active=%d", c.known, c.active), func(b *testing.B) {
+			e := newEnv(b)
+			cfg := e.cfg
+			cfg.TokenCacheSize = 2 * c.known
+			mw := e.newMiddleware(b, cfg)
+			all := seedUsers(b, e, mw, c.known)
+			active := make([]string, c.active)
+			for i := range active {
+				active[i] = all[i*(c.known/c.active)]
+			}
+			r := httptest.NewRequest("GET", e.srv.URL+"/profile", nil)
+			r.Header["Cookie"] = []string{""}
+			serveLoop(b, mw.Require("User.Read")(http.HandlerFunc(okHandler)), func(i int) *http.Request {
+				r.Header["Cookie"][0] = active[i%c.active]
+				return r
+			})
+		})
 	}
-	u, _ := url.Parse(e.srv.URL)
-	h := e.mw.Require("User.Read")(http.HandlerFunc(okHandler))
+}
+
+// seedUsers gives mw n signed-in users with a cached User.Read token each and
+// returns their Cookie header values.
+func seedUsers(b *testing.B, e *env, mw *middleware.Middleware, n int) []string {
+	b.Helper()
+	exp := e.clock.Now().Add(time.Hour)
+	cookies := make([]string, n)
+	for i := range cookies {
+		acct := middleware.Account{HomeAccountID: fmt.Sprintf("%08x-0000-0000-0000-000000000000.%s", i, e.tenant.ID),
+			TenantID: e.tenant.ID, Username: fmt.Sprintf("user%d@contoso.example", i), Name: "User"}
+		middleware.SeedToken(mw, acct, middleware.Token{AccessToken: "eyJ" + rand.Text(), ExpiresOn: exp, Scopes: []string{"User.Read"}})
+		cookies[i] = middleware.SessionCookie(mw, acct).String()
+	}
+	return cookies
+}
+
+// BenchmarkFastPathRedis is a signed-in user whose token this replica has not
+// seen: the in-process cache is emptied before every request, so the token
+// comes from MSAL over an encrypted tokencache on real Redis.
+func BenchmarkFastPathRedis(b *testing.B) {
+	e := newEnv(b)
+	store := redisstore.New(redistest.NewClient(b), redisstore.WithPrefix("bench:"+rand.Text()+":"))
+	cache, err := tokencache.New(store, tokencache.WithKey("k1", []byte("0123456789abcdef0123456789abcdef")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	mw := e.newMiddleware(b, e.config(b, cache))
+	e.setHandler(e.routes(mw))
+	r := signedInRequest(b, e, e.browser(e.user, entratest.Accept))
+	acct, _ := mw.Account(r)
+	require := mw.Require("User.Read")(http.HandlerFunc(okHandler))
+	cold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.ForgetTokens(mw, acct.HomeAccountID)
+		require.ServeHTTP(w, r)
+	})
+	serveLoop(b, cold, same(r))
+}
+
+// signedInRequest signs br's user in at /profile and returns a GET /profile
+// carrying their cookies.
+func signedInRequest(b *testing.B, e *env, br *entratest.Browser) *http.Request {
+	b.Helper()
+	if p, err := br.Get(e.srv.URL + "/profile"); err != nil || p.StatusCode != http.StatusOK {
+		b.Fatalf("sign-in: %v %s", err, trail(p))
+	}
 	r := httptest.NewRequest("GET", e.srv.URL+"/profile", nil)
-	for _, c := range br.Client.Jar.Cookies(u) {
+	for _, c := range br.Client.Jar.Cookies(mustURL(b, e.srv.URL)) {
 		r.AddCookie(c)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r.Clone(r.Context()))
-		if w.Code != http.StatusNoContent {
-			b.Fatalf("status %d", w.Code)
-		}
-	}
+	return r
 }
