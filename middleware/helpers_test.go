@@ -76,10 +76,13 @@ type env struct {
 
 var sessionKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")}
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t) }
+
+// newEnvWith is newEnv with emulator options.
+func newEnvWith(t testing.TB, opts ...entratest.Option) *env {
 	t.Helper()
 	e := &env{clock: &clock{t: time.Now()}, logs: &syncBuffer{}}
-	e.idp = entratest.NewServer()
+	e.idp = entratest.NewServer(opts...)
 	t.Cleanup(e.idp.Close)
 	e.handler = http.NotFoundHandler()
 	e.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -116,23 +116,31 @@ func (m *Middleware) resumed(w http.ResponseWriter, r *http.Request) (*http.Requ
 	if r.Method != http.MethodPost || !strings.Contains(r.URL.RawQuery, resumeParam) {
 		return r, true
 	}
-	q := r.URL.Query()
-	id := q.Get(resumeParam)
+	id := r.URL.Query().Get(resumeParam)
 	if id == "" {
 		return r, true
 	}
 	var k keptRequest
-	found, err := m.resumes.Take(r.Context(), id, &k)
-	if err != nil {
+	found, err := m.resumes.Get(r.Context(), id, &k)
+	if err == nil && found && m.ownsKept(r, &k) {
+		found, err = m.resumes.Take(r.Context(), id, &k) // single use, also across replicas
+	} else if err == nil {
+		found = false // someone else's or unknown: leave it to its owner
+	}
+	switch {
+	case err != nil:
 		m.fail(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
 		return nil, false
-	}
-	q.Del(resumeParam)
-	if !found || k.SID == "" || k.SID != m.loadSession(r).sid || !samePath(k.URL, r.URL.Path) {
+	case !found:
 		m.fail(w, r, errResumeGone)
 		return nil, false
 	}
 	return rebuild(r, &k), true
+}
+
+// ownsKept reports whether k belongs to r's session and path.
+func (m *Middleware) ownsKept(r *http.Request, k *keptRequest) bool {
+	return k.SID != "" && k.SID == m.loadSession(r).sid && samePath(k.URL, r.URL.Path)
 }
 
 // samePath reports whether the kept URL's path is p.
