@@ -21,6 +21,8 @@ type page struct {
 func explain(err error) page {
 	p := page{Title: "Something went wrong", What: "The request could not be completed.", Todo: "Go back to the home page and try again."}
 	switch {
+	case errors.Is(err, errResumeGone):
+		p = page{"This form was already sent", "The form you submitted before signing in was already completed, has expired, or was started in another browser. It was not sent again.", "Go back to the page and fill the form in again if needed.", nil, "", "", ""}
 	case errors.Is(err, ErrConsentDeclined):
 		p = page{"You declined the permissions", "This page needs your permission, and you declined it. Nothing was shared with the app.", "If you change your mind, try again and accept.", nil, "", "", ""}
 	case errors.Is(err, ErrAdminConsentRequired):
@@ -33,8 +35,6 @@ func explain(err error) page {
 		p = page{"Sign-in is temporarily unavailable", "The sign-in service or the token store did not answer in time.", "Wait a minute and reload the page.", nil, "", "", ""}
 	case errors.Is(err, ErrSignInFailed):
 		p = page{"Sign-in failed", "Microsoft Entra ID did not accept the sign-in.", "Try again. If it keeps failing, contact the app's support with the details below.", nil, "", "", ""}
-	case errors.Is(err, errResumeGone):
-		p = page{"This form was already sent", "The form you submitted before signing in was already completed, has expired, or was started in another browser. It was not sent again.", "Go back to the page and fill the form in again if needed.", nil, "", "", ""}
 	case errors.Is(err, ErrLoopDetected):
 		p = page{"Sign-in keeps failing for this page", "You were sent to Microsoft several times for this page and it still lacks the permissions or sign-in conditions it needs, so we stopped instead of trying forever.", "Wait ten minutes and try again. If it keeps happening, contact the app's support or your IT administrator.", nil, "", "", ""}
 	case errors.Is(err, ErrRequestTooLarge):
