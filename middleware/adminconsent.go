@@ -44,7 +44,7 @@ func (m *Middleware) RequireAdmin(scopes ...string) func(http.Handler) http.Hand
 // an admin route, else authorize; a form post is kept to complete afterwards.
 func (m *Middleware) interactive(w http.ResponseWriter, r *http.Request, rt *route, ret string) {
 	sess := m.loadSession(r)
-	fr := flowRequest{scopes: rt.scopes, returnURL: ret}
+	fr := flowRequest{scopes: rt.scopes, returnURL: ret, admin: rt.admin}
 	if needsKeeping(r) {
 		k, err := m.readKept(r)
 		if err != nil {
@@ -183,9 +183,15 @@ func (m *Middleware) adminCallback(w http.ResponseWriter, r *http.Request, sess 
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// adminHelp fills in the admin link of a consent error from flow f.
-func (m *Middleware) adminHelp(ce *ConsentError, f *flowstore.Flow) {
+// adminHelp fills in the admin link of a consent error from flow f. On a
+// RequireAdmin route, a non-admin's access_denied is taken as "an admin must
+// approve": real Entra is reported to send the same AADSTS65004 as a decline
+// (or no description) when a user leaves its "Need admin approval" page.
+func (m *Middleware) adminHelp(r *http.Request, sess *session, ce *ConsentError, f *flowstore.Flow) {
 	ce.adminFlow = f.Kind != ""
+	if f.Admin && f.Kind == "" && ce.kind == ErrConsentDeclined && !m.isAdmin(r, sess) {
+		ce.kind = ErrAdminConsentRequired
+	}
 	if !slices.Contains([]error{ErrAdminConsentRequired, ErrTenantNotOnboarded}, ce.kind) {
 		return
 	}

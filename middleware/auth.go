@@ -177,7 +177,7 @@ func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, sess 
 	}
 	ce := newConsentError(e, scopes, retry, nil)
 	if f != nil {
-		m.adminHelp(ce, f) // adminconsent.go
+		m.adminHelp(r, sess, ce, f) // adminconsent.go
 	}
 	m.fail(w, r, ce)
 }

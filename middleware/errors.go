@@ -127,12 +127,12 @@ func kindOf(e *entraerr.Error) error {
 }
 
 // adminCodes reports an AADSTS number that means "only an admin can grant
-// this": 90094 (admin consent required), 90095 (admin consent workflow:
+// this": 90093 (the signed-in user lacks the rights to consent), 90094 (admin consent required), 90095 (admin consent workflow:
 // request access), 90099 (app not authorized in the tenant), 900941 and
 // 900981 (admin consent required for a risky app). The number may come in
 // error_codes or only in error_description (redirects).
 func adminCodes(e *entraerr.Error) bool {
-	for _, n := range []int{90094, 90095, 90099, 900941, 900981} {
+	for _, n := range []int{90093, 90094, 90095, 90099, 900941, 900981} {
 		if e.HasCode(n) || strings.Contains(e.Description, fmt.Sprintf("AADSTS%d:", n)) {
 			return true
 		}

@@ -25,6 +25,7 @@ type flowRequest struct {
 	kind      string   // "" authorize, flowstore.KindAdminConsent or KindConnect
 	tenant    string   // admin consent: the tenant to ask ("" = the user's or the authority's)
 	keep      *keptRequest
+	admin     bool // the route declared its scopes admin-only
 }
 
 // startFlow records a pending flow (server side, bound to the browser session)
@@ -41,6 +42,7 @@ func (m *Middleware) startFlow(w http.ResponseWriter, r *http.Request, sess *ses
 		State: protocol.Random(32), Nonce: protocol.Random(32), Verifier: protocol.NewVerifier(),
 		Scopes: fr.scopes, ReturnURL: fr.returnURL, Created: m.cfg.Now(), SID: sess.bindingID(),
 		Attempt: n, Claims: fr.claims, LoginHint: sess.account.Username, Kind: fr.kind, Tenant: fr.tenant,
+		Admin: fr.admin,
 	}
 	if fr.keep != nil {
 		if f.Resume, err = m.keep(ctx, fr.keep, f.SID); err != nil {

@@ -42,6 +42,7 @@ type Flow struct {
 	Kind      string    `json:"k,omitempty"`  // "" authorize, KindAdminConsent or KindConnect
 	Resume    string    `json:"rs,omitempty"` // id of a kept request to replay after the callback
 	Tenant    string    `json:"tn,omitempty"` // tenant the admin consent was sent to
+	Admin     bool      `json:"ad,omitempty"` // scopes declared admin-only (RequireAdmin)
 }
 
 // Kinds of flow besides the authorize request.

@@ -1,0 +1,101 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/consentry/consentry/middleware/internal/entraerr"
+	"github.com/consentry/consentry/middleware/internal/flowstore"
+)
+
+func TestKindOfAdminAndDeclineShapes(t *testing.T) {
+	tests := []struct {
+		name string
+		e    entraerr.Error
+		want error
+	}{
+		{"90094 in description (emulator back link)", entraerr.Error{Code: "access_denied", Subcode: "cancel", Description: "AADSTS90094: needs admin\r\nTrace ID: x"}, ErrAdminConsentRequired},
+		{"90094 in error_codes", entraerr.Error{Code: "invalid_grant", Codes: []int{90094}}, ErrAdminConsentRequired},
+		{"90093 non-admin at adminconsent", entraerr.Error{Code: "access_denied", Description: "AADSTS90093: Calling principal cannot consent"}, ErrAdminConsentRequired},
+		{"risky app 900941", entraerr.Error{Code: "access_denied", Codes: []int{900941}}, ErrAdminConsentRequired},
+		{"second code in description", entraerr.Error{Code: "access_denied", Description: "AADSTS65004: declined. AADSTS90095: request access"}, ErrAdminConsentRequired},
+		{"suberror", entraerr.Error{Code: "consent_required", Subcode: "admin_consent_required"}, ErrAdminConsentRequired},
+		{"decline 65004", entraerr.Error{Code: "access_denied", Subcode: "cancel", Description: "AADSTS65004: User declined"}, ErrConsentDeclined},
+		{"admin consent docs: permission_denied", entraerr.Error{Code: "permission_denied", Description: "The admin canceled the request"}, ErrConsentDeclined},
+		{"consent_required", entraerr.Error{Code: "consent_required", Description: "AADSTS65001: not consented"}, ErrConsentRequired},
+		{"server_error", entraerr.Error{Code: "server_error"}, ErrUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := kindOf(&tt.e); got != tt.want {
+				t.Errorf("kindOf = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatusOfIssue5Errors(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{fmt.Errorf("x: %w", ErrLoopDetected), http.StatusLoopDetected},
+		{fmt.Errorf("x: %w", ErrRequestTooLarge), http.StatusRequestEntityTooLarge},
+		{errResumeGone, http.StatusGone},
+		{&ConsentError{kind: ErrTenantNotAllowed}, http.StatusForbidden},
+		{&ConsentError{kind: ErrTenantNotOnboarded}, http.StatusForbidden},
+		{&AppConsentError{TenantID: "t"}, http.StatusForbidden},
+		{&ClaimsChallengeError{}, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		if got := statusOf(tt.err); got != tt.want {
+			t.Errorf("statusOf(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func testMiddleware(t *testing.T, isAdmin bool) *Middleware {
+	t.Helper()
+	cred, _ := confidential.NewCredFromSecret("secret")
+	m, err := New(Config{Authority: "https://login.microsoftonline.com/organizations", ClientID: "c",
+		Credential: cred, RedirectURL: "https://app.example/auth/callback",
+		SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
+		IsAdmin:     func(*http.Request, Account) bool { return isAdmin }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestAdminHelp(t *testing.T) {
+	declined := entraerr.Error{Code: "access_denied", Description: "AADSTS65004: User declined"}
+	tests := []struct {
+		name      string
+		flow      flowstore.Flow
+		admin     bool
+		want      error
+		adminLink string
+	}{
+		{"admin route, non-admin back from approval page", flowstore.Flow{Admin: true, Scopes: []string{"User.Read.All"}, ReturnURL: "/dir"}, false,
+			ErrAdminConsentRequired, "https://app.example/auth/adminconsent?redirect=%2Fdir&scope=User.Read.All"},
+		{"admin route, admin declined", flowstore.Flow{Admin: true, Scopes: []string{"User.Read.All"}}, true, ErrConsentDeclined, ""},
+		{"plain route decline", flowstore.Flow{Scopes: []string{"Mail.Read"}}, false, ErrConsentDeclined, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := testMiddleware(t, tt.admin)
+			r := httptest.NewRequest("GET", "/auth/callback", nil)
+			e := declined
+			ce := newConsentError(&e, tt.flow.Scopes, "", nil)
+			m.adminHelp(r, m.loadSession(r), ce, &tt.flow)
+			if !errors.Is(ce, tt.want) || ce.AdminConsentURL != tt.adminLink || ce.Code != 65004 {
+				t.Errorf("got %v (admin link %q)", ce, ce.AdminConsentURL)
+			}
+		})
+	}
+}
