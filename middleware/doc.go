@@ -53,6 +53,41 @@
 // (ErrConsentDeclined, ErrAdminConsentRequired, ...) with errors.Is and read
 // the protocol fields with errors.As into a *ConsentError.
 //
+// # Administrators, customer tenants, claims challenges, form posts
+//
+// Admin consent. When Entra answers that only an administrator can grant a
+// route's scopes (AADSTS90094 and kin; on RequireAdmin routes also a
+// non-admin's access_denied), the user gets a page naming the permissions,
+// with a link for their administrator (ConsentError.AdminConsentURL, served by
+// AuthHandler's /auth/adminconsent) and a "Try again" link. An administrator
+// who opens it approves the scopes for the organization at Entra's
+// adminconsent endpoint; its callback is checked like a sign-in's (state
+// single use, expiring, bound to the browser session) and resumes the request.
+// RequireAdmin sends a signed-in admin (Config.IsAdmin) there directly.
+//
+// Customer tenants. ConnectURL (/auth/connect) sends a tenant's admin through
+// admin consent for Config.ConnectScopes and records the tenant (Onboarded).
+// Config.AllowedTenants and Config.RequireOnboarding decide whose users may
+// sign in at all; a refused user's tokens are dropped. AppToken gets app-only
+// tokens per tenant and returns an *AppConsentError carrying the connect URL
+// when the tenant has not granted the application permissions.
+//
+// Claims challenges. Client and Transport call an API with the route's token;
+// a 401 with error="insufficient_claims" becomes a *ClaimsChallengeError, and
+// Challenge sends the user through Entra with those claims and back.
+// Config.ClientCapabilities declares "cp1" for continuous access evaluation.
+//
+// Form posts. A POST that needs sign-in or consent is kept server-side
+// (sealed, in the token cache's Store, single use, bound to the session, at
+// most Config.MaxResumeBody bytes; larger ones get a 413 page before leaving).
+// After the callback the browser lands on /auth/resume, which posts once more
+// to the original URL; the handler then sees the original body, exactly once.
+//
+// Loops. The browser-facing URLs come from the authority's discovery document.
+// A session that goes to Entra Config.MaxAttempts times within FlowTTL for the
+// same scopes and still lacks them gets a page (ErrLoopDetected), not a
+// fourth round trip.
+//
 // # A whole program
 //
 //	package main
