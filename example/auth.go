@@ -39,6 +39,9 @@ func (a *auth) token(r *http.Request) middleware.Token {
 	return tok
 }
 
+// client calls the route's API (Graph) with the route's token.
+func (a *auth) client(r *http.Request) *http.Client { return a.mw.Client(r) }
+
 // signInURL signs the user in (with consent to read their profile) and returns to ret.
 func (a *auth) signInURL(ret string) string { return a.mw.SignInURL(ret, "User.Read") }
 
@@ -66,13 +69,13 @@ func (s *site) errorHandler(w http.ResponseWriter, r *http.Request, status int, 
 	v := adminNeededView{}
 	var ce *middleware.ConsentError
 	if errors.As(err, &ce) {
-		v.Scopes, v.RetryURL, v.Detail = ce.Scopes, ce.URL, ce.Description
+		v.Scopes, v.RetryURL, v.Detail, v.AdminURL = ce.Scopes, ce.URL, ce.Description, ce.AdminConsentURL
 	}
 	s.log.Info("example: administrator approval needed", "path", r.URL.Path, "scopes", v.Scopes)
 	s.render(w, r, status, "adminneeded", "Administrator approval needed", v)
 }
 
 type adminNeededView struct {
-	Scopes           []string
-	RetryURL, Detail string
+	Scopes                     []string
+	RetryURL, Detail, AdminURL string
 }

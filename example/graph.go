@@ -9,14 +9,14 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/consentry/consentry/middleware"
 )
 
-// graph calls Microsoft Graph (or the emulator's Graph-like API) with the user's token.
+// graph calls Microsoft Graph (or the emulator's Graph-like API) with the user's
+// token. Each call takes the client of its request: the middleware's Client(r),
+// which sets Authorization: Bearer with the route's token and turns a claims
+// challenge into an error the page hands back to the middleware.
 type graph struct {
-	base   string       // https://graph.microsoft.com/v1.0, no trailing slash
-	client *http.Client // trusts the emulator's certificate in emulator mode
+	base string // https://graph.microsoft.com/v1.0, no trailing slash
 }
 
 // graphError is Graph's error answer: {"error":{"code":"...","message":"..."}}.
@@ -101,37 +101,37 @@ func (a *address) UnmarshalJSON(b []byte) error {
 }
 
 // me is GET /me (User.Read).
-func (g *graph) me(ctx context.Context, tok middleware.Token) (*graphUser, error) {
+func (g *graph) me(ctx context.Context, c *http.Client) (*graphUser, error) {
 	var u graphUser
-	return &u, g.do(ctx, tok, http.MethodGet, "/me", nil, &u)
+	return &u, g.do(ctx, c, http.MethodGet, "/me", nil, &u)
 }
 
 // messages is GET /me/messages (Mail.Read).
-func (g *graph) messages(ctx context.Context, tok middleware.Token) ([]receivedMessage, error) {
+func (g *graph) messages(ctx context.Context, c *http.Client) ([]receivedMessage, error) {
 	var page struct {
 		Value []receivedMessage `json:"value"`
 	}
-	err := g.do(ctx, tok, http.MethodGet, "/me/messages?$top=25&$select=subject,bodyPreview,from,toRecipients,receivedDateTime", nil, &page)
+	err := g.do(ctx, c, http.MethodGet, "/me/messages?$top=25&$select=subject,bodyPreview,from,toRecipients,receivedDateTime", nil, &page)
 	return page.Value, err
 }
 
 // sendMail is POST /me/sendMail (Mail.Send).
-func (g *graph) sendMail(ctx context.Context, tok middleware.Token, m message) error {
+func (g *graph) sendMail(ctx context.Context, c *http.Client, m message) error {
 	body := map[string]any{"message": m, "saveToSentItems": true}
-	return g.do(ctx, tok, http.MethodPost, "/me/sendMail", body, nil)
+	return g.do(ctx, c, http.MethodPost, "/me/sendMail", body, nil)
 }
 
 // users is GET /users (User.Read.All).
-func (g *graph) users(ctx context.Context, tok middleware.Token) ([]graphUser, error) {
+func (g *graph) users(ctx context.Context, c *http.Client) ([]graphUser, error) {
 	var page struct {
 		Value []graphUser `json:"value"`
 	}
-	err := g.do(ctx, tok, http.MethodGet, "/users?$top=50&$select=id,displayName,userPrincipalName,mail,jobTitle", nil, &page)
+	err := g.do(ctx, c, http.MethodGet, "/users?$top=50&$select=id,displayName,userPrincipalName,mail,jobTitle", nil, &page)
 	return page.Value, err
 }
 
-// do sends one request with "Authorization: Bearer <token>" and decodes the JSON answer into out.
-func (g *graph) do(ctx context.Context, tok middleware.Token, method, path string, in, out any) error {
+// do sends one request through c and decodes the JSON answer into out.
+func (g *graph) do(ctx context.Context, c *http.Client, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -146,12 +146,11 @@ func (g *graph) do(ctx context.Context, tok middleware.Token, method, path strin
 	if err != nil {
 		return fmt.Errorf("example: Graph request: %w", err)
 	}
-	tok.SetAuthHeader(req) // Authorization: Bearer <the route's access token>
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := g.client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("example: calling Graph: %w", err)
 	}

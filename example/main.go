@@ -110,7 +110,7 @@ func routes(s *site, mw *middleware.Middleware) http.Handler {
 	mux.Handle("GET /mail", mw.Require("Mail.Read")(http.HandlerFunc(s.mail)))
 	mux.Handle("GET /compose", mw.Require("User.Read")(http.HandlerFunc(s.composeForm)))
 	mux.Handle("POST /compose", mw.Require("Mail.Send")(http.HandlerFunc(s.composeSend)))
-	mux.Handle("GET /directory", mw.Require("User.Read.All")(http.HandlerFunc(s.directory)))
+	mux.Handle("GET /directory", mw.RequireAdmin("User.Read.All")(http.HandlerFunc(s.directory)))
 	mux.Handle("GET /scopes", mw.Require("User.Read")(http.HandlerFunc(s.scopes)))
 	mux.HandleFunc("GET /connect", s.connect)
 	mux.HandleFunc("/", s.notFound)

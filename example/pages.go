@@ -14,7 +14,6 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/consentry/consentry/middleware/entratest"
 )
@@ -93,8 +92,13 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 
 type errorView struct{ Heading, Message, Hint string }
 
-// fail shows an error page for a failed Graph call (or anything else).
+// fail shows an error page for a failed Graph call (or anything else). A claims
+// challenge (Conditional Access) goes back to the middleware, which sends the
+// user through Entra again and returns here.
 func (s *site) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if s.auth.mw.Challenge(w, r, err) {
+		return
+	}
 	status, ev := http.StatusBadGateway, errorView{Heading: "Microsoft Graph call failed", Message: err.Error()}
 	var ge *graphError
 	if errors.As(err, &ge) && ge.Status == http.StatusForbidden {
@@ -120,7 +124,7 @@ func (s *site) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *site) profile(w http.ResponseWriter, r *http.Request) {
-	me, err := s.graph.me(r.Context(), s.auth.token(r))
+	me, err := s.graph.me(r.Context(), s.auth.client(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -129,7 +133,7 @@ func (s *site) profile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *site) mail(w http.ResponseWriter, r *http.Request) {
-	msgs, err := s.graph.messages(r.Context(), s.auth.token(r))
+	msgs, err := s.graph.messages(r.Context(), s.auth.client(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -138,7 +142,7 @@ func (s *site) mail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *site) directory(w http.ResponseWriter, r *http.Request) {
-	users, err := s.graph.users(r.Context(), s.auth.token(r))
+	users, err := s.graph.users(r.Context(), s.auth.client(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -183,7 +187,7 @@ func (s *site) composeSend(w http.ResponseWriter, r *http.Request) {
 	}
 	m := message{Subject: subject, Body: &itemBody{ContentType: "text", Content: body},
 		ToRecipients: []recipient{{EmailAddress: emailAddress{Address: to}}}}
-	if err := s.graph.sendMail(r.Context(), s.auth.token(r), m); err != nil {
+	if err := s.graph.sendMail(r.Context(), s.auth.client(r), m); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -216,21 +220,46 @@ func csrfOK(r *http.Request) bool {
 // connectView is the "Connect your organization" page.
 type connectView struct {
 	Permissions []pagePermission
-	Approved    bool
-	TenantName  string
-	Error       string
-	StartURL    string            // where the approve button goes; "" when the middleware has no admin-consent endpoint
-	StartFields map[string]string // its query parameters
-	Missing     string            // what to say when StartURL is ""
+	Approved    bool          // back from a successful connect
+	Tenants     []tenantState // the tenants the page knows about, and whether they are connected
+	ConnectURL  string        // the middleware's connect endpoint, coming back here
 }
 
-// connect is the administrator's page: approve the app for the whole organization.
+type tenantState struct {
+	Name      string
+	Connected bool
+}
+
+// connect is the administrator's page: approve the app for the whole organization,
+// through the middleware's connect endpoint (Entra's admin consent).
 func (s *site) connect(w http.ResponseWriter, r *http.Request) {
-	v := connectView{Permissions: appPermissions,
-		Missing: "Approving from this page needs the middleware's admin-consent endpoint, which this build of " +
-			"Consentry does not have yet. Meanwhile an administrator can open the Directory page and tick " +
-			"“Consent on behalf of your organization” on the consent page."}
+	v := connectView{Permissions: appPermissions, Approved: r.URL.Query().Get("connected") == "1",
+		ConnectURL: s.auth.mw.ConnectURL("/connect?connected=1", "")}
+	for _, t := range s.knownTenants(r) {
+		ok, err := s.auth.mw.Onboarded(r.Context(), t.ID)
+		if err != nil {
+			s.log.Warn("example: reading onboarding", "tenant", t.ID, "err", err)
+		}
+		v.Tenants = append(v.Tenants, tenantState{Name: t.Name, Connected: ok})
+	}
 	s.render(w, r, http.StatusOK, "connect", "Connect your organization", v)
+}
+
+type knownTenant struct{ ID, Name string }
+
+// knownTenants are the emulator's tenants, or the signed-in user's tenant.
+func (s *site) knownTenants(r *http.Request) []knownTenant {
+	var out []knownTenant
+	if s.emulator != nil {
+		for _, t := range exampleDirectory() {
+			out = append(out, knownTenant{ID: t.ID, Name: t.DisplayName})
+		}
+		return out
+	}
+	if acct, ok := s.auth.mw.Account(r); ok {
+		out = append(out, knownTenant{ID: acct.TenantID, Name: "Your organization (" + acct.TenantID + ")"})
+	}
+	return out
 }
 
 // newSite loads the templates; the middleware is attached once it exists (it needs
@@ -240,14 +269,6 @@ func newSite(idp *identity, log *slog.Logger) (*site, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &site{pages: pages, graph: &graph{base: idp.GraphURL, client: graphClient(idp)},
+	return &site{pages: pages, graph: &graph{base: idp.GraphURL},
 		emulator: idp.Emulator, clientID: idp.ClientID, log: log, auth: &auth{}}, nil
-}
-
-// graphClient trusts the emulator's certificate on the emulator, else is a plain client.
-func graphClient(idp *identity) *http.Client {
-	if idp.HTTPClient != nil {
-		return idp.HTTPClient
-	}
-	return &http.Client{Timeout: 30 * time.Second}
 }
