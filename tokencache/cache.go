@@ -64,11 +64,15 @@ func (c *Cache) Store() Store { return c.store }
 // missing partition (or the empty partition key, which MSAL uses for
 // account-wide calls) loads an empty cache, so no other user's tokens remain.
 // On error the in-memory cache is emptied as well and the error says why:
-// ErrUnavailable from the store, a *BlobError for an unreadable blob.
+// ErrUnavailable from the store, a *BlobError for an unreadable blob. The
+// bytes given to u.Unmarshal are reused after it returns (MSAL's cache
+// copies what it keeps).
 func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, hints cache.ReplaceHints) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	data, raw, err := c.load(ctx, hints.PartitionKey)
+	buf := getPlain()
+	plain, raw, err := c.load(ctx, hints.PartitionKey, *buf)
+	data := plain
 	if err == nil && data == nil {
 		data = emptyCache
 	}
@@ -76,6 +80,7 @@ func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, hints cache.Re
 		if uerr := u.Unmarshal(data); uerr != nil {
 			err = fmt.Errorf("tokencache: replace partition %q: %w", hints.PartitionKey, uerr)
 		}
+		c.cfg.keys.putPlain(buf, plain)
 	}
 	if err != nil {
 		c.seen.forget(u)
@@ -104,14 +109,14 @@ func (c *Cache) Export(ctx context.Context, m cache.Marshaler, hints cache.Expor
 	if err != nil {
 		return fmt.Errorf("tokencache: export partition %q: marshal: %w", key, err)
 	}
+	if done, err := c.saveOnLoaded(ctx, m, key, plain); done || err != nil {
+		return err
+	}
+	c.seen.forget(m)
 	ours, err := parseDoc(plain)
 	if err != nil {
 		return fmt.Errorf("tokencache: export partition %q: %w", key, err)
 	}
-	if done, err := c.saveOnLoaded(ctx, m, key, ours); done || err != nil {
-		return err
-	}
-	c.seen.forget(m)
 	return c.save(ctx, key, ours)
 }
 

@@ -166,13 +166,16 @@ func (s *MemoryStore) lookup(key string) *memItem {
 	return it
 }
 
-// put stores a copy of value and evicts until the bounds hold. s.mu must be
-// held.
+// put stores a copy of value and evicts until the bounds hold. An entry's
+// buffer is reused when the new value fits in it (Get hands out copies, so
+// nobody else holds it). s.mu must be held.
 func (s *MemoryStore) put(key string, value []byte, ttl time.Duration) {
+	var buf []byte
 	if e, ok := s.items[key]; ok {
+		buf = e.Value.(*memItem).value[:0]
 		s.remove(e)
 	}
-	it := &memItem{key: key, value: append([]byte{}, value...)}
+	it := &memItem{key: key, value: append(buf, value...)}
 	if ttl > 0 {
 		it.expires = s.now().Add(ttl)
 	}

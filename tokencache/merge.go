@@ -95,15 +95,41 @@ func unix(s string) int64 {
 	return n
 }
 
+// summary is what the Cache needs to know of an MSAL document to store it.
+type summary struct {
+	refresh  bool  // holds a refresh token
+	atExpiry int64 // latest access token expiry, Unix seconds; 0 if none
+	expired  bool  // holds an access token that expired before now
+}
+
+// summarize reads the access token times and refresh token presence of an
+// MSAL document, without copying its secrets.
+func summarize(plain []byte, now time.Time) (summary, error) {
+	var d struct {
+		AccessToken  map[string]msalTimes
+		RefreshToken map[string]struct{}
+	}
+	if err := json.Unmarshal(plain, &d); err != nil {
+		return summary{}, fmt.Errorf("tokencache: MSAL cache JSON: %w", err)
+	}
+	s := summary{refresh: len(d.RefreshToken) > 0}
+	for _, t := range d.AccessToken {
+		exp := max(unix(t.ExpiresOn), unix(t.ExtendedExpiresOn))
+		s.expired = s.expired || (exp > 0 && exp < now.Unix())
+		s.atExpiry = max(s.atExpiry, exp)
+	}
+	return s, nil
+}
+
 // partitionTTL is how long a partition is kept: until its longest-lived token
 // expires. A refresh token (MSAL stores no expiry for it) counts as living
 // rtTTL from now; an access token lives until the later of expires_on and
 // extended_expires_on (atExpiry, the latest, in Unix seconds). A partition
 // with no live token is kept for minTTL, so account data written with it
 // stays readable for a while.
-func partitionTTL(d msalDoc, atExpiry int64, now time.Time, rtTTL time.Duration) time.Duration {
+func partitionTTL(hasRefresh bool, atExpiry int64, now time.Time, rtTTL time.Duration) time.Duration {
 	ttl := minTTL
-	if len(d[sectionRefreshToken]) > 0 {
+	if hasRefresh {
 		ttl = max(ttl, rtTTL)
 	}
 	if atExpiry > 0 {

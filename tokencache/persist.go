@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// load returns the plaintext of partition key (nil if absent) and the raw
-// stored blob.
-func (c *Cache) load(ctx context.Context, key string) (plain, raw []byte, err error) {
+// load returns the plaintext of partition key (nil if absent), appended to
+// dst[:0] when encrypted, and the raw stored blob.
+func (c *Cache) load(ctx context.Context, key string, dst []byte) (plain, raw []byte, err error) {
 	if key == "" {
 		return nil, nil, nil
 	}
@@ -20,25 +20,33 @@ func (c *Cache) load(ctx context.Context, key string) (plain, raw []byte, err er
 	if !found {
 		return nil, nil, nil
 	}
-	plain, err = c.cfg.keys.open(key, raw)
+	plain, err = c.cfg.keys.open(key, raw, dst)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokencache: load partition %q: %w", key, err)
 	}
 	return plain, raw, nil
 }
 
-// saveOnLoaded writes ours with one compare-and-swap against the blob m was
-// loaded from by Replace, if the store can and m is known. done=false means
-// the store changed since (or nothing is known): merge instead.
-func (c *Cache) saveOnLoaded(ctx context.Context, m any, key string, ours msalDoc) (bool, error) {
+// saveOnLoaded writes MSAL's JSON plain as it is, with one compare-and-swap
+// against the blob m was loaded from by Replace, if the store can, m is
+// known and plain holds no expired access token. done=false means the store
+// changed since (or nothing is known, or there is something to drop): merge
+// instead.
+func (c *Cache) saveOnLoaded(ctx context.Context, m any, key string, plain []byte) (bool, error) {
 	raw, ok := c.seen.lookup(m, key)
 	if !ok || c.cas == nil {
 		return false, nil
 	}
-	blob, ttl, err := c.encode(key, ours)
+	now := c.cfg.now()
+	info, err := summarize(plain, now)
+	if err != nil || info.expired {
+		return false, nil // the merge path reports or drops it
+	}
+	blob, err := c.cfg.keys.seal(key, plain)
 	if err != nil {
 		return false, err
 	}
+	ttl := partitionTTL(info.refresh, info.atExpiry, now, c.cfg.rtTTL)
 	done, err := c.write(ctx, key, raw, blob, ttl)
 	if done {
 		c.seen.remember(m, key, blob)
@@ -59,13 +67,15 @@ func (c *Cache) save(ctx context.Context, key string, ours msalDoc) error {
 }
 
 func (c *Cache) saveOnce(ctx context.Context, key string, ours msalDoc) (bool, error) {
-	theirsPlain, raw, err := c.load(ctx, key)
+	buf := getPlain()
+	theirsPlain, raw, err := c.load(ctx, key, *buf)
 	if err != nil {
 		return false, err
 	}
 	merged := ours
 	if theirsPlain != nil {
 		theirs, err := parseDoc(theirsPlain)
+		c.cfg.keys.putPlain(buf, theirsPlain)
 		if err != nil {
 			return false, fmt.Errorf("tokencache: export partition %q: stored %w", key, err)
 		}
@@ -87,7 +97,7 @@ func (c *Cache) encode(key string, d msalDoc) ([]byte, time.Duration, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	return blob, partitionTTL(d, atExpiry, now, c.cfg.rtTTL), nil
+	return blob, partitionTTL(len(d[sectionRefreshToken]) > 0, atExpiry, now, c.cfg.rtTTL), nil
 }
 
 // write stores blob, as a compare-and-swap against old when the store can.

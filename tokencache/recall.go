@@ -25,7 +25,7 @@ type recalled struct {
 }
 
 // remember records that msal (MSAL's cache) now holds partition as stored in
-// raw.
+// raw, and takes ownership of raw.
 func (r *recall) remember(msal any, partition string, raw []byte) {
 	if !usableKey(msal) {
 		return
@@ -48,7 +48,8 @@ func (r *recall) forget(msal any) {
 	delete(r.last, msal)
 }
 
-// lookup returns the blob msal was loaded from if it holds partition.
+// lookup returns the blob msal was loaded from if it holds partition. The
+// caller must not modify it.
 func (r *recall) lookup(msal any, partition string) ([]byte, bool) {
 	if !usableKey(msal) {
 		return nil, false

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Blob format, version 1 (all blobs written with a key):
@@ -109,8 +110,9 @@ func (k *keyring) seal(partition string, plain []byte) ([]byte, error) {
 	return aead.Seal(out, out[hlen:], plain, aad(partition, out[:hlen])), nil
 }
 
-// open reverses seal. Errors are *BlobError.
-func (k *keyring) open(partition string, blob []byte) ([]byte, error) {
+// open reverses seal, appending the plaintext to dst[:0]. Without keys it
+// returns blob itself. Errors are *BlobError.
+func (k *keyring) open(partition string, blob, dst []byte) ([]byte, error) {
 	if len(blob) > 0 && blob[0] == '{' {
 		if k.enabled() {
 			return nil, &BlobError{Partition: partition, Err: fmt.Errorf("%w: plaintext blob where an encrypted one was expected", ErrMalformed)}
@@ -127,11 +129,28 @@ func (k *keyring) open(partition string, blob []byte) ([]byte, error) {
 		return nil, &BlobError{Partition: partition, KeyID: id, Err: ErrUnknownKey}
 	}
 	nonce := blob[hlen : hlen+nonceSize]
-	plain, err := aead.Open(nil, nonce, blob[hlen+nonceSize:], aad(partition, blob[:hlen]))
+	plain, err := aead.Open(dst[:0], nonce, blob[hlen+nonceSize:], aad(partition, blob[:hlen]))
 	if err != nil {
 		return nil, &BlobError{Partition: partition, KeyID: id, Err: ErrDecrypt}
 	}
 	return plain, nil
+}
+
+// plainPool recycles plaintext buffers of opened blobs: MSAL's Unmarshal
+// and the merge parse copy what they keep.
+var plainPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// getPlain returns a buffer from plainPool.
+func getPlain() *[]byte { return plainPool.Get().(*[]byte) }
+
+// putPlain returns buf, now holding plain, to plainPool; plain must not be
+// used after. A plaintext blob (no keys) is the store's copy, not a pool
+// buffer, and is left alone.
+func (k *keyring) putPlain(buf *[]byte, plain []byte) {
+	if k.enabled() && plain != nil {
+		*buf = plain[:0]
+		plainPool.Put(buf)
+	}
 }
 
 func aad(partition string, header []byte) []byte {

@@ -1,6 +1,7 @@
 package tokencache_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -42,20 +43,27 @@ func TestPartitionTTLFollowsLongestToken(t *testing.T) {
 }
 
 // TestExpiredAccessTokensDropped: an access token past its expiry is not
-// written back, whether it came from MSAL or from the stored partition.
+// written back, whether MSAL exports it right after a Replace (the single
+// compare-and-swap path) or without one (the merge path).
 func TestExpiredAccessTokensDropped(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	c := newCache(t, nil, tokencache.WithClock(func() time.Time { return now }))
-	if err := export(c, "p", docWith("a", map[string]string{"rt": "x"}, now.Add(-time.Second))); err != nil {
-		t.Fatal(err)
-	}
-	m := &msalCache{}
-	if err := replace(c, "p", m); err != nil {
-		t.Fatal(err)
-	}
-	d := decode(t, m.data)
-	if len(d["AccessToken"]) != 0 || len(d["RefreshToken"]) != 1 {
-		t.Fatalf("stored %d access and %d refresh tokens; want 0 and 1", len(d["AccessToken"]), len(d["RefreshToken"]))
+	for _, afterReplace := range []bool{true, false} {
+		t.Run(map[bool]string{true: "after Replace", false: "without Replace"}[afterReplace], func(t *testing.T) {
+			c := newCache(t, nil, tokencache.WithClock(func() time.Time { return now }))
+			m := &msalCache{}
+			if afterReplace {
+				mustReplace(t, c, m)
+			}
+			m.data = []byte(docWith("a", map[string]string{"rt": "x"}, now.Add(-time.Second)))
+			if err := c.Export(context.Background(), m, exportHints("p")); err != nil {
+				t.Fatal(err)
+			}
+			mustReplace(t, c, m)
+			d := decode(t, m.data)
+			if len(d["AccessToken"]) != 0 || len(d["RefreshToken"]) != 1 {
+				t.Fatalf("stored %d access and %d refresh tokens; want 0 and 1", len(d["AccessToken"]), len(d["RefreshToken"]))
+			}
+		})
 	}
 }
 
