@@ -2,6 +2,7 @@ package tokencache_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,16 +30,23 @@ func TestPartitionTTLFollowsLongestToken(t *testing.T) {
 		{"empty cache", `{}`, nil, time.Hour},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := newRemote()
-			opts := append([]tokencache.Option{tokencache.WithKey("k", newKey(t)), tokencache.WithClock(func() time.Time { return now })}, tt.opts...)
-			if err := export(newCache(t, r, opts...), "p", tt.doc); err != nil {
-				t.Fatal(err)
-			}
-			if r.lastTTL != tt.want {
-				t.Fatalf("TTL = %v; want %v", r.lastTTL, tt.want)
-			}
-		})
+		for _, afterReplace := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/after Replace=%v", tt.name, afterReplace), func(t *testing.T) {
+				r := newRemote()
+				opts := append([]tokencache.Option{tokencache.WithKey("k", newKey(t)), tokencache.WithClock(func() time.Time { return now })}, tt.opts...)
+				c, m := newCache(t, r, opts...), &msalCache{}
+				if afterReplace {
+					mustReplace(t, c, m)
+				}
+				m.data = []byte(tt.doc)
+				if err := c.Export(context.Background(), m, exportHints("p")); err != nil {
+					t.Fatal(err)
+				}
+				if r.lastTTL != tt.want {
+					t.Fatalf("TTL = %v; want %v", r.lastTTL, tt.want)
+				}
+			})
+		}
 	}
 }
 
