@@ -67,7 +67,9 @@ func ExampleMiddleware_Transport() {
 		defer resp.Body.Close()
 		_, _ = io.Copy(w, resp.Body)
 	}
-	http.Handle("GET /mail", mw.Require("Mail.Read")(http.HandlerFunc(mail)))
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler())
+	mux.Handle("GET /mail", mw.Require("Mail.Read")(http.HandlerFunc(mail)))
 }
 
 // Get an app-only token for a customer tenant, and tell its admin how to
