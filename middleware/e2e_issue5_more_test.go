@@ -202,3 +202,24 @@ func TestAppConsentErrorIs(t *testing.T) {
 		t.Error("missing roles reported as not onboarded")
 	}
 }
+
+func TestDecliningAgainAndAgainIsStoppedByLoopGuard(t *testing.T) {
+	e := newEnv(t)
+	e.start5(t, nil)
+	b := e.browser(e.user, entratest.Decline)
+	for i := range middleware.DefaultMaxAttempts {
+		if p := e.get(t, b, "/mail"); p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "You declined") {
+			t.Fatalf("attempt %d: %d%s", i+1, p.StatusCode, trail(p))
+		}
+	}
+	e.idp.ResetCounts()
+	p := e.get(t, b, "/mail")
+	if p.StatusCode != http.StatusLoopDetected || e.idp.Count(entratest.EndpointAuthorize) != 0 {
+		t.Fatalf("after %d declines: %d, %d authorize calls%s", middleware.DefaultMaxAttempts, p.StatusCode,
+			e.idp.Count(entratest.EndpointAuthorize), trail(p))
+	}
+	// Another route is not affected.
+	if p := e.get(t, b, "/calendar"); p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "You declined") {
+		t.Errorf("other route: %d%s", p.StatusCode, trail(p))
+	}
+}
