@@ -37,7 +37,11 @@ type route struct {
 // 302; scripts (Accept with JSON but not HTML, or X-Requested-With:
 // XMLHttpRequest) get 401 with a JSON body and a WWW-Authenticate header naming
 // the sign-in URL. A failure of Entra or the token store gives 503, never a
-// redirect.
+// redirect. A browser's form POST that must go to Entra first is kept
+// server-side (up to Config.MaxResumeBody) and completes once afterwards, with
+// its original body. Entra answers needing an administrator end on the
+// approval page (see RequireAdmin); repeated round trips for the same scopes
+// stop after Config.MaxAttempts (ErrLoopDetected).
 func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 	clean, key, err := protocol.Route(scopes)
 	if err != nil {
