@@ -416,12 +416,14 @@ func TestBrowserConsentFlows(t *testing.T) {
 }
 
 // TestBrowserUserConsentDisabled: in Fabrikam users may not consent, so even
-// signing in (User.Read) needs an administrator, and the user ends on the app's
-// admin page, not in a loop.
+// signing in (User.Read) needs an administrator: the user ends on the app's admin
+// page, not in a loop. The administrator opens the directory and goes straight to
+// admin consent (RequireAdmin), then connects the organization; then the user is in.
 func TestBrowserUserConsentDisabled(t *testing.T) {
 	lynne := newBrowser(t, "lynne") // skips without Chromium
 	a := startExample(t)
 
+	// 1. The user is stopped at sign-in: nothing may be consented by users here.
 	lynne.open(a.URL + "/profile")
 	lynne.shot("entra-sign-in")
 	lynne.expectEntra("sign in", "signin")
@@ -432,4 +434,39 @@ func TestBrowserUserConsentDisabled(t *testing.T) {
 	lynne.shot("admin-needed")
 	lynne.expectPage("back in the app", "adminneeded")
 	lynne.expect("admin page", "An administrator must approve this app", "User.Read")
+
+	// 2. The administrator signs in, opens the directory and, being an administrator,
+	// goes straight to Entra's admin consent for User.Read.All.
+	diego := lynne.person("diego")
+	diego.open(a.URL + "/")
+	diego.click("#sign-in")
+	diego.shot("entra-sign-in")
+	diego.click(`button[data-upn="diego@fabrikam.example"]`)
+	diego.shot("entra-consent-user-read")
+	diego.expectEntra("admin signs in", "consent", "User.Read")
+	diego.click("#accept")
+	diego.expectPage("admin signed in", "home")
+	diego.click(`nav a[href="/directory"]`)
+	diego.shot("entra-admin-consent-directory")
+	diego.expectEntra("directory as an admin", "adminconsent", "User.Read.All")
+	diego.click("#accept")
+	diego.shot("directory")
+	diego.expectPage("directory as the admin", "directory")
+	diego.expect("Fabrikam's directory", "Lynne Robbins", "Diego Siciliani")
+
+	// 3. He connects the organization: every permission the app lists, for everyone.
+	diego.click(`nav a[href="/connect"]`)
+	diego.click("#approve-org")
+	diego.shot("entra-connect")
+	diego.expectEntra("connect Fabrikam", "adminconsent", "User.Read", "Mail.Read", "Mail.Send", "User.Read.All")
+	diego.click("#accept")
+	diego.shot("connect-approved")
+	diego.expectPage("back on connect", "connect")
+	diego.check("Fabrikam is connected", strings.Contains(diego.text("#tenants"), "Fabrikam\tyes"), "the connect page does not list Fabrikam as connected: %q", diego.text("#tenants"))
+
+	// 4. The user tries again, and is in without being asked anything.
+	lynne.click("#retry")
+	lynne.shot("profile")
+	lynne.expectPage("profile after the organization was connected", "profile")
+	lynne.expect("Lynne's profile", "Lynne Robbins", "lynne@fabrikam.example")
 }

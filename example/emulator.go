@@ -5,8 +5,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 
+	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
@@ -122,4 +124,18 @@ func printEmulatorOnly(w io.Writer, srv *entratest.Server, redirectURL string) {
 	fmt.Fprintf(w, "  Tenants and users (sign in with the user name, no password):\n")
 	printDirectory(w)
 	fmt.Fprintf(w, "\n  Ctrl-C to stop.\n")
+}
+
+// emulatorAdmin reports whether the signed-in account is an administrator in the
+// example's directory (its home account id is "<object id>.<tenant id>").
+func emulatorAdmin(_ *http.Request, acct middleware.Account) bool {
+	oid, _, _ := strings.Cut(acct.HomeAccountID, ".")
+	for _, t := range exampleDirectory() {
+		for _, u := range t.Users {
+			if strings.EqualFold(u.ObjectID, oid) {
+				return u.Admin
+			}
+		}
+	}
+	return false
 }

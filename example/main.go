@@ -85,6 +85,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		DisableInstanceDiscovery: idp.Emulator != nil,
 		Logger:                   log,
 		ErrorHandler:             s.errorHandler, // its own page for "an administrator must approve"
+		IsAdmin:                  idp.IsAdmin,    // admins go straight to admin consent on RequireAdmin routes
 	})
 	if err != nil {
 		return err

@@ -57,7 +57,7 @@ var appPermissions = []pagePermission{
 type scopeRow struct {
 	pagePermission
 	InToken bool
-	Granted string // "you", "your organization", "" (not granted); unknown on the real Entra ID
+	Granted string // "you", "your organization", both, or "" (not granted); unknown on the real Entra ID
 }
 
 type scopesView struct {
@@ -79,12 +79,14 @@ func (s *site) scopes(w http.ResponseWriter, r *http.Request) {
 	you, org := s.granted(r, claims)
 	for _, p := range appPermissions {
 		row := scopeRow{pagePermission: p, InToken: containsFold(v.TokenScope, p.Scope)}
-		switch {
-		case containsFold(org, p.Scope):
-			row.Granted = "your organization"
-		case containsFold(you, p.Scope):
-			row.Granted = "you"
+		var to []string
+		if containsFold(you, p.Scope) {
+			to = append(to, "you")
 		}
+		if containsFold(org, p.Scope) {
+			to = append(to, "your organization")
+		}
+		row.Granted = strings.Join(to, " and ")
 		v.Rows = append(v.Rows, row)
 	}
 	s.render(w, r, http.StatusOK, "scopes", "Scopes", v)

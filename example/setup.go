@@ -16,6 +16,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
 	"github.com/consentry/consentry/tokencache"
 	"github.com/consentry/consentry/tokencache/redisstore"
@@ -67,6 +68,9 @@ type identity struct {
 	HTTPClient                    *http.Client      // nil: the default client
 	Emulator                      *entratest.Server // nil on the real Entra ID
 	TenantLabel                   string
+	// IsAdmin tells the middleware who is an administrator: the emulator's directory
+	// knows; on the real Entra ID nil leaves it to the ID token's wids claim.
+	IsAdmin func(*http.Request, middleware.Account) bool
 }
 
 func (i *identity) Close() {
@@ -97,7 +101,7 @@ func newIdentity(cfg *config, redirectURL string, log *slog.Logger) (*identity, 
 	}
 	return &identity{Authority: srv.Authority("organizations"), ClientID: exampleClientID,
 		GraphURL: srv.GraphURL(), Credential: cred, HTTPClient: srv.Client(), Emulator: srv,
-		TenantLabel: "Contoso and Fabrikam on the emulator"}, nil
+		TenantLabel: "Contoso and Fabrikam on the emulator", IsAdmin: emulatorAdmin}, nil
 }
 
 // newTokenCache keeps tokens in memory, or in Redis (encrypted with CONSENTRY_CACHE_KEY)
