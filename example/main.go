@@ -104,7 +104,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 // routes maps each page to the permission it needs.
 func routes(s *site, mw *middleware.Middleware) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/auth/", mw.AuthHandler()) // sign-in, callback, sign-out
+	mux.Handle("/auth/", mw.AuthHandler()) // sign-in, callback, sign-out, admin consent, connect, resume
 	mux.Handle("GET /static/", static())
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.Handle("GET /profile", mw.Require("User.Read")(http.HandlerFunc(s.profile)))

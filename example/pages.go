@@ -72,8 +72,12 @@ func (o onlyCSS) Open(name string) (fs.File, error) {
 
 // render writes page name with data, as status.
 func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	ret := r.URL.RequestURI()
+	if r.Method != http.MethodGet || strings.HasPrefix(r.URL.Path, "/auth/") {
+		ret = "/" // not back to a form post or to the middleware's callback
+	}
 	v := view{Title: title, Page: name, Account: s.auth.account(r), Data: data,
-		SignInURL: s.auth.signInURL(r.URL.RequestURI()), SignOutURL: s.auth.signOutURL()}
+		SignInURL: s.auth.signInURL(ret), SignOutURL: s.auth.signOutURL()}
 	if s.emulator != nil {
 		v.Emulator = s.emulator.URL
 	}
@@ -153,6 +157,7 @@ func (s *site) directory(w http.ResponseWriter, r *http.Request) {
 // composeView is the compose form, filled in again after a bad submission.
 type composeView struct {
 	To, Subject, Body, CSRF string
+	Error                   string
 	Sent                    *sentView
 }
 
@@ -182,7 +187,9 @@ func (s *site) composeSend(w http.ResponseWriter, r *http.Request) {
 	}
 	to, subject, body := strings.TrimSpace(r.PostFormValue("to")), strings.TrimSpace(r.PostFormValue("subject")), r.PostFormValue("body")
 	if _, err := mail.ParseAddress(to); err != nil || subject == "" {
-		s.badRequest(w, r, "Give a valid recipient address and a subject.")
+		s.log.Info("example: bad compose form", "path", r.URL.Path)
+		s.render(w, r, http.StatusBadRequest, "compose", "Compose", composeView{To: to, Subject: subject, Body: body,
+			CSRF: r.PostFormValue("csrf"), Error: "Give a valid recipient address and a subject."})
 		return
 	}
 	m := message{Subject: subject, Body: &itemBody{ContentType: "text", Content: body},
