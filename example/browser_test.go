@@ -298,7 +298,8 @@ func (b *browser) consentedScopes() []string {
 // organization; then the non-admin sees the directory.
 func TestBrowserConsentFlows(t *testing.T) {
 	alex := newBrowser(t, "alex") // skips without Chromium
-	a := startExample(t)
+	// As with go run ./example: the app on localhost, the emulator on 127.0.0.1.
+	a := startExample(t, "-addr", "localhost:0")
 	start := time.Now()
 	defer func() {
 		t.Logf("browser flow took %v; screenshots in %s", time.Since(start).Round(time.Millisecond), alex.dir)
