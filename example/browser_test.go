@@ -76,7 +76,11 @@ func newBrowser(t *testing.T, who string) *browser {
 		t.Fatalf("starting %s: %v", exe, err)
 	}
 	b := &browser{t: t, ctx: ctx, who: who, dir: screenshotDir(t), n: new(int)}
-	t.Logf("browser: %s; screenshots in %s", exe, b.dir)
+	keep := ""
+	if os.Getenv("CONSENTRY_SCREENSHOTS") == "" {
+		keep = " (removed after the test; set CONSENTRY_SCREENSHOTS=<dir> to keep them)"
+	}
+	t.Logf("browser: %s; screenshots in %s%s", exe, b.dir, keep)
 	return b
 }
 
