@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 
@@ -79,15 +78,6 @@ func startEmulator(addr, redirectURL string, log *slog.Logger) (srv *entratest.S
 		RequiredScopes: exampleScopes,
 	})
 	return srv, nil
-}
-
-// checkFree fails early, with a clear message, when addr cannot be listened on.
-func checkFree(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("example: cannot listen on %s: %w", addr, err)
-	}
-	return l.Close()
 }
 
 // printDirectory writes the seeded tenants and users, for people to sign in as.

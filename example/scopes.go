@@ -66,7 +66,6 @@ type scopesView struct {
 	Audience   string
 	Expires    time.Time
 	OnEmulator bool
-	Grants     []entratest.Grant
 }
 
 // scopes shows which scopes the current token carries and which are granted.
