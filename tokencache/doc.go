@@ -29,11 +29,14 @@
 // # Concurrent writers
 //
 // Two replicas refreshing one user's tokens at once both Export the same
-// partition. Export merges what MSAL wrote with what is stored (union of
-// entries; MSAL's own newest entry wins; access tokens by cached_at), and
-// with a Store implementing CompareAndSwapper (MemoryStore, redisstore) it
-// writes only if nobody wrote in between, retrying otherwise. So no writer's
-// refresh token is lost.
+// partition. With a Store implementing CompareAndSwapper (MemoryStore,
+// redisstore), Export writes only if the partition still holds the blob its
+// Replace loaded: then MSAL's JSON already contains everything stored, and the
+// write is one compare-and-swap. If another writer got in between, Export
+// reads the partition again, merges (union of entries; MSAL's own entry wins,
+// access tokens by cached_at) and retries. A Store without the capability
+// gets read-merge-write, which narrows the window but cannot close it. Either
+// way no writer's refresh token is lost.
 //
 // # Expiry
 //

@@ -26,7 +26,7 @@ func TestMSALSurvivesRestartThroughRedis(t *testing.T) {
 	for name, urlOf := range servers {
 		t.Run(name, func(t *testing.T) {
 			url, key := urlOf(t), newKey(t)
-			prefix := "restart-test:" + b64(string(newKey(t)[:9])) + ":" // REDIS_URL may be shared
+			prefix := prefixOn(t, url) // REDIS_URL may be shared
 			ts := newTokenServer(t)
 			process := func() (*tokencache.Cache, func()) {
 				opt, err := redis.ParseURL(url)
@@ -127,4 +127,15 @@ func TestMSALReplicasWriteTogether(t *testing.T) {
 	if got := ts.calls.Load() - calls; got != 0 {
 		t.Fatalf("third replica made %d network calls; want 0 (a replica's write was lost)", got)
 	}
+}
+
+// prefixOn returns a key prefix for t on the Redis at url, cleaned up after.
+func prefixOn(t *testing.T, url string) string {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	return redistest.Prefix(t, rdb)
 }

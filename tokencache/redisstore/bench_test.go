@@ -37,23 +37,6 @@ func BenchmarkRoundMiniredis(b *testing.B) {
 // BenchmarkRoundRedis: the same on a real Redis server (redistest.URL).
 func BenchmarkRoundRedis(b *testing.B) {
 	rdb := redistest.NewClient(b)
-	prefix := uniquePrefix(b)
-	defer cleanPrefix(b, rdb, prefix)
+	prefix := redistest.Prefix(b, rdb)
 	cachebench.Round(b, redisstore.New(rdb, redisstore.WithPrefix(prefix)), pipelined(rdb, prefix))
-}
-
-// cleanPrefix deletes the benchmark's keys (REDIS_URL may be shared).
-func cleanPrefix(b *testing.B, rdb *redis.Client, prefix string) {
-	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		if keys = append(keys, iter.Val()); len(keys) == 1000 {
-			rdb.Unlink(ctx, keys...)
-			keys = keys[:0]
-		}
-	}
-	if len(keys) > 0 {
-		rdb.Unlink(ctx, keys...)
-	}
 }

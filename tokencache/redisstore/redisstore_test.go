@@ -2,8 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
@@ -37,23 +35,16 @@ func TestConformanceMiniredis(t *testing.T) {
 	})
 }
 
-// uniquePrefix isolates tests sharing a REDIS_URL server.
-func uniquePrefix(t testing.TB) string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return "test:" + hex.EncodeToString(b) + ":"
-}
-
 func TestConformanceRealRedis(t *testing.T) {
 	rdb := redistest.NewClient(t)
 	storetest.TestStore(t, func(t *testing.T) tokencache.Store {
-		return redisstore.New(rdb, redisstore.WithPrefix(uniquePrefix(t)))
+		return redisstore.New(rdb, redisstore.WithPrefix(redistest.Prefix(t, rdb)))
 	})
 }
 
 func TestRealRedisSetsTTL(t *testing.T) {
 	rdb := redistest.NewClient(t)
-	prefix := uniquePrefix(t)
+	prefix := redistest.Prefix(t, rdb)
 	s := redisstore.New(rdb, redisstore.WithPrefix(prefix))
 	ctx := context.Background()
 	tests := []struct {

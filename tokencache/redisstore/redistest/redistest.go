@@ -3,6 +3,8 @@ package redistest
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -112,6 +114,41 @@ func ping(addr string) error {
 	}
 	if line != "+PONG\r\n" {
 		return fmt.Errorf("unexpected reply %q", line)
+	}
+	return nil
+}
+
+// Prefix returns a key prefix unique to t ("test:<random>:") and deletes
+// every key under it from rdb when t's cleanup runs, so tests can share the
+// server named by REDIS_URL without leaving data behind.
+func Prefix(t testing.TB, rdb redis.UniversalClient) string {
+	t.Helper()
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	prefix := "test:" + hex.EncodeToString(b) + ":"
+	t.Cleanup(func() {
+		if err := deletePrefix(context.Background(), rdb, prefix); err != nil {
+			t.Logf("redistest: cleaning up %s*: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+func deletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil || len(keys) == 0 {
+		return err
+	}
+	for lo := 0; lo < len(keys); lo += 1000 {
+		if err := rdb.Unlink(ctx, keys[lo:min(lo+1000, len(keys))]...).Err(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
