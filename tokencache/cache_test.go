@@ -160,6 +160,9 @@ func TestRemove(t *testing.T) {
 	if err := replace(c, "p", m); err != nil || string(m.data) != "{}" {
 		t.Fatalf("after Remove: %s, %v; want {}", m.data, err)
 	}
+	if err := c.Remove(context.Background(), ""); err == nil {
+		t.Fatal("Remove of the empty partition key succeeded; want an error")
+	}
 }
 
 func TestStoreErrorsAreWrapped(t *testing.T) {

@@ -35,8 +35,9 @@
 // write is one compare-and-swap. If another writer got in between, Export
 // reads the partition again, merges (union of entries; MSAL's own entry wins,
 // access tokens by cached_at) and retries. A Store without the capability
-// gets read-merge-write, which narrows the window but cannot close it. Either
-// way no writer's refresh token is lost.
+// gets read-merge-write, which narrows the window to the time between its
+// read and its write but cannot close it: replicas sharing partitions need a
+// CompareAndSwapper store, with which no writer's refresh token is lost.
 //
 // # Expiry
 //

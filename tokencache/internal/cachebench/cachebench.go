@@ -139,7 +139,9 @@ func hash(s string) uint64 {
 // serializer stands in for MSAL's in-memory cache.
 type serializer struct{ data []byte }
 
+// Marshal implements cache.Marshaler.
 func (s *serializer) Marshal() ([]byte, error) { return s.data, nil }
+// Unmarshal implements cache.Unmarshaler, keeping a copy of b.
 func (s *serializer) Unmarshal(b []byte) error { s.data = append(s.data[:0], b...); return nil }
 
 // UserDoc is an MSAL Go cache document for one user as Entra ID fills it
