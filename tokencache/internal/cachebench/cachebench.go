@@ -141,6 +141,7 @@ type serializer struct{ data []byte }
 
 // Marshal implements cache.Marshaler.
 func (s *serializer) Marshal() ([]byte, error) { return s.data, nil }
+
 // Unmarshal implements cache.Unmarshaler, keeping a copy of b.
 func (s *serializer) Unmarshal(b []byte) error { s.data = append(s.data[:0], b...); return nil }
 
