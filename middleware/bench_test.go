@@ -89,7 +89,8 @@ func seedUsers(b *testing.B, e *env, mw *middleware.Middleware, n int) []string 
 		acct := middleware.Account{HomeAccountID: fmt.Sprintf("%08x-0000-0000-0000-000000000000.%s", i, e.tenant.ID),
 			TenantID: e.tenant.ID, Username: fmt.Sprintf("user%d@contoso.example", i), Name: "User"}
 		middleware.SeedToken(mw, acct, middleware.Token{AccessToken: "eyJ" + rand.Text(), ExpiresOn: exp, Scopes: []string{"User.Read"}})
-		cookies[i] = middleware.SessionCookie(mw, acct).String()
+		c := middleware.SessionCookie(mw, acct)
+		cookies[i] = c.Name + "=" + c.Value // as a browser sends it
 	}
 	return cookies
 }
