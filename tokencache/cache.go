@@ -70,8 +70,9 @@ func (c *Cache) Store() Store { return c.store }
 func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, hints cache.ReplaceHints) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	buf := getPlain()
-	plain, raw, err := c.load(ctx, hints.PartitionKey, *buf)
+	sc := getScratch()
+	defer putScratch(sc)
+	plain, raw, err := c.load(ctx, hints.PartitionKey, sc)
 	data := plain
 	if err == nil && data == nil {
 		data = emptyCache
@@ -80,7 +81,6 @@ func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, hints cache.Re
 		if uerr := u.Unmarshal(data); uerr != nil {
 			err = fmt.Errorf("tokencache: replace partition %q: %w", hints.PartitionKey, uerr)
 		}
-		c.cfg.keys.putPlain(buf, plain)
 	}
 	if err != nil {
 		c.seen.forget(u)

@@ -182,3 +182,36 @@ func mustReplace(t *testing.T, c *tokencache.Cache, m *msalCache) {
 		t.Fatal(err)
 	}
 }
+
+// TestExportLeavesMSALBytesAlone runs Caches with and without keys side by
+// side (they share internal buffer pools): the bytes MSAL hands to Export
+// and the state Replace loads are never altered by another call.
+func TestExportLeavesMSALBytesAlone(t *testing.T) {
+	caches := []*tokencache.Cache{newCache(t, nil), newCache(t, nil, tokencache.WithKey("k", newKey(t)))}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, key := caches[w%2], fmt.Sprintf("p%d", w)
+			doc := docWith(key, map[string]string{"rt": key}, time.Now().Add(time.Hour))
+			for range 50 {
+				m := &msalCache{}
+				if err := replace(c, key, m); err != nil {
+					t.Error(err)
+					return
+				}
+				m.data = []byte(doc)
+				if err := c.Export(context.Background(), m, exportHints(key)); err != nil || string(m.data) != doc {
+					t.Errorf("Export changed MSAL's bytes or failed: %v", err)
+					return
+				}
+			}
+			m := &msalCache{}
+			if err := replace(c, key, m); err != nil || len(refreshSecrets(t, m.data)) != 1 {
+				t.Errorf("partition %s after the rounds: %s, %v", key, m.data, err)
+			}
+		}()
+	}
+	wg.Wait()
+}

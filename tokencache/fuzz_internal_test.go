@@ -15,7 +15,7 @@ func FuzzOpen(f *testing.F) {
 	if err := k.add("k1", bytes.Repeat([]byte{7}, KeySize)); err != nil {
 		f.Fatal(err)
 	}
-	blob, err := k.seal("p", []byte(`{"RefreshToken":{}}`))
+	blob, err := k.seal(nil, "p", []byte(`{"RefreshToken":{}}`))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -91,6 +91,11 @@ func (s *MemoryStore) Len() int {
 
 // Get implements Store.
 func (s *MemoryStore) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	return s.getAppend(ctx, key, nil)
+}
+
+// getAppend is Get appending the value to dst[:0].
+func (s *MemoryStore) getAppend(ctx context.Context, key string, dst []byte) ([]byte, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("tokencache: memory get: %w", err)
 	}
@@ -100,7 +105,10 @@ func (s *MemoryStore) Get(ctx context.Context, key string) ([]byte, bool, error)
 	if it == nil {
 		return nil, false, nil
 	}
-	return append([]byte{}, it.value...), true, nil
+	if dst == nil {
+		dst = make([]byte, 0, len(it.value))
+	}
+	return append(dst[:0], it.value...), true, nil
 }
 
 // Set implements Store. A value larger than the store's byte bound is an

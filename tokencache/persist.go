@@ -7,24 +7,36 @@ import (
 	"time"
 )
 
-// load returns the plaintext of partition key (nil if absent), appended to
-// dst[:0] when encrypted, and the raw stored blob.
-func (c *Cache) load(ctx context.Context, key string, dst []byte) (plain, raw []byte, err error) {
+// load returns the plaintext of partition key (nil if absent) and the raw
+// stored blob, in sc's buffers when it can.
+func (c *Cache) load(ctx context.Context, key string, sc *scratch) (plain, raw []byte, err error) {
 	if key == "" {
 		return nil, nil, nil
 	}
-	raw, found, err := c.store.Get(ctx, key)
+	raw, found, err := c.get(ctx, key, sc.raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokencache: load partition %q: %w", key, err)
 	}
 	if !found {
 		return nil, nil, nil
 	}
-	plain, err = c.cfg.keys.open(key, raw, dst)
+	keep(&sc.raw, raw)
+	plain, err = c.cfg.keys.open(key, raw, sc.plain)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokencache: load partition %q: %w", key, err)
 	}
+	if c.cfg.keys.enabled() {
+		keep(&sc.plain, plain)
+	}
 	return plain, raw, nil
+}
+
+// get reads key from the store, into dst for a MemoryStore.
+func (c *Cache) get(ctx context.Context, key string, dst []byte) ([]byte, bool, error) {
+	if m, ok := c.store.(*MemoryStore); ok {
+		return m.getAppend(ctx, key, dst)
+	}
+	return c.store.Get(ctx, key)
 }
 
 // saveOnLoaded writes MSAL's JSON plain as it is, with one compare-and-swap
@@ -33,18 +45,27 @@ func (c *Cache) load(ctx context.Context, key string, dst []byte) (plain, raw []
 // changed since (or nothing is known, or there is something to drop): merge
 // instead.
 func (c *Cache) saveOnLoaded(ctx context.Context, m any, key string, plain []byte) (bool, error) {
-	raw, ok := c.seen.lookup(m, key)
-	if !ok || c.cas == nil {
+	if c.cas == nil {
 		return false, nil
 	}
+	sc := getScratch()
+	defer putScratch(sc)
+	raw, ok := c.seen.lookup(m, key, sc.old)
+	if !ok {
+		return false, nil
+	}
+	keep(&sc.old, raw)
 	now := c.cfg.now()
 	info, err := summarize(plain, now)
 	if err != nil || info.expired {
 		return false, nil // the merge path reports or drops it
 	}
-	blob, err := c.cfg.keys.seal(key, plain)
+	blob, err := c.cfg.keys.seal(sc.sealed, key, plain)
 	if err != nil {
 		return false, err
+	}
+	if c.cfg.keys.enabled() { // without keys blob is MSAL's own buffer
+		keep(&sc.sealed, blob)
 	}
 	ttl := partitionTTL(info.refresh, info.atExpiry, now, c.cfg.rtTTL)
 	done, err := c.write(ctx, key, raw, blob, ttl)
@@ -67,15 +88,15 @@ func (c *Cache) save(ctx context.Context, key string, ours msalDoc) error {
 }
 
 func (c *Cache) saveOnce(ctx context.Context, key string, ours msalDoc) (bool, error) {
-	buf := getPlain()
-	theirsPlain, raw, err := c.load(ctx, key, *buf)
+	sc := getScratch()
+	defer putScratch(sc)
+	theirsPlain, raw, err := c.load(ctx, key, sc)
 	if err != nil {
 		return false, err
 	}
 	merged := ours
 	if theirsPlain != nil {
 		theirs, err := parseDoc(theirsPlain)
-		c.cfg.keys.putPlain(buf, theirsPlain)
 		if err != nil {
 			return false, fmt.Errorf("tokencache: export partition %q: stored %w", key, err)
 		}
@@ -93,7 +114,7 @@ func (c *Cache) saveOnce(ctx context.Context, key string, ours msalDoc) (bool, e
 func (c *Cache) encode(key string, d msalDoc) ([]byte, time.Duration, error) {
 	now := c.cfg.now()
 	atExpiry := dropExpired(d, now)
-	blob, err := c.cfg.keys.seal(key, d.marshal())
+	blob, err := c.cfg.keys.seal(nil, key, d.marshal())
 	if err != nil {
 		return nil, 0, err
 	}

@@ -16,16 +16,17 @@ const maxRecalled = 1024
 // written with a single compare-and-swap, without reading and merging.
 type recall struct {
 	mu   sync.Mutex
-	last map[any]recalled
+	last map[any]*recalled
 }
 
 type recalled struct {
 	partition string
-	raw       []byte // nil: the partition was absent
+	present   bool   // the partition existed
+	raw       []byte // its blob; the record's own buffer
 }
 
 // remember records that msal (MSAL's cache) now holds partition as stored in
-// raw, and takes ownership of raw.
+// raw (nil: absent). It copies raw into the record's buffer.
 func (r *recall) remember(msal any, partition string, raw []byte) {
 	if !usableKey(msal) {
 		return
@@ -33,9 +34,15 @@ func (r *recall) remember(msal any, partition string, raw []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.last == nil || len(r.last) >= maxRecalled {
-		r.last = map[any]recalled{}
+		r.last = map[any]*recalled{}
 	}
-	r.last[msal] = recalled{partition, raw}
+	rec := r.last[msal]
+	if rec == nil {
+		rec = &recalled{}
+		r.last[msal] = rec
+	}
+	rec.partition, rec.present = partition, raw != nil
+	rec.raw = append(rec.raw[:0], raw...)
 }
 
 // forget drops what is known of msal.
@@ -48,19 +55,22 @@ func (r *recall) forget(msal any) {
 	delete(r.last, msal)
 }
 
-// lookup returns the blob msal was loaded from if it holds partition. The
-// caller must not modify it.
-func (r *recall) lookup(msal any, partition string) ([]byte, bool) {
+// lookup returns, appended to dst[:0], the blob msal was loaded from if it
+// holds partition; nil (with ok) if the partition was absent.
+func (r *recall) lookup(msal any, partition string, dst []byte) (raw []byte, ok bool) {
 	if !usableKey(msal) {
 		return nil, false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rec, ok := r.last[msal]
-	if !ok || rec.partition != partition {
+	rec := r.last[msal]
+	if rec == nil || rec.partition != partition {
 		return nil, false
 	}
-	return rec.raw, true
+	if !rec.present {
+		return nil, true
+	}
+	return append(dst[:0], rec.raw...), true
 }
 
 // usableKey reports whether v can be a map key identifying one MSAL cache: a

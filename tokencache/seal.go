@@ -7,7 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
+	"slices"
 )
 
 // Blob format, version 1 (all blobs written with a key):
@@ -93,15 +93,15 @@ func (k *keyring) add(id string, key []byte) error {
 
 func (k *keyring) enabled() bool { return k.current != "" }
 
-// seal encrypts plain for partition with the current key. Without keys it
-// returns plain itself.
-func (k *keyring) seal(partition string, plain []byte) ([]byte, error) {
+// seal encrypts plain for partition with the current key, appending to
+// dst[:0]. Without keys it returns plain itself.
+func (k *keyring) seal(dst []byte, partition string, plain []byte) ([]byte, error) {
 	if !k.enabled() {
 		return plain, nil
 	}
 	aead := k.aeads[k.current]
 	hlen := 2 + len(k.current)
-	out := make([]byte, hlen+nonceSize, hlen+nonceSize+len(plain)+aead.Overhead())
+	out := slices.Grow(dst[:0], hlen+nonceSize+len(plain)+aead.Overhead())[:hlen+nonceSize]
 	out[0], out[1] = sealVersion, byte(len(k.current))
 	copy(out[2:], k.current)
 	if _, err := rand.Read(out[hlen:]); err != nil {
@@ -134,23 +134,6 @@ func (k *keyring) open(partition string, blob, dst []byte) ([]byte, error) {
 		return nil, &BlobError{Partition: partition, KeyID: id, Err: ErrDecrypt}
 	}
 	return plain, nil
-}
-
-// plainPool recycles plaintext buffers of opened blobs: MSAL's Unmarshal
-// and the merge parse copy what they keep.
-var plainPool = sync.Pool{New: func() any { return new([]byte) }}
-
-// getPlain returns a buffer from plainPool.
-func getPlain() *[]byte { return plainPool.Get().(*[]byte) }
-
-// putPlain returns buf, now holding plain, to plainPool; plain must not be
-// used after. A plaintext blob (no keys) is the store's copy, not a pool
-// buffer, and is left alone.
-func (k *keyring) putPlain(buf *[]byte, plain []byte) {
-	if k.enabled() && plain != nil {
-		*buf = plain[:0]
-		plainPool.Put(buf)
-	}
 }
 
 func aad(partition string, header []byte) []byte {
