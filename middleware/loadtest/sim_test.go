@@ -198,6 +198,9 @@ func (r *results) report(t *testing.T, w window, took time.Duration) {
 		slices.Sort(l)
 		fmt.Fprintf(&b, "  %s requests %d: p50 %v p99 %v max %v\n", kind, len(l), pct(l, 50), pct(l, 99), pct(l, 100))
 	}
+	fmt.Fprintf(&b, "  requests: %d page loads + %d sign-in/consent flows = %d\n", len(r.lat["page"]), len(r.lat["flow"]),
+		len(r.lat["page"])+len(r.lat["flow"]))
+	fmt.Fprintf(&b, "  page loads of consented routes redirected to sign-in/consent: %d\n", r.counts["page CONSENT REDIRECT"])
 	first, last := span(r.at503)
 	fmt.Fprintf(&b, "  503s: first at %v, last at %v\n", first, last)
 	fmt.Fprintf(&b, "  redirects inside sign-in/consent flows: %d", r.redirects)
