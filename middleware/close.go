@@ -60,9 +60,10 @@ func (l *lifecycle) isClosed() bool { return l.done.Load() }
 // The Middleware runs no background goroutines of its own between requests:
 // no janitor, no refresher. The only goroutines it starts are the shared token
 // acquisitions of concurrent requests, which end with them (or at Close).
-// Close does not close Config.Cache or its store (a Redis client belongs to
-// its caller) nor Config.Sessions. It is safe to call more than once and
-// always returns nil.
+// AuthHandler keeps answering (a user in the middle of a sign-in while the
+// server drains can finish it). Close does not close Config.Cache or its
+// store (a Redis client belongs to its caller) nor Config.Sessions. It is safe
+// to call more than once and always returns nil.
 func (m *Middleware) Close() error {
 	l := &m.cfg.perf.life
 	l.init()
