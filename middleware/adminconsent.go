@@ -176,6 +176,7 @@ func (m *Middleware) adminCallback(w http.ResponseWriter, r *http.Request, sess 
 	if err := sess.save(w, r); err != nil {
 		m.log.WarnContext(ctx, "middleware: save session", "err", err)
 	}
+	m.flowSucceeded(ctx, f)
 	m.log.InfoContext(ctx, "middleware: admin consent granted", "kind", f.Kind, "tenant", tenant,
 		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State))
 	w.Header().Set("Cache-Control", "no-store")

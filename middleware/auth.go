@@ -120,6 +120,9 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	acct, ar, err := m.redeem(r, f, code)
 	if err != nil {
+		if countsAsFailure(err) {
+			m.countFailure(r.Context(), f)
+		}
 		m.fail(w, r, err)
 		return
 	}
@@ -178,6 +181,9 @@ func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, sess 
 	ce := newConsentError(e, scopes, retry, nil)
 	if f != nil {
 		m.adminHelp(r, sess, ce, f) // adminconsent.go
+		if countsAsFailure(ce) {
+			m.countFailure(r.Context(), f)
+		}
 	}
 	m.fail(w, r, ce)
 }
@@ -249,6 +255,7 @@ func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, sess *
 	if len(f.Scopes) > 0 {
 		m.remember(acct, f.Scopes, protocol.Key(f.Scopes), ar)
 	}
+	m.flowSucceeded(r.Context(), f)
 	m.log.InfoContext(r.Context(), "middleware: signed in", "account", acct.HomeAccountID,
 		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State))
 	w.Header().Set("Cache-Control", "no-store")

@@ -113,9 +113,14 @@ type Config struct {
 	// A larger body gets a 413 page before leaving for Entra. Default
 	// DefaultMaxResumeBody (1 MiB); negative: never keep a body (413 page).
 	MaxResumeBody int64
-	// MaxAttempts bounds the sign-in round trips one browser session makes for
-	// one route's scopes within FlowTTL; the next attempt ends on a page
-	// (ErrLoopDetected) instead of going to Entra again. Default DefaultMaxAttempts.
+	// MaxAttempts bounds the round trips to Entra one browser session may make
+	// for one route's scopes within FlowTTL that come back without what the
+	// route needs (an error callback such as a decline, a token still missing
+	// the scopes, a claims challenge coming back); the next attempt ends on a
+	// page (ErrLoopDetected) instead of going to Entra again. Faults of Entra or
+	// the token store (503) and the user's own successful sign-ins do not
+	// count, and a flow that succeeds resets the count for its scopes (claims
+	// round trips excepted: each counts). Default DefaultMaxAttempts.
 	MaxAttempts int
 }
 

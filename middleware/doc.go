@@ -84,9 +84,11 @@
 // to the original URL; the handler then sees the original body, exactly once.
 //
 // Loops. The browser-facing URLs come from the authority's discovery document.
-// A session that goes to Entra Config.MaxAttempts times within FlowTTL for the
-// same scopes and still lacks them gets a page (ErrLoopDetected), not a
-// fourth round trip.
+// A session whose round trips to Entra for the same scopes come back
+// Config.MaxAttempts times within FlowTTL without what the route needs
+// (declined, failing, tokens without the scopes, a claims challenge again)
+// gets a page (ErrLoopDetected), not a fourth round trip. Outages (503) do
+// not count, and a successful flow resets the count.
 //
 // # A whole program
 //

@@ -33,7 +33,7 @@ type flowRequest struct {
 // The loop guard runs first; a kept request is stored with the flow.
 func (m *Middleware) startFlow(w http.ResponseWriter, r *http.Request, sess *session, fr flowRequest) {
 	ctx := r.Context()
-	n, err := m.countAttempt(ctx, sess.bindingID(), fr)
+	n, err := m.checkAttempts(ctx, sess.bindingID(), fr)
 	if err != nil {
 		m.fail(w, r, err)
 		return
