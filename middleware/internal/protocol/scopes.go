@@ -9,6 +9,25 @@ import (
 // GraphResource is the resource of short scope names such as "User.Read".
 const GraphResource = "https://graph.microsoft.com"
 
+// graphPrefixes spell Graph's resource in front of a scope: its URI and its
+// application id. Compared case-insensitively.
+var graphPrefixes = []string{GraphResource + "/", "00000003-0000-0000-c000-000000000000/"}
+
+// Canonical returns the spelling of scope used for keys and comparisons:
+// lower-cased, and for Graph the short name ("user.read" for "User.Read",
+// "https://graph.microsoft.com/User.Read" and
+// "00000003-0000-0000-c000-000000000000/User.Read"). What is sent to Entra is
+// the scope as given, never this.
+func Canonical(scope string) string {
+	l := strings.ToLower(scope)
+	for _, p := range graphPrefixes {
+		if rest, ok := strings.CutPrefix(l, p); ok && rest != "" {
+			return rest
+		}
+	}
+	return l
+}
+
 // OIDCScopes are the OpenID Connect scopes added to every authorize request.
 var OIDCScopes = []string{"openid", "profile", "offline_access"}
 
@@ -21,21 +40,20 @@ func IsOIDC(s string) bool { return oidc[strings.ToLower(s)] }
 // names ("Mail.Read"), else everything before the last "/" ("api://id" for
 // "api://id/access", "https://graph.microsoft.com" for its full scopes).
 func Resource(scope string) string {
-	i := strings.LastIndex(scope, "/")
+	c := Canonical(scope)
+	i := strings.LastIndex(c, "/")
 	if i < 0 {
 		return GraphResource
 	}
-	r := strings.ToLower(scope[:i])
-	if r == "https://graph.microsoft.com" || r == "https://graph.microsoft.com/" {
-		return GraphResource
+	if r := c[:i]; r != GraphResource && r != GraphResource+"/" {
+		return r
 	}
-	return r
+	return GraphResource
 }
 
 // Route validates the scopes of one route: at least one, no blanks or spaces, no
-// duplicates, no OpenID Connect scopes, all of one resource (a token is issued
-// for one audience). It returns the scopes and their canonical key (sorted,
-// lower-cased, space-separated) for cache lookups.
+// duplicates (however Graph is spelled), no OpenID Connect scopes, all of one resource (a token is issued
+// for one audience). It returns the scopes and their canonical key (see Key) for cache lookups.
 func Route(scopes []string) (clean []string, key string, err error) {
 	if len(scopes) == 0 {
 		return nil, "", fmt.Errorf("no scopes given: name what the route needs, e.g. \"User.Read\"")
@@ -46,7 +64,7 @@ func Route(scopes []string) (clean []string, key string, err error) {
 		if err := checkScope(s); err != nil {
 			return nil, "", err
 		}
-		l := strings.ToLower(s)
+		l := Canonical(s)
 		if seen[l] {
 			return nil, "", fmt.Errorf("scope %q given twice", s)
 		}
@@ -75,12 +93,12 @@ func checkScope(s string) error {
 	return nil
 }
 
-// Key returns the canonical cache key of a scope set: sorted, lower-cased,
-// space-separated.
+// Key returns the canonical cache key of a scope set: each scope Canonical
+// (Graph's however spelled), sorted, space-separated.
 func Key(scopes []string) string {
 	l := make([]string, len(scopes))
 	for i, s := range scopes {
-		l[i] = strings.ToLower(s)
+		l[i] = Canonical(s)
 	}
 	slices.Sort(l)
 	return strings.Join(l, " ")
