@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/consentry/consentry/tokencache"
@@ -176,4 +177,43 @@ func TestMSALKeyRotation(t *testing.T) {
 	onlyK2 := newClient(t, ts, newCache(t, store, tokencache.WithKey("k2", k2)))
 	res, err = silent(onlyK2, alice.Account)
 	wantTokenOf(t, res, err, "alice")
+}
+
+// countingStore counts calls to a MemoryStore seen as a remote store.
+type countingStore struct {
+	*tokencache.MemoryStore
+	gets, swaps, sets int
+}
+
+func (c *countingStore) InProcess() bool { return false }
+func (c *countingStore) Get(ctx context.Context, k string) ([]byte, bool, error) {
+	c.gets++
+	return c.MemoryStore.Get(ctx, k)
+}
+func (c *countingStore) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
+	c.sets++
+	return c.MemoryStore.Set(ctx, k, v, ttl)
+}
+func (c *countingStore) CompareAndSwap(ctx context.Context, k string, old, v []byte, ttl time.Duration) (bool, error) {
+	c.swaps++
+	return c.MemoryStore.CompareAndSwap(ctx, k, old, v, ttl)
+}
+
+// TestMSALRoundTrips: with a real MSAL client, a sign-in costs one store
+// read (Replace) and one compare-and-swap (Export); a silent call from the
+// cache costs one read.
+func TestMSALRoundTrips(t *testing.T) {
+	ts := newTokenServer(t)
+	s := &countingStore{MemoryStore: tokencache.NewMemoryStore()}
+	client := newClient(t, ts, newCache(t, s, tokencache.WithKey("k1", newKey(t))))
+	alice := signIn(t, client, "alice")
+	if s.gets != 1 || s.swaps != 1 || s.sets != 0 {
+		t.Fatalf("sign-in: %d reads, %d compare-and-swaps, %d sets; want 1, 1, 0", s.gets, s.swaps, s.sets)
+	}
+	s.gets, s.swaps = 0, 0
+	res, err := silent(client, alice.Account)
+	wantTokenOf(t, res, err, "alice")
+	if s.gets != 1 || s.swaps != 0 {
+		t.Fatalf("silent call: %d reads, %d compare-and-swaps; want 1, 0", s.gets, s.swaps)
+	}
 }
