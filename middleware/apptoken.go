@@ -59,7 +59,11 @@ var notInTenant = []int{700016, 7000229, 65001}
 // tenant, the error is an *AppConsentError whose ConnectURL the tenant's admin
 // opens. Entra issues a token without roles to an app nobody granted any, so
 // naming the roles is how "not consented" is detected. MSAL caches the token
-// per tenant; other failures wrap ErrUnavailable.
+// per tenant. A client-credentials request is idempotent, so a 5xx answer or
+// a timeout at the token endpoint is retried like a silent refresh
+// (RefreshAttempts tries, RefreshAttemptTimeout each, backoff 100 ms then
+// 400 ms, never past ctx's deadline). After Close, and on other failures, the
+// error wraps ErrUnavailable (and ErrClosed after Close).
 func (m *Middleware) AppToken(ctx context.Context, tenantID, scope string, roles ...string) (Token, error) {
 	if scope == "" {
 		scope = protocol.GraphResource + "/.default"
@@ -67,11 +71,7 @@ func (m *Middleware) AppToken(ctx context.Context, tenantID, scope string, roles
 	if !validTenant(tenantID) || !strings.HasSuffix(scope, "/.default") {
 		return Token{}, fmt.Errorf("%w: AppToken needs a tenant id and a scope ending in /.default, got %q and %q", ErrInvalidRequest, tenantID, scope)
 	}
-	var ar confidential.AuthResult
-	err := m.clients.with(ctx, func(c confidential.Client) (err error) {
-		ar, err = c.AcquireTokenByCredential(ctx, []string{scope}, confidential.WithTenantID(tenantID))
-		return err
-	})
+	ar, err := m.acquireAppToken(ctx, tenantID, scope)
 	if err != nil {
 		return Token{}, m.appTokenError(tenantID, roles, err)
 	}
@@ -84,6 +84,24 @@ func (m *Middleware) AppToken(ctx context.Context, tenantID, scope string, roles
 		return Token{}, &AppConsentError{TenantID: tenantID, Roles: miss, ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
 	}
 	return Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: []string{scope}}, nil
+}
+
+// acquireAppToken runs the client-credentials request with retries; Close
+// cancels it and waits for it.
+func (m *Middleware) acquireAppToken(ctx context.Context, tenantID, scope string) (confidential.AuthResult, error) {
+	var ar confidential.AuthResult
+	ctx, done, err := m.cfg.perf.life.enter(ctx)
+	if err != nil {
+		return ar, err
+	}
+	defer done()
+	err = m.cfg.perf.retry.do(ctx, func(ctx context.Context) error {
+		return m.clients.with(ctx, func(c confidential.Client) (err error) {
+			ar, err = c.AcquireTokenByCredential(ctx, []string{scope}, confidential.WithTenantID(tenantID))
+			return err
+		})
+	})
+	return ar, err
 }
 
 func (m *Middleware) appTokenError(tenantID string, roles []string, err error) error {

@@ -35,7 +35,9 @@ func (e *ClaimsChallengeError) Unwrap() error { return ErrClaimsChallenge }
 // turns a claims challenge into a *ClaimsChallengeError (http.Client wraps it
 // in a *url.Error; errors.As finds it), after dropping the refused token from
 // the middleware's fast path. base nil means http.DefaultTransport. Without a
-// token in r's context every call fails with ErrNotSignedIn.
+// token in r's context every call fails with ErrNotSignedIn; after Close every
+// call fails with an error wrapping ErrClosed and ErrUnavailable, without
+// reaching the API.
 func (m *Middleware) Transport(r *http.Request, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -46,6 +48,7 @@ func (m *Middleware) Transport(r *http.Request, base http.RoundTripper) http.Rou
 
 // Client returns an http.Client using Transport(r, base), where base is the
 // transport of Config.HTTPClient (http.DefaultTransport if it has none).
+// After Close its calls fail (ErrClosed, wrapped by http.Client in a *url.Error).
 func (m *Middleware) Client(r *http.Request) *http.Client {
 	return &http.Client{Transport: m.Transport(r, m.cfg.HTTPClient.Transport)}
 }
@@ -59,11 +62,18 @@ type claimsTransport struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *claimsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.ai == nil {
+	var err error
+	switch {
+	case t.m.cfg.perf.life.isClosed():
+		err = fmt.Errorf("%w: %w: Transport used after Close", ErrUnavailable, ErrClosed)
+	case t.ai == nil:
+		err = fmt.Errorf("%w: Transport needs a request that went through Require", ErrNotSignedIn)
+	}
+	if err != nil {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, fmt.Errorf("%w: Transport needs a request that went through Require", ErrNotSignedIn)
+		return nil, err
 	}
 	r2 := req.Clone(req.Context())
 	t.ai.tok.SetAuthHeader(r2)

@@ -10,7 +10,8 @@ import (
 )
 
 // ErrClosed: the Middleware was closed; requests through Require answer 503
-// with an error wrapping both ErrClosed and ErrUnavailable.
+// with an error wrapping both ErrClosed and ErrUnavailable, and AppToken,
+// Transport and Client fail with such an error.
 var ErrClosed = errors.New("middleware: closed")
 
 // perf is the run-time state of retry.go and close.go, kept in settings.
@@ -53,9 +54,11 @@ func (l *lifecycle) enter(ctx context.Context) (context.Context, func(), error) 
 func (l *lifecycle) isClosed() bool { return l.done.Load() }
 
 // Close shuts the Middleware down: routes wrapped by Require answer 503
-// (ErrClosed) from now on, token acquisitions in flight (a refresh at Entra,
-// a retry backoff) are cancelled, and Close waits until they have returned.
-// Then it closes the idle connections of Config.HTTPClient.
+// (ErrClosed) from now on, AppToken and calls through Transport or Client
+// fail with an error wrapping ErrClosed and ErrUnavailable, token
+// acquisitions in flight (a refresh or an app token at Entra, a retry
+// backoff) are cancelled, and Close waits until they have returned. Then it
+// closes the idle connections of Config.HTTPClient.
 //
 // The Middleware runs no background goroutines of its own between requests:
 // no janitor, no refresher. The only goroutines it starts are the shared token

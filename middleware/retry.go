@@ -11,14 +11,16 @@ import (
 	"github.com/consentry/consentry/tokencache"
 )
 
-// Retry of silent token acquisition. A silent acquisition (a cache read, else
-// a refresh-token redemption) is idempotent: Entra keeps an old refresh token
-// valid after it issued a new one, so asking again after a 5xx or a timeout
-// cannot lose anything. The authorization code redemption in the callback is
-// not retried: a code is single use.
+// Retry of silent token acquisition and of AppToken. A silent acquisition (a
+// cache read, else a refresh-token redemption) is idempotent: Entra keeps an
+// old refresh token valid after it issued a new one, so asking again after a
+// 5xx or a timeout cannot lose anything. A client-credentials request
+// (AppToken) holds no single-use grant and is idempotent too. The
+// authorization code redemption in the callback is not retried: a code is
+// single use.
 const (
-	// RefreshAttempts is how many times a silent token acquisition is tried
-	// when Entra answers 5xx or does not answer in time.
+	// RefreshAttempts is how many times a silent token acquisition or an
+	// AppToken request is tried when Entra answers 5xx or does not answer in time.
 	RefreshAttempts = 3
 	// RefreshAttemptTimeout bounds one attempt.
 	RefreshAttemptTimeout = 10 * time.Second
