@@ -29,7 +29,7 @@ func (m *Middleware) RequireAdmin(scopes ...string) func(http.Handler) http.Hand
 	if err != nil {
 		panic("middleware: RequireAdmin: " + err.Error())
 	}
-	rt := &route{scopes: clean, key: key, admin: true}
+	rt := &route{scopes: clean, key: key, id: m.routes.id(key), admin: true}
 	return func(next http.Handler) http.Handler {
 		if next == nil {
 			panic("middleware: RequireAdmin(...) applied to a nil handler")

@@ -268,7 +268,7 @@ func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, sess *
 func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
 	sess := m.loadSession(r)
 	if id := sess.account.HomeAccountID; id != "" {
-		m.tokens.RemoveGroup(id)
+		m.dropAccount(id)
 		if err := m.cache.Remove(r.Context(), id); err != nil {
 			m.log.ErrorContext(r.Context(), "middleware: sign-out could not remove cached tokens", "account", id, "err", err)
 		}

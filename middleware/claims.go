@@ -100,6 +100,9 @@ func (t *claimsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // serving it (the next request asks MSAL, or the claims round trip replaces it).
 func (m *Middleware) forget(ai *authInfo) {
 	m.tokens.Remove(tokenKey{account: ai.acct.HomeAccountID, tenant: ai.acct.TenantID, scopes: protocol.Key(ai.tok.Scopes)})
+	if m.fast != nil { // the account's other fast-path entries come back from m.tokens
+		m.fast.RemoveGroup(m.fast.GroupHash(ai.acct.HomeAccountID))
+	}
 }
 
 // signInWithClaims is SignInURL carrying a claims request.

@@ -135,7 +135,7 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, sess *sessio
 	if rerr := m.cache.Remove(r.Context(), acct.HomeAccountID); rerr != nil {
 		m.log.ErrorContext(r.Context(), "middleware: drop tokens of a refused tenant", "account", acct.HomeAccountID, "err", rerr)
 	}
-	m.tokens.RemoveGroup(acct.HomeAccountID)
+	m.dropAccount(acct.HomeAccountID)
 	if serr := sess.save(w, r); serr != nil {
 		m.log.WarnContext(r.Context(), "middleware: save session", "err", serr)
 	}

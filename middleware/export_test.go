@@ -27,7 +27,7 @@ func TokenCount(m *Middleware) int { return m.tokens.Len() }
 
 // ForgetTokens drops an account's access tokens from the in-process cache
 // (as if this replica had never seen them); the token cache keeps them.
-func ForgetTokens(m *Middleware, homeAccountID string) { m.tokens.RemoveGroup(homeAccountID) }
+func ForgetTokens(m *Middleware, homeAccountID string) { m.dropAccount(homeAccountID) }
 
 // SeedToken puts tok for acct and scopes into the in-process cache, as a
 // sign-in would, without any call to Entra.

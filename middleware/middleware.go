@@ -11,6 +11,7 @@ import (
 
 	"github.com/consentry/consentry/middleware/internal/flight"
 	"github.com/consentry/consentry/middleware/internal/flowstore"
+	"github.com/consentry/consentry/middleware/internal/hotcache"
 	"github.com/consentry/consentry/middleware/internal/lru"
 	"github.com/consentry/consentry/middleware/internal/sealed"
 	"github.com/consentry/consentry/tokencache"
@@ -31,6 +32,8 @@ type Middleware struct {
 	sessions sessions.Store
 	tokens   *lru.Cache[tokenKey, *authInfo]
 	memo     *lru.Cache[string, *memoEntry] // default cookie store only
+	fast     *hotcache.Cache[*authInfo]     // default cookie store only (fastpath.go)
+	routes   routeIDs
 	flight   flight.Group[*authInfo]
 	resumes  *sealed.Box // kept POST requests (resume.go)
 	loops    *sealed.Box // loop-guard counters (loopguard.go)
@@ -67,6 +70,7 @@ func New(cfg Config) (*Middleware, error) {
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
 		m.memo = lru.New[string, *memoEntry](s.TokenCacheSize)
+		m.fast = newFastCache(s)
 	}
 	return m, nil
 }

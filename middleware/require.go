@@ -18,6 +18,7 @@ import (
 type route struct {
 	scopes []string
 	key    string // canonical scope key
+	id     uint32 // number of key in the fast path (fastpath.go)
 	admin  bool   // declared by RequireAdmin
 }
 
@@ -47,7 +48,7 @@ func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 	if err != nil {
 		panic("middleware: Require: " + err.Error())
 	}
-	rt := &route{scopes: clean, key: key}
+	rt := &route{scopes: clean, key: key, id: m.routes.id(key)}
 	return func(next http.Handler) http.Handler {
 		if next == nil {
 			panic("middleware: Require(...) applied to a nil handler")
@@ -66,21 +67,29 @@ func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *rout
 	if !ok {
 		return
 	}
-	acct := m.sessionAccount(r)
+	ai, raw, ok := m.fastGet(r, rt) // fastpath.go: one lookup, no cookie decoding
+	if ok {
+		next.ServeHTTP(w, withAuth(r, ai))
+		return
+	}
+	acct, memoUntil, decoded := m.sessionAccountFrom(r)
 	if acct.HomeAccountID == "" {
 		m.needUser(w, r, rt, ErrNotSignedIn)
 		return
 	}
+	if raw != decoded {
+		raw = "" // not the cookie the session came from: no fast-path entry
+	}
 	k := tokenKey{account: acct.HomeAccountID, tenant: acct.TenantID, scopes: rt.key}
-	if ai, ok := m.tokens.Get(k); ok && ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin)) {
-		next.ServeHTTP(w, withAuth(r, ai))
-		return
+	ai, ok = m.tokens.Get(k)
+	if !ok || !ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin)) {
+		var err error
+		if ai, err = m.silent(r.Context(), acct, rt, k); err != nil {
+			m.silentFailed(w, r, rt, acct, err)
+			return
+		}
 	}
-	ai, err := m.silent(r.Context(), acct, rt, k)
-	if err != nil {
-		m.silentFailed(w, r, rt, acct, err)
-		return
-	}
+	m.fastPut(raw, rt, ai, memoUntil)
 	next.ServeHTTP(w, withAuth(r, ai))
 }
 

@@ -83,20 +83,28 @@ func (m *Middleware) loadSession(r *http.Request) *session {
 // of an exact cookie value is memoized for memoTTL (securecookie's HMAC check,
 // decryption and gob decoding cost some 200 allocations per request).
 func (m *Middleware) sessionAccount(r *http.Request) Account {
+	acct, _, _ := m.sessionAccountFrom(r)
+	return acct
+}
+
+// sessionAccountFrom is sessionAccount that also returns, with the default
+// cookie store, until when the answer holds and the cookie value it was
+// decoded from ("" otherwise).
+func (m *Middleware) sessionAccountFrom(r *http.Request) (acct Account, until time.Time, cookie string) {
 	if m.memo == nil {
-		return m.loadSession(r).account
+		return m.loadSession(r).account, time.Time{}, ""
 	}
 	c, err := r.Cookie(m.cfg.SessionName)
 	if err != nil {
-		return Account{}
+		return Account{}, time.Time{}, ""
 	}
 	now := m.cfg.Now()
 	if e, ok := m.memo.Get(c.Value); ok && now.Before(e.until) {
-		return e.acct
+		return e.acct, e.until, c.Value
 	}
-	acct := m.loadSession(r).account
-	m.memo.Add("", c.Value, &memoEntry{acct: acct, until: now.Add(memoTTL)})
-	return acct
+	acct, until = m.loadSession(r).account, now.Add(memoTTL)
+	m.memo.Add("", c.Value, &memoEntry{acct: acct, until: until})
+	return acct, until, c.Value
 }
 
 // bindingID returns the session binding id, creating one if needed.

@@ -5,8 +5,8 @@ package lru
 import "sync"
 
 // Cache maps comparable keys to values, holding at most a fixed number of entries.
-// Each entry belongs to a group (e.g. an account) so RemoveGroup can drop a user's
-// entries on sign-out. The zero value is not usable; call New.
+// An entry may belong to a group (e.g. an account) so RemoveGroup can drop a
+// user's entries on sign-out; group "" is no group (RemoveGroup("") drops nothing). The zero value is not usable; call New.
 type Cache[K comparable, V any] struct {
 	mu     sync.Mutex
 	max    int
@@ -57,12 +57,14 @@ func (c *Cache[K, V]) Add(group string, k K, v V) {
 	}
 	e := &entry[K, V]{key: k, group: group, val: v}
 	c.items[k] = e
-	g := c.groups[group]
-	if g == nil {
-		g = make(map[K]struct{})
-		c.groups[group] = g
+	if group != "" { // no index for entries without a group: less for the GC to mark
+		g := c.groups[group]
+		if g == nil {
+			g = make(map[K]struct{})
+			c.groups[group] = g
+		}
+		g[k] = struct{}{}
 	}
-	g[k] = struct{}{}
 	c.pushFront(e)
 	for len(c.items) > c.max {
 		c.removeLocked(c.head.prev)

@@ -1,0 +1,90 @@
+package hotcache
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestGetPut(t *testing.T) {
+	c := New[string](100)
+	g := c.GroupHash("alice")
+	c.Put("cookie-a", 1, g, "token-a", 100)
+	tests := []struct {
+		name string
+		s    string
+		id   uint32
+		now  int64
+		want string
+		ok   bool
+	}{
+		{"hit", "cookie-a", 1, 99, "token-a", true},
+		{"expired", "cookie-a", 1, 100, "", false},
+		{"other route", "cookie-a", 2, 0, "", false},
+		{"other cookie", "cookie-b", 1, 0, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if v, ok := c.Get(tc.s, tc.id, tc.now); v != tc.want || ok != tc.ok {
+				t.Errorf("Get = %q, %v; want %q, %v", v, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+// TestCollisionIsAMiss: two strings with the same hash never get each
+// other's value.
+func TestCollisionIsAMiss(t *testing.T) {
+	c := New[string](10)
+	c.hash = func(string, uint32) uint64 { return 42 }
+	c.Put("cookie-of-alice", 1, 1, "alice's token", 100)
+	if v, ok := c.Get("cookie-of-mallory", 1, 0); ok {
+		t.Fatalf("collision served %q", v)
+	}
+	c.Put("cookie-of-mallory", 1, 2, "mallory's token", 100)
+	if v, ok := c.Get("cookie-of-alice", 1, 0); ok {
+		t.Fatalf("collision served %q", v)
+	}
+	if v, ok := c.Get("cookie-of-mallory", 1, 0); !ok || v != "mallory's token" {
+		t.Fatalf("Get = %q, %v", v, ok)
+	}
+}
+
+func TestBoundedWithSecondChance(t *testing.T) {
+	for _, size := range []int{1, 10, 1000, 10_000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			c := New[int](size)
+			c.Put("hot", 0, 0, -1, 1)
+			for i := range 3 * size {
+				if _, ok := c.Get("hot", 0, 0); !ok && size > 1 {
+					t.Fatalf("the entry used on every round was evicted after %d puts", i)
+				}
+				c.Put(fmt.Sprint(i), 0, 0, i, 1)
+				if n := c.Len(); n > size {
+					t.Fatalf("%d entries, limit %d", n, size)
+				}
+			}
+		})
+	}
+}
+
+func TestRemoveGroup(t *testing.T) {
+	c := New[string](1000)
+	a, b := c.GroupHash("alice"), c.GroupHash("bob")
+	for i := range 100 {
+		c.Put(fmt.Sprint("a", i), uint32(i%3), a, "alice", 10)
+		c.Put(fmt.Sprint("b", i), uint32(i%3), b, "bob", 10)
+	}
+	c.RemoveGroup(a)
+	for i := range 100 {
+		if _, ok := c.Get(fmt.Sprint("a", i), uint32(i%3), 0); ok {
+			t.Fatal("alice's entry survived RemoveGroup")
+		}
+		if v, ok := c.Get(fmt.Sprint("b", i), uint32(i%3), 0); !ok || v != "bob" {
+			t.Fatal("bob's entry was removed")
+		}
+	}
+	c.Put("a-new", 0, a, "alice", 10) // freed slots are reused
+	if n := c.Len(); n != 101 {
+		t.Errorf("Len = %d, want 101", n)
+	}
+}
