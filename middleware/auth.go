@@ -21,7 +21,9 @@ import (
 //	GET  /auth/signin?redirect=/mail&scope=Mail.Read  start sign-in (and consent for scope, optional),
 //	                                                   then return to redirect (a path on this site; default /)
 //	GET  /auth/callback                                 the redirect URI Entra answers to
-//	POST /auth/signout (or GET)                         forget the user and their tokens, then Entra's logout
+//	POST /auth/signout (or GET)                         forget the user and their tokens, then Entra's logout;
+//	                                                    only from this site (Sec-Fetch-Site, Origin or Referer),
+//	                                                    else a page with a sign-out button (no logout CSRF)
 //	GET  /auth/adminconsent?redirect=/dir&scope=User.Read.All  admin consent for scopes (see AdminConsentURL)
 //	GET  /auth/connect?redirect=/&tenant=id             tenant onboarding (see ConnectURL)
 //	GET  /auth/resume?id=...                            re-post a form kept across consent (see Require)
@@ -261,25 +263,4 @@ func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, sess *
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", returnurl.Or(f.ReturnURL, "/"))
 	w.WriteHeader(http.StatusSeeOther)
-}
-
-// signOut forgets the user here (session, in-process tokens) and in the token
-// cache (their partition), then sends the browser to Entra's logout.
-func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
-	sess := m.loadSession(r)
-	if id := sess.account.HomeAccountID; id != "" {
-		m.dropAccount(id)
-		if err := m.cache.Remove(r.Context(), id); err != nil {
-			m.log.ErrorContext(r.Context(), "middleware: sign-out could not remove cached tokens", "account", id, "err", err)
-		}
-		m.log.InfoContext(r.Context(), "middleware: signed out", "account", id)
-	}
-	if c, err := r.Cookie(m.cfg.SessionName); err == nil && m.memo != nil {
-		m.memo.Remove(c.Value)
-	}
-	if err := sess.destroy(w, r); err != nil {
-		m.log.WarnContext(r.Context(), "middleware: clear session", "err", err)
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, m.logoutURL(r.Context()), http.StatusSeeOther)
 }

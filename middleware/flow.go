@@ -162,7 +162,11 @@ func describe(reason error, scopes []string) string {
 }
 
 // SignOutURL returns the app-relative URL of AuthHandler's sign-out endpoint.
-// Post a form to it (GET works too).
+// Post a form to it from the app's pages; a GET (a link) works too. Requests
+// from other sites (Sec-Fetch-Site cross-site or same-site, an Origin or
+// Referer of another origin than Config.RedirectURL's, or none of these
+// headers) do not sign out: they get a page asking the user to confirm
+// with a button, so another site cannot sign the user out.
 func (m *Middleware) SignOutURL() string { return m.cfg.authPaths.signOut }
 
 // Account returns the account signed in on r's session, on any route: use it

@@ -160,7 +160,27 @@ func (e *env) routes(mw *middleware.Middleware) http.Handler {
 func (e *env) browser(u entratest.User, c entratest.ConsentAction) *entratest.Browser {
 	b := e.idp.NewBrowser(e.srv.Certificate())
 	b.User, b.Consent = u.UPN, c
+	b.Client.Transport = &originTransport{base: b.Client.Transport, origin: e.srv.URL}
 	return b
+}
+
+// originTransport adds the Origin header a browser sends with a form post to
+// the app from one of its own pages (the emulator's Browser sends none).
+type originTransport struct {
+	base   http.RoundTripper
+	origin string
+}
+
+func (t *originTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.String(), t.origin+"/") && r.Header.Get("Origin") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Origin", t.origin)
+	}
+	return base.RoundTrip(r)
 }
 
 // get loads path with b and fails the test on a transport error.

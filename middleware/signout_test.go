@@ -1,0 +1,67 @@
+package middleware_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/middleware"
+)
+
+// TestSignOutOnlyFromThisSite: sign-out happens only for a request from the
+// app's own pages (or typed in); anything else gets a confirmation page with
+// a POST button and leaves the user signed in.
+func TestSignOutOnlyFromThisSite(t *testing.T) {
+	tests := []struct {
+		name    string
+		method  string
+		headers map[string]string
+		want    int // 303: signed out
+	}{
+		{"form post from the app", "POST", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "{app}"}, http.StatusSeeOther},
+		{"typed in the address bar", "GET", map[string]string{"Sec-Fetch-Site": "none"}, http.StatusSeeOther},
+		{"link on the app, no fetch metadata", "GET", map[string]string{"Referer": "{app}/profile"}, http.StatusSeeOther},
+		{"post with Origin only", "POST", map[string]string{"Origin": "{app}"}, http.StatusSeeOther},
+		{"image on another site", "GET", map[string]string{"Sec-Fetch-Site": "cross-site", "Referer": "https://evil.test/"}, http.StatusOK},
+		{"link from a sibling site", "GET", map[string]string{"Sec-Fetch-Site": "same-site"}, http.StatusOK},
+		{"link, no headers", "GET", nil, http.StatusOK},
+		{"referer of another site", "GET", map[string]string{"Referer": "https://evil.test/{app}"}, http.StatusOK},
+		{"form post from another site", "POST", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.test"}, http.StatusForbidden},
+		{"post, Origin of another site", "POST", map[string]string{"Origin": "https://evil.test"}, http.StatusForbidden},
+		{"post, Origin null", "POST", map[string]string{"Origin": "null"}, http.StatusForbidden},
+		{"post, no headers", "POST", nil, http.StatusForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			acct := middleware.Account{HomeAccountID: "oid." + e.tenant.ID, TenantID: e.tenant.ID}
+			middleware.SeedToken(e.mw, acct, middleware.Token{AccessToken: "t", ExpiresOn: e.clock.Now().Add(time.Hour), Scopes: []string{"User.Read"}})
+			c := middleware.SessionCookie(e.mw, acct)
+			r := httptest.NewRequest(tc.method, e.srv.URL+e.mw.SignOutURL(), nil)
+			r.AddCookie(c)
+			for k, v := range tc.headers {
+				r.Header.Set(k, strings.ReplaceAll(v, "{app}", e.srv.URL))
+			}
+			w := httptest.NewRecorder()
+			e.mw.AuthHandler().ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.want, w.Body)
+			}
+			signedIn := middleware.TokenCount(e.mw) == 1
+			if tc.want == http.StatusSeeOther {
+				if signedIn || !strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age=0") {
+					t.Errorf("not signed out: %d tokens, Set-Cookie %q", middleware.TokenCount(e.mw), w.Header().Get("Set-Cookie"))
+				}
+				return
+			}
+			if !signedIn || w.Header().Get("Set-Cookie") != "" {
+				t.Errorf("signed out by a request from elsewhere")
+			}
+			if !strings.Contains(w.Body.String(), `<form method="post" action="`+e.mw.SignOutURL()+`"`) {
+				t.Errorf("no sign-out button: %s", w.Body)
+			}
+		})
+	}
+}
