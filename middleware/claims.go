@@ -112,9 +112,15 @@ func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string
 
 // Challenge answers a request whose handler got a claims challenge from an
 // API: if err holds a *ClaimsChallengeError, a browser is sent through an
-// interactive sign-in carrying the claims and comes back to r's URL (with
-// GET: a form post is not kept here, its body was read by the handler);
-// a script gets 401 with the sign-in URL. It returns true when it answered,
+// interactive sign-in carrying the claims and comes back to r's URL; a
+// script gets 401 with the sign-in URL. A browser's form POST is kept like
+// one Require keeps before consent: Require records the body while the
+// handler reads it (up to Config.MaxResumeBody), Challenge reads what is
+// left, and after the sign-in the form is posted again, once, with its
+// original body. When it cannot be kept (larger than MaxResumeBody, or r did
+// not come through Require) the user gets a page (401, or 413 when too large)
+// saying to sign in again and send the form again, with a sign-in link that
+// returns to the page the form was on. It returns true when it answered,
 // false (writing nothing) for any other error. The loop guard applies:
 // a challenge that keeps coming back ends on a page.
 func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error) bool {
@@ -128,6 +134,15 @@ func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error
 		m.scriptChallenge(w, r, ce.Scopes, m.signInWithClaims(ret, ce.Scopes, ce.Claims), err)
 		return true
 	}
-	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: ce.Scopes, returnURL: ret, claims: ce.Claims})
+	fr := flowRequest{scopes: ce.Scopes, returnURL: ret, claims: ce.Claims}
+	if needsKeeping(r) {
+		k, kerr := m.keptForChallenge(r)
+		if kerr != nil {
+			m.fail(w, r, m.formNotKept(r, ce, kerr))
+			return true
+		}
+		fr.keep = k
+	}
+	m.startFlow(w, r, m.loadSession(r), fr)
 	return true
 }

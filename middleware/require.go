@@ -67,6 +67,7 @@ func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *rout
 	if !ok {
 		return
 	}
+	r = m.recordBody(r)             // recorder.go: a form post Challenge may have to keep
 	ai, raw, ok := m.fastGet(r, rt) // fastpath.go: one lookup, no cookie decoding
 	if ok {
 		next.ServeHTTP(w, withAuth(r, ai))
