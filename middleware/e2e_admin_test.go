@@ -126,33 +126,34 @@ func TestUserConsentDisabledSendsEveryScopeToAdmin(t *testing.T) {
 	}
 }
 
-func TestAdminDeclinesEndsOnAPage(t *testing.T) {
-	e := newEnv(t)
-	e.start5(t, nil)
-	p := e.get(t, e.browser(e.user, entratest.Accept), "/directory")
-	link := adminLink(t, p)
-	e.idp.ResetCounts()
-	p = open(t, e.browser(e.addAdmin("alex"), entratest.Decline), link)
-	if p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "You declined") {
-		t.Fatalf("decline: %d %s%s", p.StatusCode, p.Body, trail(p))
+// TestAdminConsentLinkEndsOnAPage: an admin who declines, and a non-admin
+// who opens the admin-consent link, both end on a clear page, no loop.
+func TestAdminConsentLinkEndsOnAPage(t *testing.T) {
+	tests := []struct {
+		name      string
+		opener    func(e *env) *entratest.Browser
+		want      string
+		authorize int // -1: not checked
+	}{
+		{"admin declines", func(e *env) *entratest.Browser { return e.browser(e.addAdmin("alex"), entratest.Decline) }, "You declined", 0},
+		{"non-admin opens the link", func(e *env) *entratest.Browser { return e.browser(e.addUser("bob"), entratest.Accept) },
+			"Only an administrator can approve this", -1},
 	}
-	got := e.counts(entratest.EndpointAdminConsent, entratest.EndpointAuthorize)
-	if !slices.Equal(got, []int{1, 0}) {
-		t.Errorf("admin consent/authorize calls %v, want [1 0] (no loop)", got)
-	}
-}
-
-func TestNonAdminOpensAdminConsentLink(t *testing.T) {
-	e := newEnv(t)
-	e.start5(t, nil)
-	p := e.get(t, e.browser(e.user, entratest.Accept), "/directory")
-	link := adminLink(t, p)
-	e.idp.ResetCounts()
-	p = open(t, e.browser(e.addUser("bob"), entratest.Accept), link)
-	if p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "Only an administrator can approve this") {
-		t.Fatalf("non-admin on the admin link: %d %s%s", p.StatusCode, p.Body, trail(p))
-	}
-	if n := e.idp.Count(entratest.EndpointAdminConsent); n != 1 {
-		t.Errorf("admin consent called %d times", n)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.start5(t, nil)
+			p := e.get(t, e.browser(e.user, entratest.Accept), "/directory")
+			link := adminLink(t, p)
+			e.idp.ResetCounts()
+			p = open(t, tc.opener(e), link)
+			if p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, tc.want) {
+				t.Fatalf("%d %s%s", p.StatusCode, p.Body, trail(p))
+			}
+			got := e.counts(entratest.EndpointAdminConsent, entratest.EndpointAuthorize)
+			if got[0] != 1 || (tc.authorize >= 0 && got[1] != tc.authorize) {
+				t.Errorf("admin consent/authorize calls %v, want [1 %d] (no loop)", got, tc.authorize)
+			}
+		})
 	}
 }

@@ -7,25 +7,20 @@ package flowstore
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/consentry/consentry/middleware/internal/sealed"
 )
 
 // KV is the storage the flows live in; tokencache.Store satisfies it.
 // Get reports a missing key as found=false with a nil error.
-type KV interface {
-	Get(ctx context.Context, key string) ([]byte, bool, error)
-	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	Delete(ctx context.Context, key string) error
-}
+type KV = sealed.KV
 
 // Flow is one pending authorize request.
 type Flow struct {
@@ -71,24 +66,11 @@ type Store struct {
 // New returns a Store. secrets derive the sealing keys (the first seals, all
 // open); ttl is how long a flow stays valid by now's clock.
 func New(kv KV, secrets [][]byte, ttl time.Duration, now func() time.Time) (*Store, error) {
-	if len(secrets) == 0 {
-		return nil, errors.New("flowstore: no secret")
+	aeads, err := sealed.NewAEADs(secrets, "consentry/flow/v1")
+	if err != nil {
+		return nil, fmt.Errorf("flowstore: %w", err)
 	}
-	s := &Store{kv: kv, ttl: ttl, now: now}
-	for _, sec := range secrets {
-		mac := hmac.New(sha256.New, sec)
-		mac.Write([]byte("consentry/flow/v1"))
-		block, err := aes.NewCipher(mac.Sum(nil))
-		if err != nil {
-			return nil, err
-		}
-		gcm, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, err
-		}
-		s.aeads = append(s.aeads, gcm)
-	}
-	return s, nil
+	return &Store{kv: kv, aeads: aeads, ttl: ttl, now: now}, nil
 }
 
 // ID returns the public identifier of a state: a hash, safe to keep in cookies and logs.
@@ -104,11 +86,8 @@ func (s *Store) Put(ctx context.Context, f *Flow) error {
 		return fmt.Errorf("flowstore: %w", err)
 	}
 	id := ID(f.State)
-	nonce := make([]byte, s.aeads[0].NonceSize())
-	_, _ = rand.Read(nonce)
-	sealed := s.aeads[0].Seal(nonce, nonce, plain, []byte(id))
 	// The store's TTL is a backstop by wall-clock time; Take enforces s.ttl by s.now.
-	if err := s.kv.Set(ctx, Prefix+id, sealed, s.ttl+time.Minute); err != nil {
+	if err := s.kv.Set(ctx, Prefix+id, sealed.Seal(s.aeads, plain, []byte(id)), s.ttl+time.Minute); err != nil {
 		return fmt.Errorf("flowstore: save flow: %w", err)
 	}
 	return nil
@@ -119,7 +98,7 @@ func (s *Store) Put(ctx context.Context, f *Flow) error {
 // other errors are store failures.
 func (s *Store) Take(ctx context.Context, state string) (*Flow, error) {
 	id := ID(state)
-	sealed, found, err := s.kv.Get(ctx, Prefix+id)
+	data, found, err := s.kv.Get(ctx, Prefix+id)
 	if err != nil {
 		return nil, fmt.Errorf("flowstore: read flow: %w", err)
 	}
@@ -129,7 +108,7 @@ func (s *Store) Take(ctx context.Context, state string) (*Flow, error) {
 	if err := s.kv.Delete(ctx, Prefix+id); err != nil {
 		return nil, fmt.Errorf("flowstore: delete used flow: %w", err)
 	}
-	f, err := s.open(id, sealed)
+	f, err := s.open(id, data)
 	if err != nil {
 		return nil, err
 	}
@@ -140,21 +119,14 @@ func (s *Store) Take(ctx context.Context, state string) (*Flow, error) {
 	return f, nil
 }
 
-func (s *Store) open(id string, sealed []byte) (*Flow, error) {
-	for _, a := range s.aeads {
-		n := a.NonceSize()
-		if len(sealed) < n {
-			break
-		}
-		plain, err := a.Open(nil, sealed[:n], sealed[n:], []byte(id))
-		if err != nil {
-			continue
-		}
-		var f Flow
-		if err := json.Unmarshal(plain, &f); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
-		}
-		return &f, nil
+func (s *Store) open(id string, data []byte) (*Flow, error) {
+	plain, ok := sealed.Open(s.aeads, data, []byte(id))
+	if !ok {
+		return nil, fmt.Errorf("%w: entry does not open with the current keys", ErrNotFound)
 	}
-	return nil, fmt.Errorf("%w: entry does not open with the current keys", ErrNotFound)
+	var f Flow
+	if err := json.Unmarshal(plain, &f); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	return &f, nil
 }

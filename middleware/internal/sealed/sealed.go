@@ -44,13 +44,23 @@ type envelope struct {
 // New returns a Box. label separates the keys of different kinds of record;
 // secrets derive the sealing keys (the first seals, all open).
 func New(kv KV, secrets [][]byte, label, prefix string, now func() time.Time) (*Box, error) {
+	aeads, err := NewAEADs(secrets, "consentry/sealed/v1/"+label)
+	if err != nil {
+		return nil, err
+	}
+	return &Box{kv: kv, aeads: aeads, prefix: prefix, now: now}, nil
+}
+
+// NewAEADs derives one AES-256-GCM per secret: the key is
+// HMAC-SHA256(secret, info). The first seals, all open (key rotation).
+func NewAEADs(secrets [][]byte, info string) ([]cipher.AEAD, error) {
 	if len(secrets) == 0 {
 		return nil, errors.New("sealed: no secret")
 	}
-	b := &Box{kv: kv, prefix: prefix, now: now}
+	var aeads []cipher.AEAD
 	for _, sec := range secrets {
 		mac := hmac.New(sha256.New, sec)
-		mac.Write([]byte("consentry/sealed/v1/" + label))
+		mac.Write([]byte(info))
 		block, err := aes.NewCipher(mac.Sum(nil))
 		if err != nil {
 			return nil, err
@@ -59,9 +69,31 @@ func New(kv KV, secrets [][]byte, label, prefix string, now func() time.Time) (*
 		if err != nil {
 			return nil, err
 		}
-		b.aeads = append(b.aeads, gcm)
+		aeads = append(aeads, gcm)
 	}
-	return b, nil
+	return aeads, nil
+}
+
+// Seal encrypts plain with aeads[0] under a random nonce, bound to ad
+// (additional data, e.g. the store key); the nonce leads the result.
+func Seal(aeads []cipher.AEAD, plain, ad []byte) []byte {
+	nonce := make([]byte, aeads[0].NonceSize())
+	_, _ = rand.Read(nonce)
+	return aeads[0].Seal(nonce, nonce, plain, ad)
+}
+
+// Open decrypts what Seal returned with the first of aeads that opens it.
+func Open(aeads []cipher.AEAD, data, ad []byte) ([]byte, bool) {
+	for _, a := range aeads {
+		n := a.NonceSize()
+		if len(data) < n {
+			break
+		}
+		if plain, err := a.Open(nil, data[:n], data[n:], ad); err == nil {
+			return plain, true
+		}
+	}
+	return nil, false
 }
 
 // Key returns the store key of id: the prefix and a hash, so the store never
@@ -85,9 +117,7 @@ func (b *Box) Put(ctx context.Context, id string, v any, ttl time.Duration) erro
 	}
 	plain, _ := json.Marshal(env)
 	key := b.Key(id)
-	nonce := make([]byte, b.aeads[0].NonceSize())
-	_, _ = rand.Read(nonce)
-	if err := b.kv.Set(ctx, key, b.aeads[0].Seal(nonce, nonce, plain, []byte(key)), storeTTL); err != nil {
+	if err := b.kv.Set(ctx, key, Seal(b.aeads, plain, []byte(key)), storeTTL); err != nil {
 		return fmt.Errorf("sealed: save: %w", err)
 	}
 	return nil
@@ -154,15 +184,6 @@ func (b *Box) Delete(ctx context.Context, id string) error {
 
 func (b *Box) open(key string, data []byte) (envelope, bool) {
 	var env envelope
-	for _, a := range b.aeads {
-		n := a.NonceSize()
-		if len(data) < n {
-			break
-		}
-		plain, err := a.Open(nil, data[:n], data[n:], []byte(key))
-		if err == nil && json.Unmarshal(plain, &env) == nil {
-			return env, true
-		}
-	}
-	return env, false
+	plain, ok := Open(b.aeads, data, []byte(key))
+	return env, ok && json.Unmarshal(plain, &env) == nil
 }
