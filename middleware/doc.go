@@ -74,8 +74,16 @@
 //
 // Claims challenges. Client and Transport call an API with the route's token;
 // a 401 with error="insufficient_claims" becomes a *ClaimsChallengeError, and
-// Challenge sends the user through Entra with those claims and back.
+// Challenge sends the user through Entra with those claims and back; a form
+// POST is kept across that round trip like one that needed consent (below).
 // Config.ClientCapabilities declares "cp1" for continuous access evaluation.
+// AppToken retries Entra faults (5xx, timeouts) like silent refreshes; after
+// Close, AppToken, Client and Transport fail with ErrClosed.
+//
+// Sign-out. AuthHandler signs out only requests from the app's own pages
+// (Sec-Fetch-Site same-origin or none, else an Origin or Referer on
+// RedirectURL's origin); a link or form from another site gets a page with
+// a sign-out button instead, so it cannot sign the user out.
 //
 // Form posts. A POST that needs sign-in or consent is kept server-side
 // (sealed, in the token cache's Store, single use, bound to the session, at
