@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
@@ -77,7 +78,43 @@ func startEmulator(addr, redirectURL string, log *slog.Logger) (srv *entratest.S
 		MultiTenant:    true,
 		RequiredScopes: exampleScopes,
 	})
+	seedMailboxes(srv, time.Now())
 	return srv, nil
+}
+
+// seedMailboxes gives every user two messages from colleagues and a meeting, so the
+// Mail page has something to show on the first visit.
+func seedMailboxes(srv *entratest.Server, now time.Time) {
+	for _, t := range exampleDirectory() {
+		for i, u := range t.Users {
+			next, other := t.Users[(i+1)%len(t.Users)], t.Users[(i+len(t.Users)-1)%len(t.Users)]
+			srv.AddMessage(u.ObjectID, entratest.Message{
+				From:    entratest.EmailAddress{Address: next.UPN},
+				Subject: "Welcome to the " + t.DisplayName + " team site",
+				Body: "Hi " + firstName(u) + ",\n\nThe team site is ready: the project plan, the meeting notes and the " +
+					"budget sheet are all there. Have a look before Thursday's kickoff and add anything I missed.\n\nThanks,\n" + firstName(next),
+				ReceivedDateTime: now.Add(-26 * time.Hour),
+				IsRead:           true,
+			})
+			srv.AddMessage(u.ObjectID, entratest.Message{
+				From:    entratest.EmailAddress{Address: other.UPN},
+				Subject: "Coffee before the kickoff?",
+				Body: "Morning " + firstName(u) + "! I'll be in the office early on Thursday. Coffee at 9:30 on the " +
+					"third floor? I'd like your take on the agenda before we start.\n\n" + firstName(other),
+				ReceivedDateTime: now.Add(-40 * time.Minute),
+			})
+			srv.AddEvent(u.ObjectID, entratest.Event{
+				Subject: "Project kickoff", Location: "Room 2.14", Organizer: entratest.EmailAddress{Address: next.UPN},
+				Start: now.Truncate(time.Hour).Add(48 * time.Hour), End: now.Truncate(time.Hour).Add(49 * time.Hour),
+				Attendees: []entratest.EmailAddress{{Address: u.UPN}, {Address: other.UPN}},
+			})
+		}
+	}
+}
+
+func firstName(u entratest.User) string {
+	first, _, _ := strings.Cut(u.DisplayName, " ")
+	return first
 }
 
 // printDirectory writes the seeded tenants and users, for people to sign in as.

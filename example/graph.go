@@ -59,45 +59,33 @@ type message struct {
 	ToRecipients []recipient `json:"toRecipients"`
 }
 
-// receivedMessage is a message in /me/messages. Graph sends "from" as
-// {"emailAddress":{...}}; the emulator sends plain addresses in "from" and "to".
+// receivedMessage is a message in /me/messages, in Graph's message resource shape
+// (https://learn.microsoft.com/graph/api/resources/message).
 type receivedMessage struct {
 	ID               string      `json:"id"`
 	Subject          string      `json:"subject"`
 	BodyPreview      string      `json:"bodyPreview"`
-	From             address     `json:"from"`
+	From             recipient   `json:"from"`
 	ToRecipients     []recipient `json:"toRecipients"`
-	To               address     `json:"to"`
 	ReceivedDateTime time.Time   `json:"receivedDateTime"`
+	IsRead           bool        `json:"isRead"`
 }
 
-// Recipients lists the addresses the message was sent to.
+// Recipients names the people the message was sent to.
 func (m receivedMessage) Recipients() []string {
 	var out []string
 	for _, r := range m.ToRecipients {
-		out = append(out, r.EmailAddress.Address)
-	}
-	if m.To.Address != "" {
-		out = append(out, m.To.Address)
+		out = append(out, r.EmailAddress.display())
 	}
 	return out
 }
 
-// address is a mail address given as a recipient object or a plain string.
-type address emailAddress
-
-func (a *address) UnmarshalJSON(b []byte) error {
-	var s string
-	if json.Unmarshal(b, &s) == nil {
-		*a = address{Address: s}
-		return nil
+// display is the name, or the address when there is none.
+func (a emailAddress) display() string {
+	if a.Name != "" {
+		return a.Name
 	}
-	var r recipient
-	if err := json.Unmarshal(b, &r); err != nil {
-		return err
-	}
-	*a = address(r.EmailAddress)
-	return nil
+	return a.Address
 }
 
 // me is GET /me (User.Read).
@@ -111,7 +99,7 @@ func (g *graph) messages(ctx context.Context, c *http.Client) ([]receivedMessage
 	var page struct {
 		Value []receivedMessage `json:"value"`
 	}
-	err := g.do(ctx, c, http.MethodGet, "/me/messages?$top=25&$select=subject,bodyPreview,from,toRecipients,receivedDateTime", nil, &page)
+	err := g.do(ctx, c, http.MethodGet, "/me/messages?$top=25&$orderby=receivedDateTime%20desc&$select=subject,bodyPreview,from,toRecipients,receivedDateTime,isRead", nil, &page)
 	return page.Value, err
 }
 

@@ -34,6 +34,8 @@ type User struct {
 	DisplayName string
 	// Admin marks a tenant administrator, who may consent for the whole organization.
 	Admin bool
+	// JobTitle is the user's job title in Graph's user resource (null when empty).
+	JobTitle string
 }
 
 // Permission is a delegated scope (or application role) that a resource exposes.

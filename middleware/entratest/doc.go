@@ -48,6 +48,27 @@
 //     token's scp or roles and, after RequireClaims, answer a Conditional
 //     Access claims challenge.
 //
+// # The Graph-like API
+//
+// It answers in Microsoft Graph v1.0's JSON shapes, so that code written for
+// it works on graph.microsoft.com: /me is the user resource; collections are
+// {"@odata.context": ..., "value": [...]} of user, message (id, subject,
+// bodyPreview, body{contentType,content}, from and sender
+// {emailAddress{name,address}}, toRecipients, receivedDateTime, sentDateTime,
+// isRead) and event (start and end as {dateTime, timeZone:"UTC"}, location,
+// organizer, attendees) resources. POST /me/sendMail takes
+// {"message":{...},"saveToSentItems":...} and answers 202 with an empty body;
+// it delivers to the recipients who are users of the emulator and keeps a read
+// copy for the sender unless saveToSentItems is false. Errors are
+// {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}:
+// 401 InvalidAuthenticationToken, and 403 for a missing scope with the code of
+// the workload behind the route (ErrorAccessDenied for mail and calendar,
+// Authorization_RequestDenied for users).
+//
+// Mailboxes and calendars start empty: AddMessage and AddEvent seed them
+// (names of known users are filled in from the directory), Messages and Events
+// read them, e.g. to check what POST /me/sendMail delivered.
+//
 // # Pages and the Browser driver
 //
 // The HTML pages are plain forms a person (or a headless browser) can use:
@@ -60,9 +81,10 @@
 // # Test control
 //
 // SetClock (or WithClock) injects the clock used for codes, tokens and expiry
-// checks; SetTokenLifetime, FailTokenRequests, SetTokenLatency, SetUserConsent,
-// SetRequiredPermissions (scope drift), RequireClaims and Count let tests
-// reach every branch without sleeping.
+// checks (and the dates of mail sent through Graph); SetTokenLifetime,
+// FailTokenRequests, SetTokenLatency, SetUserConsent, SetRequiredPermissions
+// (scope drift), RequireClaims and Count let tests reach every branch without
+// sleeping. AddMessage and AddEvent seed Graph's mailboxes and calendars.
 //
 // # Departures from Entra
 //
@@ -75,7 +97,14 @@
 // AADSTS50194 for apps created after October 2018); the token response's
 // scope echoes the requested scopes verbatim (including ".default") so that
 // MSAL Go sees none as declined; WithPlainHTTPFrontChannel serves pages over
-// plain HTTP, which Entra never does.
+// plain HTTP, which Entra never does. The Graph-like API ignores OData query
+// options ($select, $top, $orderby, $filter: every property comes back, in one
+// page, messages newest first and events earliest first), has no mail folders,
+// drops mail to addresses that are not users of the emulator without a bounce,
+// and leaves unknown user properties (givenName, officeLocation, ...) null. The
+// per-route 403 codes and messages, and the 400 answers of sendMail, are taken
+// from field reports: Graph documents only the error shape
+// (https://learn.microsoft.com/graph/errors).
 //
 // The "back to app" link of "Need admin approval" sends error=access_denied,
 // error_subcode=cancel and AADSTS90094, so tests can tell it from a decline.

@@ -37,8 +37,9 @@ type state struct {
 	codes    map[string]*authCode
 	rts      map[string]*refreshToken
 	sessions map[string]*session
-	ca       map[string]string // user oid -> required acrs value
-	mail     map[string][]message
+	ca       map[string]string    // user oid -> required acrs value
+	mail     map[string][]Message // user oid -> mailbox
+	events   map[string][]Event   // user oid -> calendar
 }
 
 func newState() state {
@@ -46,7 +47,8 @@ func newState() state {
 		tenants: map[string]*Tenant{}, users: map[string]*User{}, apps: map[string]*App{},
 		sps: map[spKey]bool{}, grants: map[grantKey][]string{}, roles: map[roleKey][]string{},
 		flows: map[string]*flow{}, codes: map[string]*authCode{}, rts: map[string]*refreshToken{},
-		sessions: map[string]*session{}, ca: map[string]string{}, mail: map[string][]message{},
+		sessions: map[string]*session{}, ca: map[string]string{}, mail: map[string][]Message{},
+		events: map[string][]Event{},
 	}
 }
 

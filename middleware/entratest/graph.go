@@ -10,16 +10,6 @@ import (
 	"github.com/consentry/consentry/middleware/entratest/internal/jose"
 )
 
-// message is a mail in the Graph-like API.
-type message struct {
-	ID               string `json:"id"`
-	Subject          string `json:"subject"`
-	BodyPreview      string `json:"bodyPreview"`
-	From             string `json:"from"`
-	To               string `json:"to"`
-	ReceivedDateTime string `json:"receivedDateTime"`
-}
-
 // graphCaller is a validated bearer token.
 type graphCaller struct {
 	User  *User // nil for app tokens
@@ -39,28 +29,47 @@ func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request) {
 	route := r.Method + " " + strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1.0"), "/")
 	need, ok := graphRoutes[route]
 	if !ok {
-		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment '"+r.URL.Path+"'.")
+		s.graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment '"+r.URL.Path+"'.")
 		return
 	}
 	if !c.allowed(need) {
-		graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		s.graphDenied(w, r, need)
 		return
 	}
 	if c.User == nil && route != "GET /users" {
-		graphError(w, http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
+		s.graphError(w, r, http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
 		return
 	}
 	s.serveGraphRoute(w, r, route, c)
 }
 
+// graphDenied answers a token that lacks the route's scope or role with the
+// code of the workload behind the route, as Graph does: Exchange (mail,
+// calendar) says ErrorAccessDenied, the directory (users) says
+// Authorization_RequestDenied. Graph documents the 403 and the error JSON
+// (https://learn.microsoft.com/graph/errors,
+// https://learn.microsoft.com/graph/resolve-auth-errors) but not these codes
+// and messages per route: they are taken from field reports (guessed).
+func (s *Server) graphDenied(w http.ResponseWriter, r *http.Request, need graphNeed) {
+	if need.Exchange {
+		s.graphError(w, r, http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+		return
+	}
+	s.graphError(w, r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+}
+
 // graphNeed is what a route accepts: any of the delegated scopes, or any role.
-type graphNeed struct{ Scopes, Roles []string }
+// Exchange marks the routes Exchange Online serves behind Graph (mail, calendar).
+type graphNeed struct {
+	Scopes, Roles []string
+	Exchange      bool
+}
 
 var graphRoutes = map[string]graphNeed{
 	"GET /me":           {Scopes: []string{"User.Read", "User.Read.All", "Directory.Read.All"}},
-	"GET /me/messages":  {Scopes: []string{"Mail.Read"}},
-	"POST /me/sendMail": {Scopes: []string{"Mail.Send"}},
-	"GET /me/events":    {Scopes: []string{"Calendars.Read", "Calendars.ReadWrite"}},
+	"GET /me/messages":  {Scopes: []string{"Mail.Read"}, Exchange: true},
+	"POST /me/sendMail": {Scopes: []string{"Mail.Send"}, Exchange: true},
+	"GET /me/events":    {Scopes: []string{"Calendars.Read", "Calendars.ReadWrite"}, Exchange: true},
 	"GET /users":        {Scopes: []string{"User.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}, Roles: []string{"User.Read.All"}},
 }
 
@@ -81,23 +90,23 @@ func (s *Server) graphAuth(w http.ResponseWriter, r *http.Request) (*graphCaller
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+s.URL+`/common/oauth2/authorize", client_id="`+GraphAppID+`"`)
-		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
+		s.graphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
 		return nil, false
 	}
 	claims, err := jose.Verify(raw, s.key.Public())
 	if err != nil || claims["aud"] != GraphAppID {
-		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience or signature.")
+		s.graphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience or signature.")
 		return nil, false
 	}
 	now := s.now()
 	exp, _ := claims["exp"].(float64)
 	nbf, _ := claims["nbf"].(float64)
 	if now.After(time.Unix(int64(exp), 0)) || now.Before(time.Unix(int64(nbf), 0).Add(-5*time.Minute)) {
-		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+		s.graphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
 		return nil, false
 	}
 	c := s.callerFrom(claims)
-	if c.User != nil && !s.caSatisfied(w, c) {
+	if c.User != nil && !s.caSatisfied(w, r, c) {
 		return nil, false
 	}
 	return c, true
@@ -120,7 +129,7 @@ func (s *Server) callerFrom(claims map[string]any) *graphCaller {
 // caSatisfied answers Graph's claims challenge when the user's Conditional
 // Access rule wants an acrs value the token lacks
 // (https://learn.microsoft.com/entra/identity-platform/claims-challenge).
-func (s *Server) caSatisfied(w http.ResponseWriter, c *graphCaller) bool {
+func (s *Server) caSatisfied(w http.ResponseWriter, r *http.Request, c *graphCaller) bool {
 	s.mu.Lock()
 	want, on := s.st.ca[strings.ToLower(c.User.ObjectID)]
 	s.mu.Unlock()
@@ -129,7 +138,7 @@ func (s *Server) caSatisfied(w http.ResponseWriter, c *graphCaller) bool {
 	}
 	enc := base64.StdEncoding.EncodeToString([]byte(challengeJSON(want)))
 	w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+s.URL+`/common/oauth2/authorize", client_id="`+GraphAppID+`", error="insufficient_claims", claims="`+enc+`"`)
-	graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Continuous access evaluation resulted in claims challenge.")
+	s.graphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Continuous access evaluation resulted in claims challenge.")
 	return false
 }
 
@@ -149,10 +158,21 @@ func strs(v any) []string {
 	return out
 }
 
-// graphError writes Graph's error JSON.
-func graphError(w http.ResponseWriter, status int, code, msg string) {
+// graphError writes Graph's error JSON, {"error":{"code","message","innerError"}}
+// (https://learn.microsoft.com/graph/errors). innerError carries date (UTC,
+// without an offset, as Graph sends it), request-id and client-request-id (the
+// caller's client-request-id header, else the request-id).
+func (s *Server) graphError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	reqID := newGUID()
+	clientReqID := r.Header.Get("client-request-id")
+	if clientReqID == "" || len(clientReqID) > 64 {
+		clientReqID = reqID
+	}
+	w.Header().Set("request-id", reqID)
+	w.Header().Set("client-request-id", clientReqID)
 	writeJSON(w, status, map[string]any{"error": map[string]any{
 		"code": code, "message": msg,
-		"innerError": map[string]string{"request-id": newGUID(), "date": time.Now().UTC().Format(time.RFC3339)},
+		"innerError": map[string]string{"date": s.now().UTC().Format("2006-01-02T15:04:05"),
+			"request-id": reqID, "client-request-id": clientReqID},
 	}})
 }

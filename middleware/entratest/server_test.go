@@ -78,33 +78,6 @@ func TestTokenLatencyHonoursCancellation(t *testing.T) {
 	e.srv.SetTokenLatency(0)
 }
 
-func TestSendMailAndMessages(t *testing.T) {
-	e := newEnv(t)
-	e.srv.GrantDelegated(e.tenant.ID, e.app.ClientID, "", "Mail.Send", "Mail.Read")
-	code, v := e.getCode(t, e.user.UPN, "openid Mail.Send")
-	_, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, "Mail.Send Mail.Read"))
-	tok := m["access_token"].(string)
-	body := `{"message":{"subject":"Hi","body":{"content":"hello"},"toRecipients":[{"emailAddress":{"address":"` + e.user.UPN + `"}}]}}`
-	req, _ := http.NewRequest(http.MethodPost, e.srv.GraphURL()+"/me/sendMail", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := e.srv.Client().Do(req)
-	if err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("sendMail: %v %v", err, resp)
-	}
-	resp.Body.Close()
-	req, _ = http.NewRequest(http.MethodGet, e.srv.GraphURL()+"/me/messages", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err = e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var msgs struct{ Value []struct{ Subject string } }
-	if json.NewDecoder(resp.Body).Decode(&msgs); len(msgs.Value) != 1 || msgs.Value[0].Subject != "Hi" {
-		t.Fatalf("messages %+v", msgs)
-	}
-}
-
 func TestAddPanicsOnBadSetup(t *testing.T) {
 	srv := entratest.NewServer()
 	defer srv.Close()
