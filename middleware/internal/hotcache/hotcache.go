@@ -1,13 +1,16 @@
-// Package hotcache is the middleware's fast-path cache: values found by a
-// string (a session cookie) and a small route id, with one map lookup per
-// hit and no write on a hit but one reference bit.
+// Package hotcache is the middleware's in-process cache: values found by a
+// string (a session cookie, an account) and a small id (a route's scope set),
+// with one map lookup per hit and no write on a hit but one reference bit.
 //
-// It is built for many entries that are each used rarely: the maps are keyed
-// by a 64-bit keyed hash (no pointers for the garbage collector to follow, no
-// long string hashed twice), entries live in per-shard slabs, eviction is
-// CLOCK (second chance) instead of moving entries to the front of a list on
-// every hit, and a hit compares the full string, so a hash collision is a
-// miss, never another string's value.
+// It is built for many entries that are each used rarely, and for a garbage
+// collector that should not notice them: per shard, the map is keyed by a
+// 64-bit keyed hash (no pointers), the entries' bookkeeping is one
+// pointer-free slab, the key strings are copied back to back into one
+// pointer-free byte arena, and the values sit in one slice. A hundred thousand
+// entries are a handful of heap objects, not a few hundred thousand. Eviction
+// is CLOCK (second chance) instead of moving entries to the front of a list on
+// every hit, and a hit compares the full key string, so a hash collision is a
+// miss, never another key's value.
 package hotcache
 
 import (
@@ -18,32 +21,41 @@ import (
 // shards splits the cache so that concurrent requests rarely share a lock.
 const shards = 32
 
-// Cache maps (string, route id) to values of type V that expire at an
-// instant given in Unix nanoseconds. Each entry belongs to a group (an
-// account) for RemoveGroup. The zero value is not usable; call New.
+// MaxKey is the longest key string Put keeps (longer ones are not cached).
+const MaxKey = 1 << 16
+
+// Cache maps (string, id) to values of type V that expire at an instant given
+// in Unix nanoseconds. Each entry belongs to a group (an account) for
+// RemoveGroup. The zero value is not usable; call New.
 type Cache[V any] struct {
 	seed   maphash.Seed
 	hash   func(s string, id uint32) uint64 // tests inject collisions
 	shards []shard[V]
 }
 
+// shard is one lock's worth of entries. Slot i's value is vals[i] and its key
+// string is keys[off:off+n].
 type shard[V any] struct {
 	mu    sync.Mutex
 	max   int
 	index map[uint64]int32 // key hash -> slot
-	slots []slot[V]
+	slots []slot           // no pointers: the GC does not scan it
+	vals  []V
+	keys  []byte  // key strings of the slots, back to back; no pointers
+	dead  int     // bytes of keys that no slot uses any more
 	free  []int32 // emptied slots to reuse
 	hand  int     // CLOCK hand
 }
 
-type slot[V any] struct {
+// slot is an entry's bookkeeping, free of pointers.
+type slot struct {
 	key   uint64
 	group uint64
-	until int64 // Unix nanoseconds; the entry is served while now < until
+	until int64  // Unix nanoseconds; the entry is served while now < until
+	off   int    // key string in shard.keys
+	n     uint32
 	id    uint32
 	ref   bool // CLOCK reference bit, set on a hit
-	s     string
-	val   V
 	used  bool
 }
 
@@ -77,22 +89,28 @@ func (c *Cache[V]) GroupHash(owner string) uint64 { return maphash.String(c.seed
 
 func (c *Cache[V]) shard(k uint64) *shard[V] { return &c.shards[(k>>32)%uint64(len(c.shards))] }
 
+// find returns the slot of (s, id), if any. sh.mu must be held.
+func (sh *shard[V]) find(k uint64, s string, id uint32) (int32, bool) {
+	i, ok := sh.index[k]
+	if !ok {
+		return 0, false
+	}
+	e := &sh.slots[i]
+	return i, e.id == id && int(e.n) == len(s) && string(sh.keys[e.off:e.off+int(e.n)]) == s
+}
+
 // Get returns the value of (s, id) if it is there and now < its expiry.
 func (c *Cache[V]) Get(s string, id uint32, now int64) (V, bool) {
 	k := c.hash(s, id)
 	sh := c.shard(k)
 	sh.mu.Lock()
-	i, ok := sh.index[k]
-	if ok {
-		e := &sh.slots[i]
-		if e.id == id && now < e.until && e.s == s {
-			v := e.val
-			if !e.ref {
-				e.ref = true // written once per CLOCK round, not on every hit
-			}
-			sh.mu.Unlock()
-			return v, true
+	if i, ok := sh.find(k, s, id); ok && now < sh.slots[i].until {
+		v := sh.vals[i]
+		if e := &sh.slots[i]; !e.ref {
+			e.ref = true // written once per CLOCK round, not on every hit
 		}
+		sh.mu.Unlock()
+		return v, true
 	}
 	sh.mu.Unlock()
 	var zero V
@@ -101,65 +119,50 @@ func (c *Cache[V]) Get(s string, id uint32, now int64) (V, bool) {
 
 // Put stores v for (s, id) in group until the instant until (Unix
 // nanoseconds), evicting an entry not used since the CLOCK hand last passed
-// when the shard is full. s is copied.
+// when the shard is full. s is copied; a key longer than MaxKey is not kept.
 func (c *Cache[V]) Put(s string, id uint32, group uint64, v V, until int64) {
+	if len(s) > MaxKey {
+		return
+	}
 	k := c.hash(s, id)
 	sh := c.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	i, ok := sh.index[k]
-	if !ok {
+	i, same := sh.find(k, s, id)
+	if _, taken := sh.index[k]; !taken {
 		i = sh.take()
 		sh.index[k] = i
 	}
-	e := &sh.slots[i]
-	e.key, e.group, e.until, e.id, e.val, e.used = k, group, until, id, v, true
-	if e.s != s {
-		e.s = string(append([]byte(nil), s...))
+	if !same {
+		sh.release(i)
+		sh.store(i, s)
 	}
-	e.ref = false
+	sh.slots[i].key, sh.slots[i].group, sh.slots[i].until, sh.slots[i].id = k, group, until, id
+	sh.slots[i].used, sh.slots[i].ref = true, false
+	sh.vals[i] = v
 }
 
-// take returns a free slot, growing the slab up to max, else evicting.
-func (sh *shard[V]) take() int32 {
-	if n := len(sh.free); n > 0 {
-		i := sh.free[n-1]
-		sh.free = sh.free[:n-1]
-		return i
-	}
-	if len(sh.slots) < sh.max {
-		sh.slots = append(sh.slots, slot[V]{})
-		return int32(len(sh.slots) - 1)
-	}
-	for {
-		sh.hand = (sh.hand + 1) % len(sh.slots)
-		e := &sh.slots[sh.hand]
-		if e.ref {
-			e.ref = false // a second chance
-			continue
-		}
-		delete(sh.index, e.key)
-		sh.clear(e)
-		return int32(sh.hand)
+// Remove drops the entry of (s, id), if any.
+func (c *Cache[V]) Remove(s string, id uint32) {
+	k := c.hash(s, id)
+	sh := c.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if i, ok := sh.find(k, s, id); ok {
+		sh.drop(i)
 	}
 }
 
-func (sh *shard[V]) clear(e *slot[V]) {
-	var zero V
-	e.val, e.s, e.used, e.until = zero, "", false, 0
-}
-
-// RemoveGroup drops every entry of group. It scans the whole cache (sign-out
-// and claims challenges are rare; hits must stay cheap).
+// RemoveGroup drops every entry of group. It scans the whole cache, a
+// pointer-free slab per shard (sign-out and claims challenges are rare; hits
+// and memory must stay cheap).
 func (c *Cache[V]) RemoveGroup(group uint64) {
 	for si := range c.shards {
 		sh := &c.shards[si]
 		sh.mu.Lock()
 		for i := range sh.slots {
 			if e := &sh.slots[i]; e.used && e.group == group {
-				delete(sh.index, e.key)
-				sh.clear(e)
-				sh.free = append(sh.free, int32(i))
+				sh.drop(int32(i))
 			}
 		}
 		sh.mu.Unlock()

@@ -88,3 +88,47 @@ func TestRemoveGroup(t *testing.T) {
 		t.Errorf("Len = %d, want 101", n)
 	}
 }
+
+func TestRemove(t *testing.T) {
+	c := New[string](10)
+	c.Put("cookie-a", 1, 0, "a1", 10)
+	c.Put("cookie-a", 2, 0, "a2", 10)
+	c.Remove("cookie-a", 1)
+	c.Remove("cookie-b", 2) // absent: nothing happens
+	if _, ok := c.Get("cookie-a", 1, 0); ok {
+		t.Error("removed entry served")
+	}
+	if v, ok := c.Get("cookie-a", 2, 0); !ok || v != "a2" {
+		t.Errorf("Get = %q, %v; want the other route's entry", v, ok)
+	}
+}
+
+// TestArenaBounded: replacing and evicting entries with ever new key strings
+// keeps the key arena within about twice the live key bytes, and every live
+// entry keeps its own key and value across compactions.
+func TestArenaBounded(t *testing.T) {
+	const size, keyLen = 200, 600
+	c := New[int](size)
+	key := func(i int) string { return fmt.Sprintf("%0*d", keyLen, i) }
+	for i := range 50 * size {
+		c.Put(key(i), 0, 0, i, 1)
+		for j := max(0, i-3); j <= i; j++ { // the newest entries survive (nothing was used)
+			if v, ok := c.Get(key(j), 0, 0); !ok && j == i || ok && v != j {
+				t.Fatalf("after %d puts: Get(key %d) = %d, %v", i, j, v, ok)
+			}
+		}
+		sh := &c.shards[0]
+		if limit := 2*size*keyLen + minCompact + keyLen; len(sh.keys) > limit {
+			t.Fatalf("after %d puts: arena %d bytes, limit %d", i, len(sh.keys), limit)
+		}
+	}
+}
+
+func TestLongKeyNotKept(t *testing.T) {
+	c := New[int](10)
+	long := string(make([]byte, MaxKey+1))
+	c.Put(long, 0, 0, 1, 1)
+	if _, ok := c.Get(long, 0, 0); ok || c.Len() != 0 {
+		t.Error("a key longer than MaxKey was kept")
+	}
+}
