@@ -37,14 +37,14 @@ func exampleDirectory() []seedTenant {
 	return []seedTenant{
 		{Tenant: entratest.Tenant{ID: contosoID, Domain: "contoso.example", DisplayName: "Contoso"},
 			Users: []entratest.User{
-				{ObjectID: "a1d3e4f5-0001-4c00-8000-00000000c0a1", UPN: "adele@contoso.example", DisplayName: "Adele Vance", Admin: true},
-				{ObjectID: "a1d3e4f5-0002-4c00-8000-00000000c0a2", UPN: "alex@contoso.example", DisplayName: "Alex Wilber"},
-				{ObjectID: "a1d3e4f5-0003-4c00-8000-00000000c0a3", UPN: "megan@contoso.example", DisplayName: "Megan Bowen"},
+				{ObjectID: "a1d3e4f5-0001-4c00-8000-00000000c0a1", UPN: "adele@contoso.example", DisplayName: "Adele Vance", JobTitle: "IT administrator", Admin: true},
+				{ObjectID: "a1d3e4f5-0002-4c00-8000-00000000c0a2", UPN: "alex@contoso.example", DisplayName: "Alex Wilber", JobTitle: "Marketing assistant"},
+				{ObjectID: "a1d3e4f5-0003-4c00-8000-00000000c0a3", UPN: "megan@contoso.example", DisplayName: "Megan Bowen", JobTitle: "Product manager"},
 			}},
 		{Tenant: entratest.Tenant{ID: fabrikamID, Domain: "fabrikam.example", DisplayName: "Fabrikam", UserConsentDisabled: true},
 			Users: []entratest.User{
-				{ObjectID: "b2e4f5a6-0001-4f00-8000-00000000fab1", UPN: "diego@fabrikam.example", DisplayName: "Diego Siciliani", Admin: true},
-				{ObjectID: "b2e4f5a6-0002-4f00-8000-00000000fab2", UPN: "lynne@fabrikam.example", DisplayName: "Lynne Robbins"},
+				{ObjectID: "b2e4f5a6-0001-4f00-8000-00000000fab1", UPN: "diego@fabrikam.example", DisplayName: "Diego Siciliani", JobTitle: "Operations lead", Admin: true},
+				{ObjectID: "b2e4f5a6-0002-4f00-8000-00000000fab2", UPN: "lynne@fabrikam.example", DisplayName: "Lynne Robbins", JobTitle: "Retail buyer"},
 			}},
 	}
 }
@@ -91,8 +91,8 @@ func seedMailboxes(srv *entratest.Server, now time.Time) {
 			srv.AddMessage(u.ObjectID, entratest.Message{
 				From:    entratest.EmailAddress{Address: next.UPN},
 				Subject: "Welcome to the " + t.DisplayName + " team site",
-				Body: "Hi " + firstName(u) + ",\n\nThe team site is ready: the project plan, the meeting notes and the " +
-					"budget sheet are all there. Have a look before Thursday's kickoff and add anything I missed.\n\nThanks,\n" + firstName(next),
+				Body: "Hi " + firstName(u) + ", the team site is ready: the project plan, the meeting notes and the " +
+					"budget sheet are all there. Have a look before Thursday's kickoff and add anything I missed. Thanks! " + firstName(next),
 				ReceivedDateTime: now.Add(-26 * time.Hour),
 				IsRead:           true,
 			})
@@ -100,7 +100,7 @@ func seedMailboxes(srv *entratest.Server, now time.Time) {
 				From:    entratest.EmailAddress{Address: other.UPN},
 				Subject: "Coffee before the kickoff?",
 				Body: "Morning " + firstName(u) + "! I'll be in the office early on Thursday. Coffee at 9:30 on the " +
-					"third floor? I'd like your take on the agenda before we start.\n\n" + firstName(other),
+					"third floor? I'd like your take on the agenda before we start. See you, " + firstName(other),
 				ReceivedDateTime: now.Add(-40 * time.Minute),
 			})
 			srv.AddEvent(u.ObjectID, entratest.Event{

@@ -142,7 +142,21 @@ func (s *site) mail(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "mail", "Mail", msgs)
+	me := ""
+	if acct := s.auth.account(r); acct != nil {
+		me = acct.Username
+	}
+	rows := make([]mailRow, len(msgs))
+	for i, m := range msgs {
+		rows[i] = mailRow{receivedMessage: m, Sent: strings.EqualFold(m.From.EmailAddress.Address, me)}
+	}
+	s.render(w, r, http.StatusOK, "mail", "Mail", rows)
+}
+
+// mailRow is a message on the Mail page; Sent marks mail the user sent.
+type mailRow struct {
+	receivedMessage
+	Sent bool
 }
 
 func (s *site) directory(w http.ResponseWriter, r *http.Request) {

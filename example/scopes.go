@@ -61,19 +61,25 @@ type scopeRow struct {
 }
 
 type scopesView struct {
-	Rows       []scopeRow
-	TokenScope []string // the scp claim of the current token
-	Audience   string
-	Expires    time.Time
-	OnEmulator bool
+	Rows            []scopeRow
+	PageScopes      []string // what this page requires, and so what its token was asked for
+	TokenScope      []string // the scp claim of this page's token
+	Audience        string
+	Issued, Expires time.Time
+	OnEmulator      bool
 }
 
-// scopes shows which scopes the current token carries and which are granted.
+// scopes shows which permissions are granted to the app, and which ones the token of
+// this page (the User.Read token, cached since sign-in) carries.
 func (s *site) scopes(w http.ResponseWriter, r *http.Request) {
 	claims := accessTokenClaims(s.auth.token(r).AccessToken)
-	v := scopesView{TokenScope: strings.Fields(claims.Scp), Audience: claims.Aud, OnEmulator: s.emulator != nil}
+	v := scopesView{PageScopes: s.auth.token(r).Scopes, TokenScope: strings.Fields(claims.Scp), Audience: claims.Aud,
+		OnEmulator: s.emulator != nil}
 	if claims.Exp > 0 {
 		v.Expires = time.Unix(claims.Exp, 0)
+	}
+	if claims.Iat > 0 {
+		v.Issued = time.Unix(claims.Iat, 0)
 	}
 	you, org := s.granted(r, claims)
 	for _, p := range appPermissions {
@@ -113,7 +119,7 @@ func (s *site) granted(r *http.Request, c tokenClaims) (you, org []string) {
 // validate the token (Graph does); it only reads it for display.
 type tokenClaims struct {
 	Scp, Aud, Tid, Oid string
-	Exp                int64
+	Iat, Exp           int64
 }
 
 func accessTokenClaims(token string) tokenClaims {
@@ -131,10 +137,11 @@ func accessTokenClaims(token string) tokenClaims {
 		Aud string `json:"aud"`
 		Tid string `json:"tid"`
 		Oid string `json:"oid"`
+		Iat int64  `json:"iat"`
 		Exp int64  `json:"exp"`
 	}
 	if json.Unmarshal(b, &raw) == nil {
-		c = tokenClaims{Scp: raw.Scp, Aud: raw.Aud, Tid: raw.Tid, Oid: raw.Oid, Exp: raw.Exp}
+		c = tokenClaims{Scp: raw.Scp, Aud: raw.Aud, Tid: raw.Tid, Oid: raw.Oid, Iat: raw.Iat, Exp: raw.Exp}
 	}
 	return c
 }
