@@ -87,14 +87,15 @@ func BenchmarkFastPathUsers(b *testing.B) {
 
 // seedUsers gives mw n signed-in users with a cached User.Read token each and
 // returns their Cookie header values.
-func seedUsers(b *testing.B, e *env, mw *middleware.Middleware, n int) []string {
+func seedUsers(b testing.TB, e *env, mw *middleware.Middleware, n int) []string {
 	b.Helper()
 	exp := e.clock.Now().Add(time.Hour)
+	scopes := []string{"User.Read"} // shared, as a route's scopes are
 	cookies := make([]string, n)
 	for i := range cookies {
 		acct := middleware.Account{HomeAccountID: fmt.Sprintf("%08x-0000-0000-0000-000000000000.%s", i, e.tenant.ID),
 			TenantID: e.tenant.ID, Username: fmt.Sprintf("user%d@contoso.example", i), Name: "User"}
-		middleware.SeedToken(mw, acct, middleware.Token{AccessToken: "eyJ" + rand.Text(), ExpiresOn: exp, Scopes: []string{"User.Read"}})
+		middleware.SeedToken(mw, acct, middleware.Token{AccessToken: "eyJ" + rand.Text(), ExpiresOn: exp, Scopes: scopes})
 		c := middleware.SessionCookie(mw, acct)
 		cookies[i] = c.Name + "=" + c.Value // as a browser sends it
 	}

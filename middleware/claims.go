@@ -99,7 +99,7 @@ func (t *claimsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // forget drops a token from the in-process cache, so the fast path stops
 // serving it (the next request asks MSAL, or the claims round trip replaces it).
 func (m *Middleware) forget(ai *authInfo) {
-	m.tokens.Remove(tokenKey{account: ai.acct.HomeAccountID, tenant: ai.acct.TenantID, scopes: protocol.Key(ai.tok.Scopes)})
+	m.tokens.Remove(tokenOwner(ai.acct), m.routes.id(protocol.Key(ai.tok.Scopes)))
 	if m.fast != nil { // the account's other fast-path entries come back from m.tokens
 		m.fast.RemoveGroup(m.fast.GroupHash(ai.acct.HomeAccountID))
 	}

@@ -36,8 +36,7 @@ func SeedToken(m *Middleware, acct Account, tok Token) {
 	if err != nil {
 		panic(err)
 	}
-	key := tokenKey{account: acct.HomeAccountID, tenant: acct.TenantID, scopes: k}
-	m.tokens.Add(acct.HomeAccountID, key, &authInfo{tok: tok, acct: acct})
+	m.keepToken(acct, tok, k)
 }
 
 // SessionCookie returns a session cookie of the default cookie store signed in
@@ -53,7 +52,7 @@ func SessionCookie(m *Middleware, acct Account) *http.Cookie {
 	}
 	c := w.Result().Cookies()[0]
 	if m.memo != nil {
-		m.memo.Add("", c.Value, &memoEntry{acct: acct, until: m.cfg.Now().Add(memoTTL)})
+		m.memoize(c.Value, acct, m.cfg.Now().Add(memoTTL))
 	}
 	return c
 }

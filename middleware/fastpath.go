@@ -79,7 +79,7 @@ func (m *Middleware) fastPut(raw string, rt *route, ai *authInfo, memoUntil time
 
 // dropAccount forgets an account's in-process tokens and fast-path entries.
 func (m *Middleware) dropAccount(homeAccountID string) {
-	m.tokens.RemoveGroup(homeAccountID)
+	m.tokens.RemoveGroup(m.tokens.GroupHash(homeAccountID))
 	if m.fast != nil {
 		m.fast.RemoveGroup(m.fast.GroupHash(homeAccountID))
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/consentry/consentry/middleware/internal/flight"
 	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/hotcache"
-	"github.com/consentry/consentry/middleware/internal/lru"
 	"github.com/consentry/consentry/middleware/internal/sealed"
 	"github.com/consentry/consentry/tokencache"
 )
@@ -30,9 +29,9 @@ type Middleware struct {
 	clients  *clientPool
 	flows    *flowstore.Store
 	sessions sessions.Store
-	tokens   *lru.Cache[tokenKey, *authInfo]
-	memo     *lru.Cache[string, *memoEntry] // default cookie store only
-	fast     *hotcache.Cache[*authInfo]     // default cookie store only (fastpath.go)
+	tokens   *hotcache.Cache[*authInfo] // by tokenOwner and route id (require.go)
+	memo     *hotcache.Cache[memoEntry] // default cookie store only (session.go)
+	fast     *hotcache.Cache[*authInfo] // default cookie store only (fastpath.go)
 	routes   routeIDs
 	flight   flight.Group[*authInfo]
 	resumes  *sealed.Box // kept POST requests (resume.go)
@@ -41,8 +40,9 @@ type Middleware struct {
 	front    frontChannel
 }
 
-// tokenKey names one access token in the in-process cache.
-type tokenKey struct{ account, tenant, scopes string }
+// tokenOwner is the key string of an account's tokens in m.tokens; the
+// route id of the scope set is the other half of the key.
+func tokenOwner(acct Account) string { return acct.HomeAccountID + "\x00" + acct.TenantID }
 
 // New validates cfg and returns a Middleware. Its error says which Config field
 // to fix. New makes no network call.
@@ -51,7 +51,7 @@ func New(cfg Config) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Middleware{cfg: s, log: s.Logger, cache: s.Cache, tokens: lru.New[tokenKey, *authInfo](s.TokenCacheSize)}
+	m := &Middleware{cfg: s, log: s.Logger, cache: s.Cache, tokens: hotcache.New[*authInfo](s.TokenCacheSize)}
 	if m.cache == nil {
 		if m.cache, err = tokencache.New(nil); err != nil {
 			return nil, fmt.Errorf("middleware: default token cache: %w", err)
@@ -69,7 +69,7 @@ func New(cfg Config) (*Middleware, error) {
 	m.sessions = s.Sessions
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
-		m.memo = lru.New[string, *memoEntry](s.TokenCacheSize)
+		m.memo = hotcache.New[memoEntry](s.TokenCacheSize)
 		m.fast = newFastCache(s)
 	}
 	return m, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 
@@ -81,11 +82,10 @@ func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *rout
 	if raw != decoded {
 		raw = "" // not the cookie the session came from: no fast-path entry
 	}
-	k := tokenKey{account: acct.HomeAccountID, tenant: acct.TenantID, scopes: rt.key}
-	ai, ok = m.tokens.Get(k)
+	ai, ok = m.tokens.Get(tokenOwner(acct), rt.id, math.MinInt64)
 	if !ok || !ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin)) {
 		var err error
-		if ai, err = m.silent(r.Context(), acct, rt, k); err != nil {
+		if ai, err = m.silent(r.Context(), acct, rt); err != nil {
 			m.silentFailed(w, r, rt, acct, err)
 			return
 		}
@@ -107,8 +107,8 @@ func (e *silentError) Unwrap() error { return e.err }
 
 // silent gets a token from MSAL (its cache, else a refresh), one call per
 // account and scope set at a time, and remembers it in the in-process cache.
-func (m *Middleware) silent(ctx context.Context, acct Account, rt *route, k tokenKey) (*authInfo, error) {
-	fk := k.account + "\x00" + k.tenant + "\x00" + k.scopes
+func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*authInfo, error) {
+	fk := tokenOwner(acct) + "\x00" + rt.key
 	ai, _, err := m.flight.Do(ctx, fk, func(ctx context.Context) (*authInfo, error) {
 		ctx, done, err := m.cfg.perf.life.enter(ctx) // Close cancels and waits
 		if err != nil {
@@ -135,8 +135,15 @@ func (m *Middleware) silent(ctx context.Context, acct Account, rt *route, k toke
 
 // remember puts a token into the in-process cache and returns it.
 func (m *Middleware) remember(acct Account, scopes []string, key string, ar confidential.AuthResult) *authInfo {
-	ai := &authInfo{tok: Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: scopes}, acct: acct}
-	m.tokens.Add(acct.HomeAccountID, tokenKey{account: acct.HomeAccountID, tenant: acct.TenantID, scopes: key}, ai)
+	return m.keepToken(acct, Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: scopes}, key)
+}
+
+// keepToken puts tok, for the scope set whose canonical key is key, into the
+// in-process cache (bounded by Config.TokenCacheSize) and returns it.
+func (m *Middleware) keepToken(acct Account, tok Token, key string) *authInfo {
+	ai := &authInfo{tok: tok}
+	ai.tok.AccessToken, ai.acct = acct.packedWith(tok.AccessToken) // one string object per token
+	m.tokens.Put(tokenOwner(acct), m.routes.id(key), m.tokens.GroupHash(acct.HomeAccountID), ai, math.MaxInt64)
 	return ai
 }
 

@@ -99,12 +99,17 @@ func (m *Middleware) sessionAccountFrom(r *http.Request) (acct Account, until ti
 		return Account{}, time.Time{}, ""
 	}
 	now := m.cfg.Now()
-	if e, ok := m.memo.Get(c.Value); ok && now.Before(e.until) {
+	if e, ok := m.memo.Get(c.Value, 0, now.UnixNano()); ok {
 		return e.acct, e.until, c.Value
 	}
 	acct, until = m.loadSession(r).account, now.Add(memoTTL)
-	m.memo.Add("", c.Value, &memoEntry{acct: acct, until: until})
+	m.memoize(c.Value, acct, until)
 	return acct, until, c.Value
+}
+
+// memoize remembers that the cookie value raw decodes to acct until until.
+func (m *Middleware) memoize(raw string, acct Account, until time.Time) {
+	m.memo.Put(raw, 0, 0, memoEntry{acct: acct.packed(), until: until}, until.UnixNano())
 }
 
 // bindingID returns the session binding id, creating one if needed.

@@ -26,7 +26,7 @@ func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
 		m.log.InfoContext(r.Context(), "middleware: signed out", "account", id)
 	}
 	if c, err := r.Cookie(m.cfg.SessionName); err == nil && m.memo != nil {
-		m.memo.Remove(c.Value)
+		m.memo.Remove(c.Value, 0)
 	}
 	if err := sess.destroy(w, r); err != nil {
 		m.log.WarnContext(r.Context(), "middleware: clear session", "err", err)

@@ -51,8 +51,8 @@ type shard[V any] struct {
 type slot struct {
 	key   uint64
 	group uint64
-	until int64  // Unix nanoseconds; the entry is served while now < until
-	off   int    // key string in shard.keys
+	until int64 // Unix nanoseconds; the entry is served while now < until
+	off   int   // key string in shard.keys
 	n     uint32
 	id    uint32
 	ref   bool // CLOCK reference bit, set on a hit
