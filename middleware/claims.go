@@ -117,7 +117,9 @@ func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string
 // one Require keeps before consent: Require records the body while the
 // handler reads it (up to Config.MaxResumeBody), Challenge reads what is
 // left, and after the sign-in the form is posted again, once, with its
-// original body. When it cannot be kept (larger than MaxResumeBody, or r did
+// original body. A POST from another site (see ErrCrossSiteForm) is never
+// kept: it ends on a 403 page asking to send the form again from the app.
+// When it cannot be kept (larger than MaxResumeBody, or r did
 // not come through Require) the user gets a page (401, or 413 when too large)
 // saying to sign in again and send the form again, with a sign-in link that
 // returns to the page the form was on. It returns true when it answered,
@@ -136,6 +138,10 @@ func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error
 	}
 	fr := flowRequest{scopes: ce.Scopes, returnURL: ret, claims: ce.Claims}
 	if needsKeeping(r) {
+		if kerr := m.keepable(r); kerr != nil {
+			m.fail(w, r, kerr)
+			return true
+		}
 		k, kerr := m.keptForChallenge(r)
 		if kerr != nil {
 			m.fail(w, r, m.formNotKept(r, ce, kerr))

@@ -87,7 +87,13 @@
 //
 // Form posts. A POST that needs sign-in or consent is kept server-side
 // (sealed, in the token cache's Store, single use, bound to the session, at
-// most Config.MaxResumeBody bytes; larger ones get a 413 page before leaving).
+// most Config.MaxResumeBody bytes; larger ones get a 413 page before leaving),
+// but only when it comes from the app's own pages, judged like sign-out
+// (Sec-Fetch-Site same-origin or none, else Origin or Referer on
+// RedirectURL's origin). Another site's form (whose SameSite=Lax session
+// cookie stayed behind) is never kept nor replayed: it gets a 403 page
+// asking to send the form again from the app (ErrCrossSiteForm), and so does
+// Challenge on such a post.
 // After the callback the browser lands on /auth/resume, which posts once more
 // to the original URL; the handler then sees the original body, exactly once.
 //

@@ -52,6 +52,11 @@ var (
 	// ErrRequestTooLarge: a request that needs consent has a body larger than
 	// Config.MaxResumeBody, so it could not be kept across the round trip.
 	ErrRequestTooLarge = errors.New("middleware: the request is too large to keep while you sign in")
+	// ErrCrossSiteForm: a form post from another site (or without Origin,
+	// Referer and Sec-Fetch-Site) reached a route that needs sign-in, consent
+	// or a new sign-in; it is never kept nor replayed (no cross-site request
+	// forgery through the resume page).
+	ErrCrossSiteForm = errors.New("middleware: a form from another site needs sign-in; it was not kept")
 )
 
 // ConsentError is an Entra ID error about sign-in or consent, with the protocol
@@ -149,7 +154,8 @@ func statusOf(err error) int {
 		return http.StatusLoopDetected
 	case errors.Is(err, errResumeGone):
 		return http.StatusGone
-	case errors.Is(err, ErrTenantNotAllowed), errors.Is(err, ErrTenantNotOnboarded), errors.Is(err, ErrAppConsentRequired):
+	case errors.Is(err, ErrTenantNotAllowed), errors.Is(err, ErrTenantNotOnboarded), errors.Is(err, ErrAppConsentRequired),
+		errors.Is(err, ErrCrossSiteForm):
 		return http.StatusForbidden
 	case errors.Is(err, ErrClaimsChallenge):
 		return http.StatusUnauthorized

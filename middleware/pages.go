@@ -23,6 +23,7 @@ var explanations = []struct {
 	title, what, todo string
 }{
 	{errFormNotKept, "Please sign in again, then send your form again", "The service this page uses asks for a fresh sign-in (for example multi-factor authentication), and the form you sent could not be kept while you do. It was not sent.", "Sign in again with the link below, then fill in and send the form again."},
+	{ErrCrossSiteForm, "Please send the form again from the app", "A form sent from another site (or without saying where it came from) needs you to sign in first. To protect you, it was not kept and will not be sent.", "Please send the form again from the app: open it, go to the page with the form, and send it from there."},
 	{errResumeGone, "This form was already sent", "The form you submitted before signing in was already completed, has expired, or was started in another browser. It was not sent again.", "Go back to the page and fill the form in again if needed."},
 	{ErrConsentDeclined, "You declined the permissions", "This page needs your permission, and you declined it. Nothing was shared with the app.", "If you change your mind, try again and accept."},
 	{ErrAdminConsentRequired, "Your administrator must approve this app", "These permissions can only be granted by an administrator of your organization.", "Send the link below to your IT administrator. Once they approve, try again: you will not be asked again, nor will your colleagues."},

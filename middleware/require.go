@@ -41,7 +41,8 @@ type route struct {
 // the sign-in URL. A failure of Entra or the token store gives 503, never a
 // redirect. A browser's form POST that must go to Entra first is kept
 // server-side (up to Config.MaxResumeBody) and completes once afterwards, with
-// its original body. Entra answers needing an administrator end on the
+// its original body, if it came from the app's own pages; another site's
+// form gets a 403 page instead (ErrCrossSiteForm). Entra answers needing an administrator end on the
 // approval page (see RequireAdmin); repeated round trips for the same scopes
 // stop after Config.MaxAttempts (ErrLoopDetected).
 func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {

@@ -37,8 +37,13 @@ type keptRequest struct {
 // methods only from scripts, which get a 401 rather than a round trip.
 func needsKeeping(r *http.Request) bool { return r.Method == http.MethodPost }
 
-// readKept reads r into a keptRequest, or fails with ErrRequestTooLarge.
+// readKept reads r into a keptRequest, or fails with ErrCrossSiteForm (r
+// is not from the app's own pages: keeping it would let another site post
+// with the user's token after the round trip) or ErrRequestTooLarge.
 func (m *Middleware) readKept(r *http.Request) (*keptRequest, error) {
+	if err := m.keepable(r); err != nil {
+		return nil, err
+	}
 	limit := m.cfg.MaxResumeBody
 	if limit < 0 || r.ContentLength > limit {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxResumeBody)", ErrRequestTooLarge, r.ContentLength, max(limit, 0))
@@ -51,6 +56,16 @@ func (m *Middleware) readKept(r *http.Request) (*keptRequest, error) {
 		return nil, fmt.Errorf("%w: more than %d bytes (Config.MaxResumeBody)", ErrRequestTooLarge, limit)
 	}
 	return &keptRequest{Method: r.Method, URL: r.URL.RequestURI(), ContentType: r.Header.Get("Content-Type"), Body: body}, nil
+}
+
+// keepable checks that r may be kept and posted again after a round trip:
+// only a form from the app's own pages (sameOrigin, as for sign-out).
+func (m *Middleware) keepable(r *http.Request) error {
+	if !m.sameOrigin(r) {
+		return fmt.Errorf("%w: %s %s (Origin %q, Sec-Fetch-Site %q)", ErrCrossSiteForm,
+			r.Method, r.URL.Path, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"))
+	}
+	return nil
 }
 
 // keep stores k for the session sid and returns its id.
