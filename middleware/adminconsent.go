@@ -152,8 +152,9 @@ func (m *Middleware) adminConsentEndpoint(ctx context.Context, tenant string, f 
 }
 
 // adminCallback finishes an admin-consent or connect flow Entra approved
-// (admin_consent=True&tenant=...&scope=...): it records the tenant and
-// resumes at the flow's return URL.
+// (admin_consent=True&tenant=...&scope=...): once the back channel confirms
+// it (verifyAdminConsent), it records the tenant and resumes at the flow's
+// return URL.
 func (m *Middleware) adminCallback(w http.ResponseWriter, r *http.Request, sess *session, f *flowstore.Flow) {
 	ctx := r.Context()
 	tenant := r.Form.Get("tenant")
@@ -169,7 +170,14 @@ func (m *Middleware) adminCallback(w http.ResponseWriter, r *http.Request, sess 
 		m.fail(w, r, err)
 		return
 	}
-	if err := m.recordTenant(ctx, tenant, f); err != nil {
+	scopesOK, err := m.verifyAdminConsent(ctx, sess, tenant, f) // verify.go: back channel
+	if err != nil {
+		m.log.WarnContext(ctx, "middleware: admin-consent callback not confirmed", "tenant", tenant,
+			"kind", f.Kind, "refused", consentRefused(err), "err", err)
+		m.fail(w, r, err)
+		return
+	}
+	if err := m.recordTenant(ctx, tenant, f, scopesOK); err != nil {
 		m.fail(w, r, err)
 		return
 	}

@@ -104,6 +104,16 @@ type Config struct {
 	// grant. Default: ["https://graph.microsoft.com/.default"], every permission
 	// the app registration lists for Microsoft Graph, delegated and application.
 	ConnectScopes []string
+	// ConnectRoles are the application permissions (app roles, e.g.
+	// "User.Read.All") a tenant must have granted for the connect endpoint to
+	// record it as onboarded. The connect callback's admin_consent=True is
+	// only a hint anyone can forge; the middleware then asks Entra for an
+	// app-only token for the tenant and refuses the callback when the app is
+	// not in the tenant (AADSTS700016, 7000229, 65001) or the token lacks one
+	// of these roles. Default none: only the app's presence in the tenant is
+	// checked, which a user's own consent also creates, so set it when
+	// onboarding must prove an administrator's approval.
+	ConnectRoles []string
 	// ClientCapabilities are declared to Entra with every token request, e.g.
 	// []string{"cp1"} to receive continuous access evaluation (CAE) tokens and
 	// claims challenges. Default none.

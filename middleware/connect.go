@@ -71,16 +71,17 @@ func (m *Middleware) tenantGranted(ctx context.Context, tenantID, key string) (b
 	return slices.Contains(rec.AdminScopes, key), err
 }
 
-// recordTenant notes a completed admin consent. For a connect flow the tenant
+// recordTenant notes a completed admin consent the back channel confirmed;
+// the scope set is recorded only when scopesOK. For a connect flow the tenant
 // becomes onboarded and the app-only tokens cached for it are dropped, so
 // AppToken sees the new application permissions at once. Concurrent updates
 // of one tenant may lose a scope key, which only costs an admin a round trip.
-func (m *Middleware) recordTenant(ctx context.Context, tenantID string, f *flowstore.Flow) error {
+func (m *Middleware) recordTenant(ctx context.Context, tenantID string, f *flowstore.Flow, scopesOK bool) error {
 	rec, err := m.tenantRecord(ctx, tenantID)
 	if err != nil {
 		return err
 	}
-	if key := protocol.Key(f.Scopes); !slices.Contains(rec.AdminScopes, key) {
+	if key := protocol.Key(f.Scopes); scopesOK && !slices.Contains(rec.AdminScopes, key) {
 		rec.AdminScopes = append(rec.AdminScopes, key)
 	}
 	if f.Kind == flowstore.KindConnect {

@@ -67,6 +67,13 @@
 //
 // Customer tenants. ConnectURL (/auth/connect) sends a tenant's admin through
 // admin consent for Config.ConnectScopes and records the tenant (Onboarded).
+// The callback's admin_consent=True&tenant=... is only a hint: before
+// recording anything the middleware checks that a signed-in user belongs to
+// that tenant and asks Entra for an app-only token for it, refusing the
+// callback when the app is not in the tenant or the token lacks
+// Config.ConnectRoles. Scopes granted through /auth/adminconsent are
+// remembered for RequireAdmin only when the signed-in admin then gets a token
+// for them silently.
 // Config.AllowedTenants and Config.RequireOnboarding decide whose users may
 // sign in at all; a refused user's tokens are dropped. AppToken gets app-only
 // tokens per tenant and returns an *AppConsentError carrying the connect URL
