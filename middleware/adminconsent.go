@@ -46,7 +46,7 @@ func (m *Middleware) interactive(w http.ResponseWriter, r *http.Request, rt *rou
 	sess := m.loadSession(r)
 	fr := flowRequest{scopes: rt.scopes, returnURL: ret, admin: rt.admin}
 	if needsKeeping(r) {
-		k, err := m.readKept(r)
+		k, err := m.readKept(r, sess)
 		if err != nil {
 			m.fail(w, r, err)
 			return

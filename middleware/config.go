@@ -45,6 +45,15 @@ type Config struct {
 	// Cache holds MSAL's tokens. Default: tokencache.New(nil), in this process's memory.
 	// Share a Redis-backed Cache between replicas.
 	Cache *tokencache.Cache
+	// FlowStore holds what anonymous requests may write: pending sign-in
+	// flows, forms kept across consent (resume.go) and loop-guard counters,
+	// so they can never evict the token cache's entries. Default: the token
+	// cache's Store when it leaves the process (e.g. Redis: shared by
+	// replicas, every entry with a TTL of about FlowTTL); with an in-process
+	// token cache, a MemoryStore of its own bounded to DefaultFlowStoreBytes
+	// (a flood of anonymous requests evicts other pending flows, never tokens).
+	// Replicas must share it, like Cache.
+	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
 	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=/, Secure unless
 	// RedirectURL is http://localhost or http://127.0.0.1).
@@ -122,6 +131,8 @@ type Config struct {
 	// server-side while the user consents, so the request completes afterwards.
 	// A larger body gets a 413 page before leaving for Entra. Default
 	// DefaultMaxResumeBody (1 MiB); negative: never keep a body (413 page).
+	// A post without a signed-in user (anyone can send one) is kept only up
+	// to MaxAnonymousResumeBody.
 	MaxResumeBody int64
 	// MaxAttempts bounds the round trips to Entra one browser session may make
 	// for one route's scopes within FlowTTL that come back without what the
@@ -142,6 +153,11 @@ const (
 	DefaultTokenConcurrency = 8
 	DefaultMaxResumeBody    = 1 << 20
 	DefaultMaxAttempts      = 3
+	// MaxAnonymousResumeBody bounds the body of a post kept for a browser
+	// with no signed-in user (see Config.MaxResumeBody): 16 KiB.
+	MaxAnonymousResumeBody = 16 << 10
+	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB.
+	DefaultFlowStoreBytes = 16 << 20
 	// FlowTTL is how long a sign-in started by the middleware may take.
 	FlowTTL = 10 * time.Minute
 	// RefreshMargin: an access token is used only while it is valid this much longer.

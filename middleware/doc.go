@@ -39,9 +39,13 @@
 // # The round trip
 //
 // The pending sign-in (state, nonce, PKCE verifier, scopes, return URL) is
-// sealed with a key derived from SessionKeys and kept in the token cache's
-// Store for FlowTTL, so the callback may land on any replica sharing the keys
-// and the store. It is bound to the browser session and single use: forged,
+// sealed with a key derived from SessionKeys and kept in Config.FlowStore for
+// FlowTTL, so the callback may land on any replica sharing the keys and the
+// store. FlowStore defaults to the token cache's Store when that leaves the
+// process (Redis), else to a bounded in-memory store of its own: what
+// anonymous requests write (flows, kept forms, loop counters) never evicts
+// tokens. A session holds at most four pending flows; an older one is
+// deleted, with its kept form, when a fifth starts. It is bound to the browser session and single use: forged,
 // replayed, expired and cross-session states end on a 400 page. The callback
 // redeems the code with the verifier, checks the ID token's nonce, records the
 // account in the session and redirects (303) to the original URL, which must be
@@ -93,8 +97,9 @@
 // a sign-out button instead, so it cannot sign the user out.
 //
 // Form posts. A POST that needs sign-in or consent is kept server-side
-// (sealed, in the token cache's Store, single use, bound to the session, at
-// most Config.MaxResumeBody bytes; larger ones get a 413 page before leaving),
+// (sealed, in Config.FlowStore, single use, bound to the session, at most
+// Config.MaxResumeBody bytes, MaxAnonymousResumeBody (16 KiB) without a
+// signed-in user; larger ones get a 413 page before leaving),
 // but only when it comes from the app's own pages, judged like sign-out
 // (Sec-Fetch-Site same-origin or none, else Origin or Referer on
 // RedirectURL's origin). Another site's form (whose SameSite=Lax session

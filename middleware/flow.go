@@ -66,7 +66,7 @@ func (m *Middleware) redirectFlow(w http.ResponseWriter, r *http.Request, sess *
 		m.fail(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
 		return
 	}
-	sess.addPending(flowstore.ID(f.State))
+	m.dropPending(ctx, sess.addPending(pendingEntry(f))) // resume.go
 	if err := sess.save(w, r); err != nil {
 		m.fail(w, r, fmt.Errorf("middleware: save session: %w", err))
 		return

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"time"
+	"weak"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/gorilla/sessions"
@@ -28,6 +31,7 @@ type Middleware struct {
 	cache    *tokencache.Cache
 	clients  *clientPool
 	flows    *flowstore.Store
+	flowKV   tokencache.Store // Config.FlowStore or its default (flowStore)
 	sessions sessions.Store
 	tokens   *hotcache.Cache[*authInfo] // by tokenOwner and route id (require.go)
 	memo     *hotcache.Cache[memoEntry] // default cookie store only (session.go)
@@ -60,7 +64,8 @@ func New(cfg Config) (*Middleware, error) {
 	if m.clients, err = newClientPool(s, m.cache); err != nil {
 		return nil, err
 	}
-	if m.flows, err = flowstore.New(m.cache.Store(), hashKeys(s.SessionKeys), FlowTTL, s.Now); err != nil {
+	m.flowKV = flowStore(s, m.cache)
+	if m.flows, err = flowstore.New(m.flowKV, hashKeys(s.SessionKeys), FlowTTL, s.Now); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
 	if err := m.newBoxes(); err != nil {
@@ -75,19 +80,62 @@ func New(cfg Config) (*Middleware, error) {
 	return m, nil
 }
 
-// newBoxes opens the sealed record stores of issue 5's features.
+// flowStore is Config.FlowStore or its default: the token cache's Store
+// unless it is in-process, else a bounded MemoryStore of its own.
+func flowStore(s *settings, cache *tokencache.Cache) tokencache.Store {
+	if s.FlowStore != nil {
+		return s.FlowStore
+	}
+	if ip, ok := cache.Store().(tokencache.InProcess); ok && ip.InProcess() {
+		return memoryFlowStore(cache)
+	}
+	return cache.Store()
+}
+
+// flowStores maps an in-process token cache to its default flow store, so
+// that middlewares sharing one Cache (replicas in one process) share their
+// pending flows too. An entry goes when its Cache is collected.
+var flowStores struct {
+	sync.Mutex
+	m map[weak.Pointer[tokencache.Cache]]*tokencache.MemoryStore
+}
+
+// memoryFlowStore returns the bounded MemoryStore that goes with cache.
+func memoryFlowStore(cache *tokencache.Cache) *tokencache.MemoryStore {
+	flowStores.Lock()
+	defer flowStores.Unlock()
+	wp := weak.Make(cache)
+	if st, ok := flowStores.m[wp]; ok {
+		return st
+	}
+	if flowStores.m == nil {
+		flowStores.m = map[weak.Pointer[tokencache.Cache]]*tokencache.MemoryStore{}
+	}
+	st := tokencache.NewMemoryStore(tokencache.WithMaxBytes(DefaultFlowStoreBytes))
+	flowStores.m[wp] = st
+	runtime.AddCleanup(cache, func(wp weak.Pointer[tokencache.Cache]) {
+		flowStores.Lock()
+		defer flowStores.Unlock()
+		delete(flowStores.m, wp)
+	}, wp)
+	return st
+}
+
+// newBoxes opens the sealed record stores of issue 5's features: kept
+// requests and loop counters in the flow store, tenants with the tokens.
 func (m *Middleware) newBoxes() error {
-	keys, kv, now := hashKeys(m.cfg.SessionKeys), m.cache.Store(), m.cfg.Now
+	keys, now := hashKeys(m.cfg.SessionKeys), m.cfg.Now
 	var err error
 	for _, b := range []struct {
 		dst           **sealed.Box
+		kv            sealed.KV
 		label, prefix string
 	}{
-		{&m.resumes, "resume", "consentry:resume:"},
-		{&m.loops, "loop", "consentry:loop:"},
-		{&m.tenants, "tenant", "consentry:tenant:"},
+		{&m.resumes, m.flowKV, "resume", "consentry:resume:"},
+		{&m.loops, m.flowKV, "loop", "consentry:loop:"},
+		{&m.tenants, m.cache.Store(), "tenant", "consentry:tenant:"},
 	} {
-		if *b.dst, err = sealed.New(kv, keys, b.label, b.prefix, now); err != nil {
+		if *b.dst, err = sealed.New(b.kv, keys, b.label, b.prefix, now); err != nil {
 			return fmt.Errorf("middleware: %w", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/returnurl"
 )
@@ -23,7 +24,7 @@ const resumeParam = "consentry_resume"
 var errResumeGone = fmt.Errorf("%w: this form was already submitted, or the link expired", ErrInvalidState)
 
 // keptRequest is a request that needed consent, kept server-side (sealed, in
-// Cache.Store()) until the user is back: single use, expiring with the flow,
+// Config.FlowStore) until the user is back: single use, expiring with the flow,
 // bound to the browser session.
 type keptRequest struct {
 	Method      string `json:"m"`
@@ -39,12 +40,16 @@ func needsKeeping(r *http.Request) bool { return r.Method == http.MethodPost }
 
 // readKept reads r into a keptRequest, or fails with ErrCrossSiteForm (r
 // is not from the app's own pages: keeping it would let another site post
-// with the user's token after the round trip) or ErrRequestTooLarge.
-func (m *Middleware) readKept(r *http.Request) (*keptRequest, error) {
+// with the user's token after the round trip) or ErrRequestTooLarge. Without
+// a signed-in user in sess the body is kept up to MaxAnonymousResumeBody.
+func (m *Middleware) readKept(r *http.Request, sess *session) (*keptRequest, error) {
 	if err := m.keepable(r); err != nil {
 		return nil, err
 	}
 	limit := m.cfg.MaxResumeBody
+	if sess.account.HomeAccountID == "" {
+		limit = min(limit, MaxAnonymousResumeBody)
+	}
 	if limit < 0 || r.ContentLength > limit {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d (Config.MaxResumeBody)", ErrRequestTooLarge, r.ContentLength, max(limit, 0))
 	}
@@ -76,6 +81,34 @@ func (m *Middleware) keep(ctx context.Context, k *keptRequest, sid string) (stri
 		return "", fmt.Errorf("%w: keep the request: %w", ErrUnavailable, err)
 	}
 	return id, nil
+}
+
+// pendingEntry is f's entry in the session's pending list: the flow id,
+// followed by "." and the id of its kept request if it has one, so that a
+// flow pushed out of the list takes its kept request with it.
+func pendingEntry(f *flowstore.Flow) string {
+	if f.Resume == "" {
+		return flowstore.ID(f.State)
+	}
+	return flowstore.ID(f.State) + "." + f.Resume
+}
+
+// pendingFlow is the flow id of a pending entry.
+func pendingFlow(entry string) string { id, _, _ := strings.Cut(entry, "."); return id }
+
+// dropPending deletes the flows (and kept requests) pushed out of a session's
+// pending list: a session holds at most maxPending of each in the store.
+func (m *Middleware) dropPending(ctx context.Context, dropped []string) {
+	for _, entry := range dropped {
+		id, resume, _ := strings.Cut(entry, ".")
+		err := m.flows.Drop(ctx, id)
+		if resume != "" && err == nil {
+			err = m.resumes.Delete(ctx, resume)
+		}
+		if err != nil {
+			m.log.WarnContext(ctx, "middleware: drop a flow pushed out of the session", "flow", id, "err", err)
+		}
+	}
 }
 
 // resumeURL is the app-relative page that re-posts the kept request id.

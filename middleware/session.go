@@ -120,17 +120,23 @@ func (s *session) bindingID() string {
 	return s.sid
 }
 
-func (s *session) addPending(id string) {
-	s.pending = append(s.pending, id)
+// addPending remembers a pending flow (an entry of pendingEntry) and returns
+// the older entries it pushed out of the list (at most maxPending stay).
+func (s *session) addPending(entry string) (dropped []string) {
+	s.pending = append(s.pending, entry)
 	if n := len(s.pending); n > maxPending {
+		dropped = slices.Clone(s.pending[:n-maxPending])
 		s.pending = s.pending[n-maxPending:]
 	}
+	return dropped
 }
 
-func (s *session) hasPending(id string) bool { return slices.Contains(s.pending, id) }
+func (s *session) hasPending(id string) bool {
+	return slices.ContainsFunc(s.pending, func(p string) bool { return pendingFlow(p) == id })
+}
 
 func (s *session) removePending(id string) {
-	s.pending = slices.DeleteFunc(s.pending, func(p string) bool { return p == id })
+	s.pending = slices.DeleteFunc(s.pending, func(p string) bool { return pendingFlow(p) == id })
 }
 
 // signIn records acct. A different account gets a new binding id (no session

@@ -93,6 +93,14 @@ func (s *Store) Put(ctx context.Context, f *Flow) error {
 	return nil
 }
 
+// Drop deletes the flow whose ID is id, if any (an abandoned flow).
+func (s *Store) Drop(ctx context.Context, id string) error {
+	if err := s.kv.Delete(ctx, Prefix+id); err != nil {
+		return fmt.Errorf("flowstore: delete flow: %w", err)
+	}
+	return nil
+}
+
 // Take returns the flow of state and deletes it (single use). A missing,
 // undecryptable or expired flow is an error wrapping ErrNotFound or ErrExpired;
 // other errors are store failures.
