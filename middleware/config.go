@@ -56,7 +56,10 @@ type Config struct {
 	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
 	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=/, Secure unless
-	// RedirectURL is http://localhost or http://127.0.0.1).
+	// RedirectURL is http://localhost or http://127.0.0.1). With a server-side
+	// store (the cookie holds an id), a sign-in saves the session under a new
+	// id and erases the old one (Save with MaxAge -1), so an id planted before
+	// sign-in is not signed in afterwards (session fixation).
 	Sessions sessions.Store
 	// SessionName is the session (cookie) name. Default "consentry".
 	SessionName string

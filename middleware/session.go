@@ -40,6 +40,7 @@ type session struct {
 	sid     string
 	pending []string
 	admin   bool
+	renew   bool // a new account signed in: save under a new store id (sessionid.go)
 }
 
 func newCookieStore(s *settings) *sessions.CookieStore {
@@ -139,11 +140,12 @@ func (s *session) removePending(id string) {
 	s.pending = slices.DeleteFunc(s.pending, func(p string) bool { return pendingFlow(p) == id })
 }
 
-// signIn records acct. A different account gets a new binding id (no session
-// fixation); the same account keeps it, so consent flows running in other tabs
-// stay valid.
+// signIn records acct. A different account gets a new binding id and, with a
+// server-side session store, a new session id (no session fixation); the same
+// account keeps them, so consent flows running in other tabs stay valid.
 func (s *session) signIn(acct Account) {
 	if acct.HomeAccountID != s.account.HomeAccountID {
+		s.renew = true
 		s.sid = protocol.Random(16)
 		s.pending = nil
 		s.admin = false
@@ -167,6 +169,9 @@ func (s *session) save(w http.ResponseWriter, r *http.Request) error {
 	set(keySID, s.sid)
 	set(keyPending, strings.Join(s.pending, " "))
 	set(keyAdmin, map[bool]string{true: "1"}[s.admin])
+	if s.renew {
+		s.renewID(r)
+	}
 	return s.raw.Save(r, w)
 }
 

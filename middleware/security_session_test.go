@@ -1,0 +1,66 @@
+package middleware_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/consentry/consentry/middleware"
+	"github.com/consentry/consentry/middleware/entratest"
+)
+
+// sessionCookie returns b's app session cookie.
+func (e *env) sessionCookie(t *testing.T, b *entratest.Browser) *http.Cookie {
+	t.Helper()
+	u, _ := url.Parse(e.srv.URL)
+	for _, c := range b.Client.Jar.Cookies(u) {
+		if c.Name == "consentry" {
+			return c
+		}
+	}
+	t.Fatal("no session cookie")
+	return nil
+}
+
+// TestServerSideSessionGetsNewIDAtSignIn: with a server-side session store a
+// session id planted in the victim's browser before sign-in (session
+// fixation) is not signed in afterwards.
+func TestServerSideSessionGetsNewIDAtSignIn(t *testing.T) {
+	e := newEnv(t)
+	fs := sessions.NewFilesystemStore(t.TempDir(), sessionKeys...)
+	fs.Options.Secure = true
+	e.start5(t, func(c *middleware.Config) { c.Sessions = fs })
+	atk := e.browser(e.addUser("mallory"), entratest.Accept)
+	atk.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := atk.Client.Get(e.srv.URL + "/profile") // a pre-sign-in session with a pending flow
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	planted := e.sessionCookie(t, atk)
+
+	v := e.browser(e.user, entratest.Accept)
+	u, _ := url.Parse(e.srv.URL)
+	v.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: planted.Value, Path: "/"}})
+	if p := e.get(t, v, "/profile"); p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "user="+e.user.UPN) {
+		t.Fatalf("victim sign-in: %d %s%s", p.StatusCode, p.Body, trail(p))
+	}
+	if e.sessionCookie(t, v).Value == planted.Value {
+		t.Error("the session cookie did not change at sign-in")
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/profile", nil)
+	req.AddCookie(&http.Cookie{Name: "consentry", Value: planted.Value})
+	resp, err = e.noRedirects().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK || strings.Contains(string(body), e.user.UPN) {
+		t.Errorf("the planted session id is signed in as the victim: %d %s", resp.StatusCode, body)
+	}
+}
