@@ -36,8 +36,9 @@ type route struct {
 //
 // A request without a signed-in user, or whose token needs consent, goes to
 // Entra for exactly these scopes and comes back to the same URL: browsers get a
-// 302; scripts (Accept with JSON but not HTML, or X-Requested-With:
-// XMLHttpRequest) get 401 with a JSON body and a WWW-Authenticate header naming
+// 302; scripts (Accept with JSON but not HTML, X-Requested-With:
+// XMLHttpRequest, or fetch()'s Sec-Fetch-Dest: empty or a Sec-Fetch-Mode
+// other than navigate) get 401 with a JSON body and a WWW-Authenticate header naming
 // the sign-in URL. A failure of Entra or the token store gives 503, never a
 // redirect. A browser's form POST that must go to Entra first is kept
 // server-side (up to Config.MaxResumeBody) and completes once afterwards, with
@@ -179,9 +180,15 @@ func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route,
 	m.interactive(w, r, rt, ret) // adminconsent.go: admin consent, kept POST bodies
 }
 
-// isScript reports whether r comes from a script rather than a page navigation.
+// isScript reports whether r comes from a script rather than a page
+// navigation: XMLHttpRequest's marker, fetch()'s Fetch metadata
+// (Sec-Fetch-Dest empty, or a Sec-Fetch-Mode other than navigate), or an
+// Accept asking for JSON but not HTML.
 func isScript(r *http.Request) bool {
-	if r.Header.Get("X-Requested-With") == "XMLHttpRequest" {
+	if r.Header.Get("X-Requested-With") == "XMLHttpRequest" || r.Header.Get("Sec-Fetch-Dest") == "empty" {
+		return true
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" {
 		return true
 	}
 	a := r.Header.Get("Accept")

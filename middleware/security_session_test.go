@@ -64,3 +64,38 @@ func TestServerSideSessionGetsNewIDAtSignIn(t *testing.T) {
 		t.Errorf("the planted session id is signed in as the victim: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestScriptsGet401NotRedirect: requests from scripts, fetch() with its
+// defaults included, get a 401 JSON answer; page navigations get the 302.
+func TestScriptsGet401NotRedirect(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name   string
+		header map[string]string
+		want   int
+	}{
+		{"fetch defaults", map[string]string{"Accept": "*/*", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}, http.StatusUnauthorized},
+		{"fetch same-origin mode", map[string]string{"Accept": "*/*", "Sec-Fetch-Mode": "same-origin"}, http.StatusUnauthorized},
+		{"dest empty only", map[string]string{"Sec-Fetch-Dest": "empty"}, http.StatusUnauthorized},
+		{"XMLHttpRequest", map[string]string{"X-Requested-With": "XMLHttpRequest"}, http.StatusUnauthorized},
+		{"JSON accept", map[string]string{"Accept": "application/json"}, http.StatusUnauthorized},
+		{"navigation", map[string]string{"Accept": "text/html,*/*;q=0.8", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, http.StatusFound},
+		{"old browser navigation", map[string]string{"Accept": "text/html"}, http.StatusFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/mail", nil)
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := e.noRedirects().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d, want %d (Location %q)", resp.StatusCode, tc.want, resp.Header.Get("Location"))
+			}
+		})
+	}
+}
