@@ -137,12 +137,15 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 
 // takeFlow checks state against the browser session and the flow store, and
 // consumes the flow. All failures wrap ErrInvalidState except store faults.
+// A state missing from the session's pending list is accepted when its flow
+// is bound to the session's binding id: concurrent tabs or scripts each
+// saved the cookie with their own flow, and the last one won.
 func (m *Middleware) takeFlow(r *http.Request, sess *session, state string) (*flowstore.Flow, error) {
 	if state == "" {
 		return nil, fmt.Errorf("%w: the callback carries no state", ErrInvalidState)
 	}
 	id := flowstore.ID(state)
-	if !sess.hasPending(id) {
+	if !sess.hasPending(id) && sess.sid == "" {
 		return nil, fmt.Errorf("%w: state %s was not started in this browser session (forged, used, or from another browser)", ErrInvalidState, id)
 	}
 	sess.removePending(id)

@@ -99,3 +99,37 @@ func TestScriptsGet401NotRedirect(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentFlowsInOneBrowserBothComplete: two tabs start round trips at
+// once; each answer saves the cookie with its own pending flow and the last
+// one wins. Both callbacks still complete (the flows are bound to the
+// session's binding id).
+func TestConcurrentFlowsInOneBrowserBothComplete(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
+	}
+	u, _ := url.Parse(e.srv.URL)
+	before := e.sessionCookie(t, b)
+	cli := *b.Client
+	cli.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	var locs []string
+	for _, path := range []string{"/mail", "/calendar"} {
+		b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: before.Value, Path: "/"}})
+		resp, err := cli.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("%s: %d, want 302 to Entra", path, resp.StatusCode)
+		}
+		locs = append(locs, resp.Header.Get("Location"))
+	}
+	for i, path := range []string{"/mail", "/calendar"} {
+		if p := open(t, b, locs[i]); p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "page "+path) {
+			t.Errorf("%s round trip: %d %s%s", path, p.StatusCode, p.Body, trail(p))
+		}
+	}
+}
