@@ -132,3 +132,17 @@ func TestLongKeyNotKept(t *testing.T) {
 		t.Error("a key longer than MaxKey was kept")
 	}
 }
+
+// TestDropAndPutAgainReusesArena: a key removed and put again (a token
+// forgotten and fetched again) does not grow the arena.
+func TestDropAndPutAgainReusesArena(t *testing.T) {
+	c := New[int](10)
+	g := c.GroupHash("alice")
+	for range 1000 {
+		c.Put("cookie-of-alice", 1, g, 1, 10)
+		c.RemoveGroup(g)
+	}
+	if n := len(c.shards[0].keys); n != 0 {
+		t.Errorf("arena %d bytes after the last entry was removed, want 0", n)
+	}
+}

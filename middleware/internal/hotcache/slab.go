@@ -46,10 +46,16 @@ func (sh *shard[V]) clear(i int32) {
 	sh.slots[i] = slot{}
 }
 
-// release marks slot i's key string as dead arena bytes.
+// release lets go of slot i's key string: the arena shrinks back if it is the
+// last one stored (a key dropped and put again, as after a refresh, reuses
+// the same bytes), else its bytes are dead until the next compaction.
 func (sh *shard[V]) release(i int32) {
 	e := &sh.slots[i]
-	sh.dead += int(e.n)
+	if e.n > 0 && e.off+int(e.n) == len(sh.keys) {
+		sh.keys = sh.keys[:e.off]
+	} else {
+		sh.dead += int(e.n)
+	}
 	e.off, e.n = 0, 0
 }
 
