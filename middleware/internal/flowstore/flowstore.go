@@ -101,17 +101,29 @@ func (s *Store) Drop(ctx context.Context, id string) error {
 	return nil
 }
 
-// Take returns the flow of state and deletes it (single use). A missing,
-// undecryptable or expired flow is an error wrapping ErrNotFound or ErrExpired;
-// other errors are store failures.
+// Take returns the flow of state and deletes it (single use). With a store
+// that can compare-and-swap (sealed.CompareAndSwapper, as tokencache's
+// stores), the flow is first swapped for an empty value, so two concurrent
+// Takes (two replicas given the same callback) cannot both succeed. A
+// missing, undecryptable or expired flow is an error wrapping ErrNotFound or
+// ErrExpired; other errors are store failures.
 func (s *Store) Take(ctx context.Context, state string) (*Flow, error) {
 	id := ID(state)
 	data, found, err := s.kv.Get(ctx, Prefix+id)
 	if err != nil {
 		return nil, fmt.Errorf("flowstore: read flow: %w", err)
 	}
-	if !found {
+	if !found || len(data) == 0 {
 		return nil, ErrNotFound
+	}
+	if cas, ok := s.kv.(sealed.CompareAndSwapper); ok {
+		swapped, err := cas.CompareAndSwap(ctx, Prefix+id, data, []byte{}, time.Minute)
+		if err != nil {
+			return nil, fmt.Errorf("flowstore: claim flow: %w", err)
+		}
+		if !swapped {
+			return nil, ErrNotFound // another Take got it
+		}
 	}
 	if err := s.kv.Delete(ctx, Prefix+id); err != nil {
 		return nil, fmt.Errorf("flowstore: delete used flow: %w", err)

@@ -97,3 +97,65 @@ func TestStoreFailure(t *testing.T) {
 		t.Errorf("Take = %v, want a store error", err)
 	}
 }
+
+// casKV is mapKV with CompareAndSwap, whose Gets return only when all the
+// expected ones (gets) have read, so concurrent Takes all read the flow
+// before any of them deletes it.
+type casKV struct {
+	mapKV
+	gets sync.WaitGroup
+}
+
+func (k *casKV) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	v, ok, err := k.mapKV.Get(ctx, key)
+	k.gets.Done()
+	k.gets.Wait()
+	return v, ok, err
+}
+
+func (k *casKV) CompareAndSwap(_ context.Context, key string, old, v []byte, _ time.Duration) (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	cur, ok := k.m[key]
+	if !ok || string(cur) != string(old) {
+		return false, nil
+	}
+	k.m[key] = v
+	return true, nil
+}
+
+// TestConcurrentTakeHasOneWinner: two replicas taking the same state at once
+// (an admin-consent callback has no code to redeem once): exactly one wins.
+func TestConcurrentTakeHasOneWinner(t *testing.T) {
+	ctx := context.Background()
+	kv := &casKV{mapKV: mapKV{m: map[string][]byte{}}}
+	s, err := New(kv, [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, 10*time.Minute, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, &Flow{State: "st", Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var wins, wg = make(chan bool, 2), sync.WaitGroup{}
+	kv.gets.Add(2)
+	for range 2 {
+		wg.Go(func() {
+			f, err := s.Take(ctx, "st")
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				t.Errorf("Take: %v", err)
+			}
+			wins <- f != nil
+		})
+	}
+	wg.Wait()
+	close(wins)
+	n := 0
+	for w := range wins {
+		if w {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d Takes won, want exactly 1", n)
+	}
+}
