@@ -64,11 +64,15 @@ func (m *Middleware) readKept(r *http.Request, sess *session) (*keptRequest, err
 }
 
 // keepable checks that r may be kept and posted again after a round trip:
-// only a form from the app's own pages (sameOrigin, as for sign-out).
+// only a form from the app's own pages (sameOrigin, as for sign-out), to a
+// URL that is a path on this site (the resume page's form action).
 func (m *Middleware) keepable(r *http.Request) error {
 	if !m.sameOrigin(r) {
 		return fmt.Errorf("%w: %s %s (Origin %q, Sec-Fetch-Site %q)", ErrCrossSiteForm,
 			r.Method, r.URL.Path, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"))
+	}
+	if !returnurl.Valid(r.URL.RequestURI()) {
+		return fmt.Errorf("%w: the form's URL is not a plain path on this site, so it cannot be sent again after sign-in", ErrInvalidRequest)
 	}
 	return nil
 }

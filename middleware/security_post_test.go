@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -90,5 +91,24 @@ func TestCrossSitePostIsNeverReplayed(t *testing.T) {
 				t.Errorf("handler ran %d times; page %s", n, p.Body)
 			}
 		})
+	}
+}
+
+// TestPostToUnsafeURLIsNotKept: a post whose URL is not a plain same-origin
+// path (here one a router passed through as "//evil.example/compose") is not
+// kept, so the resume page can never post to another origin.
+func TestPostToUnsafeURLIsNotKept(t *testing.T) {
+	e := newEnv(t)
+	a := e.start5(t, nil)
+	h := a.mw.Require("Mail.Send")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("handler ran") }))
+	for _, p := range []string{"//evil.example/compose", "/\\evil.example/compose"} {
+		req := httptest.NewRequest(http.MethodPost, e.srv.URL+"/compose", strings.NewReader("subject=x"))
+		req.URL.Path = p
+		req.Header.Set("Origin", e.srv.URL)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest || rec.Header().Get("Location") != "" {
+			t.Errorf("POST %s: %d Location %q, want 400 without a redirect", p, rec.Code, rec.Header().Get("Location"))
+		}
 	}
 }
