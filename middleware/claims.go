@@ -115,16 +115,16 @@ func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string
 // interactive sign-in carrying the claims and comes back to r's URL; a
 // script gets 401 with the sign-in URL. A browser's form POST is kept like
 // one Require keeps before consent: Require records the body while the
-// handler reads it (up to Config.MaxResumeBody), Challenge reads what is
-// left, and after the sign-in the form is posted again, once, with its
-// original body. A POST from another site (see ErrCrossSiteForm) is never
-// kept: it ends on a 403 page asking to send the form again from the app.
-// When it cannot be kept (larger than MaxResumeBody, or r did
-// not come through Require) the user gets a page (401, or 413 when too large)
-// saying to sign in again and send the form again, with a sign-in link that
-// returns to the page the form was on. It returns true when it answered,
-// false (writing nothing) for any other error. The loop guard applies:
-// a challenge that keeps coming back ends on a page.
+// handler reads it (up to MaxChallengeBody, 64 KiB, or Config.MaxResumeBody
+// if smaller), Challenge reads what is left, and after the sign-in the form
+// is posted again, once, with its original body. When it cannot be kept
+// (larger than that limit, or r did not come through Require) the user gets
+// a page (401, or 413 when too large) saying to sign in again and send the
+// form again, with a sign-in link that returns to the page the form was on.
+// A POST from another site (see ErrCrossSiteForm) is never kept: it ends on
+// a 403 page asking to send the form again from the app. It returns true
+// when it answered, false (writing nothing) for any other error. The loop
+// guard applies: a challenge that keeps coming back ends on a page.
 func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error) bool {
 	var ce *ClaimsChallengeError
 	if !errors.As(err, &ce) || len(ce.Scopes) == 0 {

@@ -86,7 +86,9 @@
 // Claims challenges. Client and Transport call an API with the route's token;
 // a 401 with error="insufficient_claims" becomes a *ClaimsChallengeError, and
 // Challenge sends the user through Entra with those claims and back; a form
-// POST is kept across that round trip like one that needed consent (below).
+// POST is kept across that round trip like one that needed consent (below),
+// up to MaxChallengeBody (64 KiB): Require copies that much of every POST
+// from the app's pages as the handler reads it, in case it calls Challenge.
 // Config.ClientCapabilities declares "cp1" for continuous access evaluation.
 // AppToken retries Entra faults (5xx, timeouts) like silent refreshes; after
 // Close, AppToken, Client and Transport fail with ErrClosed.

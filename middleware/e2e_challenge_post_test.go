@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
@@ -27,6 +28,7 @@ func TestChallengeOnPostKeepsTheForm(t *testing.T) {
 	}{
 		{"kept", 0, "quarterly numbers", http.StatusOK, `sent #1 subject="quarterly numbers"`},
 		{"too large", 16, "a subject longer than sixteen bytes", http.StatusRequestEntityTooLarge, "send the form again"},
+		{"over MaxChallengeBody", 0, strings.Repeat("s", middleware.MaxChallengeBody), http.StatusRequestEntityTooLarge, "send the form again"},
 		{"never kept", -1, "hello", http.StatusUnauthorized, "send the form again"},
 	}
 	for _, tc := range tests {
