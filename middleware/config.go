@@ -110,7 +110,10 @@ type Config struct {
 	// RequireOnboarding lets users sign in only from tenants whose admin went
 	// through ConnectURL (or that AllowedTenants lists). Others get a page with
 	// the connect link to pass to their admin (ErrTenantNotOnboarded).
-	// Default false: any tenant Entra lets in.
+	// Default false: any tenant Entra lets in. It needs ConnectRoles, so that
+	// onboarding is proven by an app-only token carrying those roles rather
+	// than by the app's mere presence in the tenant, which any user's own
+	// consent creates.
 	RequireOnboarding bool
 	// ConnectScopes is what the connect endpoint asks a tenant's admin to
 	// grant. Default: ["https://graph.microsoft.com/.default"], every permission
@@ -278,6 +281,10 @@ func checkOptional(s *settings) error {
 }
 
 func checkTenants(s *settings) error {
+	if s.RequireOnboarding && len(s.ConnectRoles) == 0 {
+		return fmt.Errorf("middleware: Config.RequireOnboarding needs Config.ConnectRoles: name an application permission " +
+			"your app registration requires (e.g. \"User.Read.All\") so the connect callback can be verified with an app-only token")
+	}
 	for i, t := range s.AllowedTenants {
 		if strings.TrimSpace(t) == "" || strings.ContainsAny(t, "/?# ") {
 			return fmt.Errorf("middleware: Config.AllowedTenants[%d] %q is not a tenant id", i, t)

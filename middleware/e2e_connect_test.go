@@ -33,7 +33,9 @@ func (e *env) multiTenant(t *testing.T, mutate func(*middleware.Config)) (*app5,
 
 func TestConnectOnboardsCustomerWhoseUsersCameFirst(t *testing.T) {
 	e := newEnv(t)
-	a, c := e.multiTenant(t, func(cfg *middleware.Config) { cfg.RequireOnboarding = true })
+	a, c := e.multiTenant(t, func(cfg *middleware.Config) {
+		cfg.RequireOnboarding, cfg.ConnectRoles = true, []string{"User.Read.All"}
+	})
 	ctx := context.Background()
 
 	// A user signs in before their admin connected the app: a page with the connect link.

@@ -75,7 +75,9 @@ func ExampleMiddleware_Transport() {
 // Get an app-only token for a customer tenant, and tell its admin how to
 // grant the application permission when it is missing.
 func ExampleMiddleware_AppToken() {
-	mw := exampleMiddleware(func(c *middleware.Config) { c.RequireOnboarding = true })
+	mw := exampleMiddleware(func(c *middleware.Config) {
+		c.RequireOnboarding, c.ConnectRoles = true, []string{"User.Read.All"}
+	})
 	tok, err := mw.AppToken(context.Background(), "aaaabbbb-0000-cccc-1111-dddd2222eeee", "", "User.Read.All")
 	var ace *middleware.AppConsentError
 	switch {
@@ -93,6 +95,7 @@ func ExampleMiddleware_AppToken() {
 func ExampleMiddleware_ConnectURL() {
 	mw := exampleMiddleware(func(c *middleware.Config) {
 		c.RequireOnboarding = true                                          // users of unconnected tenants get the connect link
+		c.ConnectRoles = []string{"User.Read.All"}                          // what proves the admin's approval (an app-only token's roles)
 		c.AllowedTenants = []string{"aaaabbbb-0000-cccc-1111-dddd2222eeee"} // optional: only these may sign in at all
 	})
 	fmt.Println(mw.ConnectURL("/welcome", ""))

@@ -41,6 +41,8 @@ func TestNewValidates(t *testing.T) {
 		{"loopback http", func(c *middleware.Config) { c.RedirectURL = "http://127.0.0.1:8080/auth/callback" }, ""},
 		{"hash key only", func(c *middleware.Config) { c.SessionKeys = sessionKeys[:1] }, ""},
 		{"no authority", func(c *middleware.Config) { c.Authority = "" }, "Config.Authority is empty"},
+		{"onboarding without roles", func(c *middleware.Config) { c.RequireOnboarding = true }, "RequireOnboarding needs Config.ConnectRoles"},
+		{"onboarding with roles", func(c *middleware.Config) { c.RequireOnboarding, c.ConnectRoles = true, []string{"User.Read.All"} }, ""},
 		{"http authority", func(c *middleware.Config) { c.Authority = "http://login.microsoftonline.com/x" }, "must use https"},
 		{"authority without tenant", func(c *middleware.Config) { c.Authority = "https://login.microsoftonline.com" }, "one tenant path segment"},
 		{"authority two segments", func(c *middleware.Config) { c.Authority = "https://login.microsoftonline.com/a/b" }, "one tenant path segment"},

@@ -52,7 +52,7 @@ func TestForgedAdminConsentCallbackIsRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			a, c := e.multiTenant(t, func(cfg *middleware.Config) {
-				cfg.RequireOnboarding, cfg.ConnectRoles = !tc.signedIn, tc.roles
+				cfg.RequireOnboarding, cfg.ConnectRoles = !tc.signedIn && tc.roles != nil, tc.roles
 			})
 			target := c.tenant.ID
 			if tc.home {
