@@ -102,7 +102,7 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := m.loadSession(r)
-	f, ferr := m.takeFlow(r, sess, r.Form.Get("state"))
+	f, ferr := m.takeFlow(w, r, sess, r.Form.Get("state"))
 	if e := entraerr.FromQuery(r.Form); e != nil {
 		m.callbackError(w, r, sess, f, e)
 		return
@@ -138,14 +138,17 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 // takeFlow checks state against the browser session and the flow store, and
 // consumes the flow. All failures wrap ErrInvalidState except store faults.
 // A state missing from the session's pending list is accepted when its flow
-// is bound to the session's binding id: concurrent tabs or scripts each
-// saved the cookie with their own flow, and the last one won.
-func (m *Middleware) takeFlow(r *http.Request, sess *session, state string) (*flowstore.Flow, error) {
+// is bound to the session's binding id (concurrent tabs or scripts each
+// saved the cookie with their own flow, and the last one won), or when the
+// browser holds the flow's own cookie (flow.go: concurrent first flows of a
+// new browser, and flows started before a first sign-in renewed the binding).
+func (m *Middleware) takeFlow(w http.ResponseWriter, r *http.Request, sess *session, state string) (*flowstore.Flow, error) {
 	if state == "" {
 		return nil, fmt.Errorf("%w: the callback carries no state", ErrInvalidState)
 	}
 	id := flowstore.ID(state)
-	if !sess.hasPending(id) && sess.sid == "" {
+	proof := m.takeFlowCookie(w, r, id)
+	if !sess.hasPending(id) && sess.sid == "" && proof == "" {
 		return nil, fmt.Errorf("%w: state %s was not started in this browser session (forged, used, or from another browser)", ErrInvalidState, id)
 	}
 	sess.removePending(id)
@@ -155,7 +158,7 @@ func (m *Middleware) takeFlow(r *http.Request, sess *session, state string) (*fl
 		return nil, fmt.Errorf("%w: state %s: %w", ErrInvalidState, id, err)
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	case f.SID != sess.sid:
+	case f.SID != sess.sid && !flowCookieProves(proof, f):
 		return nil, fmt.Errorf("%w: state %s belongs to another session", ErrInvalidState, id)
 	}
 	return f, nil

@@ -46,7 +46,14 @@
 // anonymous requests write (flows, kept forms, loop counters) never evicts
 // tokens. A session holds at most four pending flows; an older one is
 // deleted, with its kept form, when a fifth starts. It is bound to the browser session and single use: forged,
-// replayed, expired and cross-session states end on a 400 page. The callback
+// replayed, expired and cross-session states end on a 400 page. A session
+// without a signed-in account also gets, per flow, a cookie scoped to the
+// callback path (named SessionName_f_<flow id>, holding a hash of the flow's
+// binding id and state): two tabs of a new browser starting flows at once,
+// whose session cookies overwrite each other, and flows started before a
+// first sign-in renewed the session both complete. The binding is never
+// inferred from timing, addresses or User-Agent, so a flow another browser
+// started is refused (no login CSRF). The callback
 // redeems the code with the verifier, checks the ID token's nonce, records the
 // account in the session and redirects (303) to the original URL, which must be
 // a path on the app's origin.

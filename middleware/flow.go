@@ -2,6 +2,9 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,6 +70,9 @@ func (m *Middleware) redirectFlow(w http.ResponseWriter, r *http.Request, sess *
 		return
 	}
 	m.dropPending(ctx, sess.addPending(pendingEntry(f))) // resume.go
+	if sess.account.HomeAccountID == "" {
+		m.setFlowCookie(w, f)
+	}
 	if err := sess.save(w, r); err != nil {
 		m.fail(w, r, fmt.Errorf("middleware: save session: %w", err))
 		return
@@ -76,6 +82,62 @@ func (m *Middleware) redirectFlow(w http.ResponseWriter, r *http.Request, sess *
 		"signed_in", sess.account.HomeAccountID != "", "claims", f.Claims != "", "resume", f.Resume != "")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// Flow cookies. A session without a signed-in account gets, with each flow
+// it starts, a second cookie of its own, scoped to the callback path and
+// named after the flow, holding flowProof of the flow's binding id. It proves
+// at the callback that this browser started the flow when the session cookie
+// can no longer say so: two tabs of a brand-new browser that start flows at
+// the same moment get two binding ids and the second Set-Cookie of the
+// session overwrites the first; and a first sign-in gives the session a new
+// binding id (no fixation), which flows already started in other tabs lack.
+// Like the session cookie, it is set only by the app's answer to the browser
+// that started the flow, so another site cannot plant one for its own flow
+// (login CSRF) nor use the victim's (it never sees the state).
+//
+// Deriving a binding shared by the tabs instead (from the time the flows and
+// the cookie were created, the client's address or User-Agent) would let an
+// attacker time a flow of their own into a victim's fresh session: it is not
+// done.
+
+// flowCookieName is the name of the flow cookie of the flow whose id is id.
+func (m *Middleware) flowCookieName(id string) string { return m.cfg.SessionName + "_f_" + id }
+
+// flowProof is the value of f's flow cookie: a hash of its binding id and
+// state, so the cookie reveals neither and fits no other flow.
+func flowProof(sid, state string) string {
+	sum := sha256.Sum256([]byte("consentry flow cookie\x00" + sid + "\x00" + state))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// setFlowCookie sets f's flow cookie on w, for FlowTTL.
+func (m *Middleware) setFlowCookie(w http.ResponseWriter, f *flowstore.Flow) {
+	http.SetCookie(w, m.flowCookie(flowstore.ID(f.State), flowProof(f.SID, f.State), int(FlowTTL.Seconds())))
+}
+
+func (m *Middleware) flowCookie(id, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: m.flowCookieName(id), Value: value, Path: m.cfg.authPaths.callback, MaxAge: maxAge,
+		HttpOnly: true, Secure: m.cfg.redirect.Scheme == "https", SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// takeFlowCookie returns the value of r's flow cookie for the flow id ("" if
+// none) and, when there is one, expires it on w: it serves one callback.
+func (m *Middleware) takeFlowCookie(w http.ResponseWriter, r *http.Request, id string) string {
+	c, err := r.Cookie(m.flowCookieName(id))
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, m.flowCookie(id, "", -1))
+	return c.Value
+}
+
+// flowCookieProves reports whether proof, a flow cookie's value, was set by
+// the answer that started f.
+func flowCookieProves(proof string, f *flowstore.Flow) bool {
+	return proof != "" && subtle.ConstantTimeCompare([]byte(proof), []byte(flowProof(f.SID, f.State))) == 1
 }
 
 // flowURL is the authorize or admin-consent URL of f.
