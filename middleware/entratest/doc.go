@@ -63,7 +63,12 @@
 // {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}:
 // 401 InvalidAuthenticationToken, and 403 for a missing scope with the code of
 // the workload behind the route (ErrorAccessDenied for mail and calendar,
-// Authorization_RequestDenied for users).
+// Authorization_RequestDenied for users). Every other path under /v1.0, and
+// every other method, gets 404 Request_ResourceNotFound in that shape once the
+// token checks out (401 before), never a redirect to a cleaned path; an
+// unreadable sendMail body gets 400 BadRequest. FuzzGraph checks that no
+// method, path, query, body or token makes the API answer 5xx or a 4xx
+// without this JSON.
 //
 // Mailboxes and calendars start empty: AddMessage and AddEvent seed them
 // (names of known users are filled in from the directory), Messages and Events

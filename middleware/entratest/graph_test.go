@@ -35,7 +35,7 @@ func graphCall(t *testing.T, e *env, token, method, path, body string) (int, map
 }
 
 // graphToken signs the user in with scopes granted for the tenant and returns an access token.
-func graphToken(t *testing.T, e *env, scopes string) string {
+func graphToken(t testing.TB, e *env, scopes string) string {
 	t.Helper()
 	e.srv.GrantDelegated(e.tenant.ID, e.app.ClientID, "", strings.Fields(scopes)...)
 	code, v := e.getCode(t, e.user.UPN, "openid "+scopes)

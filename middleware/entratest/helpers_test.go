@@ -94,7 +94,7 @@ type env struct {
 	redirect    string
 }
 
-func newEnv(t *testing.T, opts ...entratest.Option) *env {
+func newEnv(t testing.TB, opts ...entratest.Option) *env {
 	t.Helper()
 	e := &env{clk: &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	e.srv = entratest.NewServer(append([]entratest.Option{entratest.WithClock(e.clk.Now)}, opts...)...)

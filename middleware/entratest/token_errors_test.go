@@ -16,7 +16,7 @@ import (
 
 // getCode walks the authorize flow with a Browser and returns the code and
 // its PKCE verifier.
-func (e *env) getCode(t *testing.T, upn, scope string) (code, verifier string) {
+func (e *env) getCode(t testing.TB, upn, scope string) (code, verifier string) {
 	t.Helper()
 	verifier = "verifier-" + strings.Repeat("x", 40)
 	sum := sha256.Sum256([]byte(verifier))
@@ -35,7 +35,7 @@ func (e *env) getCode(t *testing.T, upn, scope string) (code, verifier string) {
 }
 
 // postToken posts form to the token endpoint of tenant and decodes the JSON.
-func (e *env) postToken(t *testing.T, tenant string, form url.Values) (int, map[string]any) {
+func (e *env) postToken(t testing.TB, tenant string, form url.Values) (int, map[string]any) {
 	t.Helper()
 	resp, err := e.srv.Client().PostForm(e.srv.Authority(tenant)+"/oauth2/v2.0/token", form)
 	if err != nil {
