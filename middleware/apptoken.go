@@ -24,6 +24,7 @@ type AppConsentError struct {
 	cause      error
 }
 
+// Error says which tenant has not granted which application permissions.
 func (e *AppConsentError) Error() string {
 	msg := fmt.Sprintf("middleware: tenant %s has not granted the app", e.TenantID)
 	if len(e.Roles) > 0 {

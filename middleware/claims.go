@@ -23,6 +23,7 @@ type ClaimsChallengeError struct {
 	URL    string   // app-relative sign-in URL that carries the claims (for scripts)
 }
 
+// Error says which API status carried the claims challenge and for which scopes.
 func (e *ClaimsChallengeError) Error() string {
 	return fmt.Sprintf("middleware: the API answered %d with a claims challenge for %s", e.Status, strings.Join(e.Scopes, " "))
 }

@@ -80,6 +80,7 @@ type ConsentError struct {
 	adminFlow bool // the failed round trip was an admin consent
 }
 
+// Error describes the failure: its kind, the AADSTS code and the scopes concerned.
 func (e *ConsentError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.kind.Error())

@@ -20,6 +20,7 @@ const (
 	Canceled
 )
 
+// String names the kind for logs.
 func (k Kind) String() string {
 	switch k {
 	case NeedsUser:
