@@ -142,26 +142,33 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 // saved the cookie with their own flow, and the last one won), or when the
 // browser holds the flow's own cookie (flow.go: concurrent first flows of a
 // new browser, and flows started before a first sign-in renewed the binding).
+// The binding is checked before the flow is claimed: a callback from another
+// browser that knows the state leaves the flow to the browser that started it.
 func (m *Middleware) takeFlow(w http.ResponseWriter, r *http.Request, sess *session, state string) (*flowstore.Flow, error) {
 	if state == "" {
 		return nil, fmt.Errorf("%w: the callback carries no state", ErrInvalidState)
 	}
 	id := flowstore.ID(state)
-	proof := m.takeFlowCookie(w, r, id)
+	proof := m.flowCookieValue(r, id)
 	if !sess.hasPending(id) && sess.sid == "" && proof == "" {
 		return nil, fmt.Errorf("%w: state %s was not started in this browser session (forged, used, or from another browser)", ErrInvalidState, id)
 	}
-	sess.removePending(id)
-	f, err := m.flows.Take(r.Context(), state)
+	f, err := m.flows.TakeIf(r.Context(), state, func(f *flowstore.Flow) bool {
+		return f.SID == sess.sid || flowCookieProves(proof, f)
+	})
 	switch {
+	case errors.Is(err, flowstore.ErrRefused):
+		err = fmt.Errorf("%w: state %s belongs to another session", ErrInvalidState, id)
 	case errors.Is(err, flowstore.ErrNotFound), errors.Is(err, flowstore.ErrExpired):
-		return nil, fmt.Errorf("%w: state %s: %w", ErrInvalidState, id, err)
+		err = fmt.Errorf("%w: state %s: %w", ErrInvalidState, id, err)
 	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	case f.SID != sess.sid && !flowCookieProves(proof, f):
-		return nil, fmt.Errorf("%w: state %s belongs to another session", ErrInvalidState, id)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err) // the flow and its proofs stay for a retry
 	}
-	return f, nil
+	sess.removePending(id)
+	if proof != "" {
+		m.expireFlowCookie(w, id) // it serves one callback
+	}
+	return f, err
 }
 
 // callbackError ends a flow Entra answered with an error on a page (no loop).

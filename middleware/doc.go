@@ -46,7 +46,10 @@
 // anonymous requests write (flows, kept forms, loop counters) never evicts
 // tokens. A session holds at most four pending flows; an older one is
 // deleted, with its kept form, when a fifth starts. It is bound to the browser session and single use: forged,
-// replayed, expired and cross-session states end on a 400 page. A session
+// replayed, expired and cross-session states end on a 400 page, and a
+// callback from another browser that knows a state leaves its flow to the
+// browser that started it (the binding is checked before the flow is
+// used up). A session
 // without a signed-in account also gets, per flow, a cookie scoped to the
 // callback path (named SessionName_f_<flow id>, holding a hash of the flow's
 // binding id and state): two tabs of a new browser starting flows at once,

@@ -123,15 +123,18 @@ func (m *Middleware) flowCookie(id, value string, maxAge int) *http.Cookie {
 	}
 }
 
-// takeFlowCookie returns the value of r's flow cookie for the flow id ("" if
-// none) and, when there is one, expires it on w: it serves one callback.
-func (m *Middleware) takeFlowCookie(w http.ResponseWriter, r *http.Request, id string) string {
+// flowCookieValue returns the value of r's flow cookie for the flow id ("" if none).
+func (m *Middleware) flowCookieValue(r *http.Request, id string) string {
 	c, err := r.Cookie(m.flowCookieName(id))
 	if err != nil {
 		return ""
 	}
-	http.SetCookie(w, m.flowCookie(id, "", -1))
 	return c.Value
+}
+
+// expireFlowCookie expires the flow cookie of the flow id on w.
+func (m *Middleware) expireFlowCookie(w http.ResponseWriter, id string) {
+	http.SetCookie(w, m.flowCookie(id, "", -1))
 }
 
 // flowCookieProves reports whether proof, a flow cookie's value, was set by

@@ -46,10 +46,12 @@ const (
 	KindConnect      = "connect" // tenant onboarding (admin consent for the app's permissions)
 )
 
-// Errors of Take. ErrNotFound covers forged and replayed states alike.
+// Errors of Take and TakeIf. ErrNotFound covers forged and replayed states
+// alike; ErrRefused is a flow TakeIf's accept refused (left in the store).
 var (
 	ErrNotFound = errors.New("no pending sign-in for this state (forged, already used or expired)")
 	ErrExpired  = errors.New("the pending sign-in expired")
+	ErrRefused  = errors.New("the pending sign-in belongs to another browser session")
 )
 
 // Prefix starts every key this package writes.
@@ -101,13 +103,23 @@ func (s *Store) Drop(ctx context.Context, id string) error {
 	return nil
 }
 
-// Take returns the flow of state and deletes it (single use). With a store
-// that can compare-and-swap (sealed.CompareAndSwapper, as tokencache's
-// stores), the flow is first swapped for an empty value, so two concurrent
-// Takes (two replicas given the same callback) cannot both succeed. A
-// missing, undecryptable or expired flow is an error wrapping ErrNotFound or
-// ErrExpired; other errors are store failures.
+// Take returns the flow of state and deletes it (single use): TakeIf that
+// accepts any flow.
 func (s *Store) Take(ctx context.Context, state string) (*Flow, error) {
+	return s.TakeIf(ctx, state, nil)
+}
+
+// TakeIf returns the flow of state and deletes it (single use) if accept
+// (nil: any flow) approves it. The flow is read and opened first; a flow
+// accept refuses is an error wrapping ErrRefused and stays in the store
+// untouched, so whoever merely knows a state cannot consume another
+// browser's flow. With a store that can compare-and-swap
+// (sealed.CompareAndSwapper, as tokencache's stores), the accepted flow is
+// then swapped for an empty value, so two concurrent Takes (two replicas
+// given the same callback) cannot both succeed. A missing, undecryptable or
+// expired flow is an error wrapping ErrNotFound or ErrExpired; other errors
+// are store failures.
+func (s *Store) TakeIf(ctx context.Context, state string, accept func(*Flow) bool) (*Flow, error) {
 	id := ID(state)
 	data, found, err := s.kv.Get(ctx, Prefix+id)
 	if err != nil {
@@ -116,27 +128,40 @@ func (s *Store) Take(ctx context.Context, state string) (*Flow, error) {
 	if !found || len(data) == 0 {
 		return nil, ErrNotFound
 	}
-	if cas, ok := s.kv.(sealed.CompareAndSwapper); ok {
-		swapped, err := cas.CompareAndSwap(ctx, Prefix+id, data, []byte{}, time.Minute)
-		if err != nil {
-			return nil, fmt.Errorf("flowstore: claim flow: %w", err)
-		}
-		if !swapped {
-			return nil, ErrNotFound // another Take got it
-		}
-	}
-	if err := s.kv.Delete(ctx, Prefix+id); err != nil {
-		return nil, fmt.Errorf("flowstore: delete used flow: %w", err)
-	}
 	f, err := s.open(id, data)
 	if err != nil {
 		return nil, err
 	}
 	f.State = state
+	if accept != nil && !accept(f) {
+		return nil, ErrRefused
+	}
+	if err := s.claim(ctx, Prefix+id, data); err != nil {
+		return nil, err
+	}
 	if age := s.now().Sub(f.Created); age > s.ttl || age < -time.Minute {
 		return nil, ErrExpired
 	}
 	return f, nil
+}
+
+// claim removes the entry key, whose value was data, for one Take. With a
+// CompareAndSwapper the entry is first swapped for an empty marker, which
+// only one of concurrent claims wins.
+func (s *Store) claim(ctx context.Context, key string, data []byte) error {
+	if cas, ok := s.kv.(sealed.CompareAndSwapper); ok {
+		swapped, err := cas.CompareAndSwap(ctx, key, data, []byte{}, time.Minute)
+		if err != nil {
+			return fmt.Errorf("flowstore: claim flow: %w", err)
+		}
+		if !swapped {
+			return ErrNotFound // another Take got it
+		}
+	}
+	if err := s.kv.Delete(ctx, key); err != nil {
+		return fmt.Errorf("flowstore: delete used flow: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) open(id string, data []byte) (*Flow, error) {

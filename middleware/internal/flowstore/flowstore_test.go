@@ -159,3 +159,30 @@ func TestConcurrentTakeHasOneWinner(t *testing.T) {
 		t.Errorf("%d Takes won, want exactly 1", n)
 	}
 }
+
+// TestTakeIfRefusedLeavesFlow: a flow accept refuses is ErrRefused and stays
+// in the store as it was, for the browser that started it.
+func TestTakeIfRefusedLeavesFlow(t *testing.T) {
+	ctx := context.Background()
+	kv := &casKV{mapKV: mapKV{m: map[string][]byte{}}}
+	s, err := New(kv, [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, 10*time.Minute, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, &Flow{State: "st", SID: "victim", Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	before := string(kv.m[Prefix+ID("st")])
+	bound := func(sid string) func(*Flow) bool { return func(f *Flow) bool { return f.SID == sid } }
+	kv.gets.Add(1)
+	if f, err := s.TakeIf(ctx, "st", bound("attacker")); f != nil || !errors.Is(err, ErrRefused) {
+		t.Fatalf("TakeIf(other session) = %+v, %v; want ErrRefused", f, err)
+	}
+	if got := string(kv.m[Prefix+ID("st")]); got != before {
+		t.Fatal("a refused TakeIf changed the flow's entry")
+	}
+	kv.gets.Add(1)
+	if f, err := s.TakeIf(ctx, "st", bound("victim")); err != nil || f.SID != "victim" {
+		t.Fatalf("TakeIf(own session) = %+v, %v", f, err)
+	}
+}
