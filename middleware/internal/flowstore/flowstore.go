@@ -146,21 +146,28 @@ func (s *Store) TakeIf(ctx context.Context, state string, accept func(*Flow) boo
 }
 
 // claim removes the entry key, whose value was data, for one Take. With a
-// CompareAndSwapper the entry is first swapped for an empty marker, which
-// only one of concurrent claims wins.
+// CompareAndSwapper the entry is swapped for an empty marker, which only one
+// of concurrent claims wins; the winner owns the flow, and the Delete that
+// follows is best effort: the marker reads as not found and expires within
+// a minute, while failing the flow would strand its user (a 503, then a
+// retry refused because the flow is gone). Without one, the Delete is the
+// claim and its failure an error.
 func (s *Store) claim(ctx context.Context, key string, data []byte) error {
-	if cas, ok := s.kv.(sealed.CompareAndSwapper); ok {
-		swapped, err := cas.CompareAndSwap(ctx, key, data, []byte{}, time.Minute)
-		if err != nil {
-			return fmt.Errorf("flowstore: claim flow: %w", err)
+	cas, ok := s.kv.(sealed.CompareAndSwapper)
+	if !ok {
+		if err := s.kv.Delete(ctx, key); err != nil {
+			return fmt.Errorf("flowstore: delete used flow: %w", err)
 		}
-		if !swapped {
-			return ErrNotFound // another Take got it
-		}
+		return nil
 	}
-	if err := s.kv.Delete(ctx, key); err != nil {
-		return fmt.Errorf("flowstore: delete used flow: %w", err)
+	swapped, err := cas.CompareAndSwap(ctx, key, data, []byte{}, time.Minute)
+	if err != nil {
+		return fmt.Errorf("flowstore: claim flow: %w", err)
 	}
+	if !swapped {
+		return ErrNotFound // another Take got it
+	}
+	_ = s.kv.Delete(ctx, key) // best effort: the claim is won
 	return nil
 }
 

@@ -186,3 +186,46 @@ func TestTakeIfRefusedLeavesFlow(t *testing.T) {
 		t.Fatalf("TakeIf(own session) = %+v, %v", f, err)
 	}
 }
+
+// failDeleteKV is casKV whose Delete always fails.
+type failDeleteKV struct{ casKV }
+
+func (k *failDeleteKV) Delete(context.Context, string) error {
+	return errors.New("store: delete failed")
+}
+
+// TestTakeSurvivesFailedDeleteAfterClaim: once the compare-and-swap has
+// claimed the flow, a failing Delete does not fail the Take (the user would
+// get a 503, and a retry a 400, the flow being gone); the empty marker left
+// behind reads as not found. Without compare-and-swap the Delete is the claim,
+// and its failure is still an error.
+func TestTakeSurvivesFailedDeleteAfterClaim(t *testing.T) {
+	ctx := context.Background()
+	secrets := [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
+	kv := &failDeleteKV{casKV{mapKV: mapKV{m: map[string][]byte{}}}}
+	s, err := New(kv, secrets, 10*time.Minute, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, &Flow{State: "st", Nonce: "n", Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	kv.gets.Add(1)
+	if f, err := s.Take(ctx, "st"); err != nil || f.Nonce != "n" {
+		t.Fatalf("Take = %+v, %v; want the flow", f, err)
+	}
+	kv.gets.Add(1)
+	if _, err := s.Take(ctx, "st"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Take = %v, want ErrNotFound", err)
+	}
+
+	plain := &mapKV{m: map[string][]byte{}}
+	s, _ = New(plain, secrets, 10*time.Minute, time.Now)
+	if err := s.Put(ctx, &Flow{State: "st", Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	plain.e = errors.New("store down")
+	if _, err := s.Take(ctx, "st"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Fatalf("Take without compare-and-swap = %v, want a store error", err)
+	}
+}

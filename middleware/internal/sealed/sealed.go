@@ -143,7 +143,10 @@ type CompareAndSwapper interface {
 }
 
 // Take reads the record of id and deletes it: a record can be taken once.
-// With a CompareAndSwapper store two concurrent Takes cannot both succeed.
+// With a CompareAndSwapper store two concurrent Takes cannot both succeed:
+// the record is swapped for an empty marker, and once that swap is won the
+// Delete is best effort (the marker never opens and expires within a
+// minute). Without one, the Delete is the claim and its failure an error.
 func (b *Box) Take(ctx context.Context, id string, v any) (found bool, err error) {
 	key := b.Key(id)
 	data, found, err := b.kv.Get(ctx, key)
@@ -156,11 +159,14 @@ func (b *Box) Take(ctx context.Context, id string, v any) (found bool, err error
 	}
 	if cas, isCAS := b.kv.(CompareAndSwapper); isCAS {
 		swapped, err := cas.CompareAndSwap(ctx, key, data, []byte{}, time.Minute)
-		if err != nil || !swapped {
-			return false, err
+		if err != nil {
+			return false, fmt.Errorf("sealed: claim: %w", err)
 		}
-	}
-	if err := b.Delete(ctx, id); err != nil {
+		if !swapped {
+			return false, nil // another Take got it
+		}
+		_ = b.Delete(ctx, id) // best effort: the claim is won
+	} else if err := b.Delete(ctx, id); err != nil {
 		return false, err
 	}
 	if !env.Expires.IsZero() && b.now().After(env.Expires) {

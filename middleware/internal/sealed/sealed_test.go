@@ -3,6 +3,7 @@ package sealed
 import (
 	"context"
 	"crypto/cipher"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -124,5 +125,44 @@ func TestSealOpen(t *testing.T) {
 	}
 	if _, err := NewAEADs(nil, "info"); err == nil {
 		t.Error("NewAEADs without secrets succeeded")
+	}
+}
+
+// casFailDeleteKV is memKV with CompareAndSwap and a Delete that always fails.
+type casFailDeleteKV struct{ memKV }
+
+func (k *casFailDeleteKV) Delete(context.Context, string) error {
+	return errors.New("store: delete failed")
+}
+
+func (k *casFailDeleteKV) CompareAndSwap(_ context.Context, key string, old, v []byte, _ time.Duration) (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if cur, ok := k.m[key]; !ok || string(cur) != string(old) {
+		return false, nil
+	}
+	k.m[key] = v
+	return true, nil
+}
+
+// TestTakeSurvivesFailedDeleteAfterClaim: once the compare-and-swap has
+// claimed the record, a failing Delete does not fail the Take, and the
+// record cannot be taken again.
+func TestTakeSurvivesFailedDeleteAfterClaim(t *testing.T) {
+	ctx := context.Background()
+	kv := &casFailDeleteKV{memKV{m: map[string][]byte{}}}
+	b, err := New(kv, [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, "t", "p:", time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, "id", rec{N: 7}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var r rec
+	if found, err := b.Take(ctx, "id", &r); !found || err != nil || r.N != 7 {
+		t.Fatalf("Take = %v, %v, %+v; want the record", found, err, r)
+	}
+	if found, err := b.Take(ctx, "id", &r); found || err != nil {
+		t.Fatalf("second Take = %v, %v; want not found", found, err)
 	}
 }
