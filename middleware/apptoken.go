@@ -66,37 +66,45 @@ var notInTenant = []int{700016, 7000229, 65001}
 // 400 ms, never past ctx's deadline). After Close, and on other failures, the
 // error wraps ErrUnavailable (and ErrClosed after Close).
 func (m *Middleware) AppToken(ctx context.Context, tenantID, scope string, roles ...string) (Token, error) {
+	tok, _, err := m.appToken(ctx, tenantID, scope, &m.cfg.perf.retry, roles)
+	return tok, err
+}
+
+// appToken is AppToken with the retry policy p. cached reports whether MSAL
+// served the token (kept or, when roles were missing, dropped) from its cache.
+func (m *Middleware) appToken(ctx context.Context, tenantID, scope string, p *retryPolicy, roles []string) (tok Token, cached bool, err error) {
 	if scope == "" {
 		scope = protocol.GraphResource + "/.default"
 	}
 	if !validTenant(tenantID) || !strings.HasSuffix(scope, "/.default") {
-		return Token{}, fmt.Errorf("%w: AppToken needs a tenant id and a scope ending in /.default, got %q and %q", ErrInvalidRequest, tenantID, scope)
+		return Token{}, false, fmt.Errorf("%w: AppToken needs a tenant id and a scope ending in /.default, got %q and %q", ErrInvalidRequest, tenantID, scope)
 	}
-	ar, err := m.acquireAppToken(ctx, tenantID, scope)
+	ar, err := m.acquireAppToken(ctx, tenantID, scope, p)
 	if err != nil {
-		return Token{}, m.appTokenError(tenantID, roles, err)
+		return Token{}, false, m.appTokenError(tenantID, roles, err)
 	}
+	cached = ar.Metadata.TokenSource == confidential.TokenSourceCache
 	have, _ := protocol.Roles(ar.AccessToken)
 	if miss := missingRoles(roles, have); len(miss) > 0 {
 		// Drop the cached role-less token so a grant shows up on the next call.
 		if rerr := m.cache.Remove(ctx, m.appPartition(tenantID)); rerr != nil {
 			m.log.WarnContext(ctx, "middleware: drop cached app token", "tenant", tenantID, "err", rerr)
 		}
-		return Token{}, &AppConsentError{TenantID: tenantID, Roles: miss, ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
+		return Token{}, cached, &AppConsentError{TenantID: tenantID, Roles: miss, ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
 	}
-	return Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: []string{scope}}, nil
+	return Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: []string{scope}}, cached, nil
 }
 
-// acquireAppToken runs the client-credentials request with retries; Close
-// cancels it and waits for it.
-func (m *Middleware) acquireAppToken(ctx context.Context, tenantID, scope string) (confidential.AuthResult, error) {
+// acquireAppToken runs the client-credentials request under the retry policy
+// p; Close cancels it and waits for it.
+func (m *Middleware) acquireAppToken(ctx context.Context, tenantID, scope string, p *retryPolicy) (confidential.AuthResult, error) {
 	var ar confidential.AuthResult
 	ctx, done, err := m.cfg.perf.life.enter(ctx)
 	if err != nil {
 		return ar, err
 	}
 	defer done()
-	err = m.cfg.perf.retry.do(ctx, func(ctx context.Context) error {
+	err = p.do(ctx, func(ctx context.Context) error {
 		return m.clients.with(ctx, func(c confidential.Client) (err error) {
 			ar, err = c.AcquireTokenByCredential(ctx, []string{scope}, confidential.WithTenantID(tenantID))
 			return err

@@ -73,9 +73,12 @@ func (m *Middleware) tenantGranted(ctx context.Context, tenantID, key string) (b
 
 // recordTenant notes a completed admin consent the back channel confirmed;
 // the scope set is recorded only when scopesOK. For a connect flow the tenant
-// becomes onboarded and the app-only tokens cached for it are dropped, so
-// AppToken sees the new application permissions at once. Concurrent updates
-// of one tenant may lose a scope key, which only costs an admin a round trip.
+// becomes onboarded and, the first time, the app-only tokens cached for it
+// are dropped, so AppToken sees the new application permissions at once.
+// Later connect callbacks drop nothing: anyone can send one naming an
+// onboarded tenant, and AppToken refetches a cached token lacking a role it
+// is asked for anyway. Concurrent updates of one tenant may lose a scope
+// key, which only costs an admin a round trip.
 func (m *Middleware) recordTenant(ctx context.Context, tenantID string, f *flowstore.Flow, scopesOK bool) error {
 	rec, err := m.tenantRecord(ctx, tenantID)
 	if err != nil {
@@ -84,6 +87,7 @@ func (m *Middleware) recordTenant(ctx context.Context, tenantID string, f *flows
 	if key := protocol.Key(f.Scopes); scopesOK && !slices.Contains(rec.AdminScopes, key) {
 		rec.AdminScopes = append(rec.AdminScopes, key)
 	}
+	firstConnect := f.Kind == flowstore.KindConnect && !rec.Onboarded
 	if f.Kind == flowstore.KindConnect {
 		rec.Onboarded = true
 	}
@@ -91,7 +95,7 @@ func (m *Middleware) recordTenant(ctx context.Context, tenantID string, f *flows
 	if err := m.tenants.Put(ctx, strings.ToLower(tenantID), rec, 0); err != nil {
 		return fmt.Errorf("%w: record tenant %s: %w", ErrUnavailable, tenantID, err)
 	}
-	if f.Kind == flowstore.KindConnect {
+	if firstConnect {
 		if err := m.cache.Remove(ctx, m.appPartition(tenantID)); err != nil {
 			m.log.WarnContext(ctx, "middleware: drop cached app tokens", "tenant", tenantID, "err", err)
 		}

@@ -85,7 +85,9 @@
 // recording anything the middleware checks that a signed-in user belongs to
 // that tenant and asks Entra for an app-only token for it, refusing the
 // callback when the app is not in the tenant or the token lacks
-// Config.ConnectRoles. Scopes granted through /auth/adminconsent are
+// Config.ConnectRoles (a cached token with the roles will do; otherwise one
+// request to the token endpoint, not retried, so forged callbacks can
+// neither evict cached app tokens nor get the app throttled). Scopes granted through /auth/adminconsent are
 // remembered for RequireAdmin only when the signed-in admin then gets a token
 // for them silently.
 // Config.AllowedTenants and Config.RequireOnboarding decide whose users may

@@ -32,14 +32,27 @@ func (m *Middleware) verifyAdminConsent(ctx context.Context, sess *session, tena
 	if f.Kind == flowstore.KindConnect {
 		roles = m.cfg.ConnectRoles
 	}
-	// A token cached before the consent would not show the new roles.
-	if err := m.cache.Remove(ctx, m.appPartition(tenant)); err != nil {
-		return false, fmt.Errorf("%w: drop cached app tokens of tenant %s: %w", ErrUnavailable, tenant, err)
-	}
-	if _, err := m.AppToken(ctx, tenant, appScope(f.Scopes), roles...); err != nil {
+	if err := m.verifyAppToken(ctx, tenant, appScope(f.Scopes), roles); err != nil {
 		return false, fmt.Errorf("middleware: Entra does not confirm the admin consent of tenant %s: %w", tenant, err)
 	}
 	return f.Kind == flowstore.KindConnect || m.adminScopesVerified(ctx, sess, tenant, f), nil
+}
+
+// verifyAppToken checks that Entra issues the app a token for tenant and
+// scope carrying roles. Anyone can send a callback naming any tenant, so it
+// costs at most one request to the token endpoint and evicts nothing that
+// still serves: a cached token with the roles answers at once (the tenant's
+// other cached app tokens stay), no attempt is retried (a flood of forged
+// callbacks must not get the app throttled), and only a cached token lacking
+// a role (issued before the consent; appToken drops it) is asked for anew.
+func (m *Middleware) verifyAppToken(ctx context.Context, tenant, scope string, roles []string) error {
+	once := &retryPolicy{attempts: 1, timeout: m.cfg.perf.retry.timeout}
+	_, cached, err := m.appToken(ctx, tenant, scope, once, roles)
+	var ace *AppConsentError
+	if cached && errors.As(err, &ace) && ace.Code == 0 {
+		_, _, err = m.appToken(ctx, tenant, scope, once, roles)
+	}
+	return err
 }
 
 // appScope is the "/.default" scope of the resource of scopes.
