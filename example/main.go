@@ -64,7 +64,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	defer closeCache()
 
 	// 5. The pages, and the middleware that gets their tokens: sign-in, consent, tokens.
-	s, err := newSite(idp, log)
+	s, err := newSite(idp, publicURL, log)
 	if err != nil {
 		return err
 	}

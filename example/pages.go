@@ -30,6 +30,8 @@ type site struct {
 	emulator *entratest.Server // nil on the real Entra ID
 	clientID string
 	log      *slog.Logger
+	secure   bool     // the app's public URL is https: cookies are Secure
+	flash    *flashes // one-time notices after a redirect
 }
 
 // view is what every page template gets.
@@ -179,12 +181,10 @@ type sentView struct{ To, Subject string }
 
 const csrfCookie = "example_csrf"
 
-// composeForm shows the form; ?sent=... after a send shows the confirmation.
+// composeForm shows the form, and after a send the confirmation (a one-time
+// notice the send left for this browser).
 func (s *site) composeForm(w http.ResponseWriter, r *http.Request) {
-	v := composeView{CSRF: csrfToken(w, r)}
-	if to := r.URL.Query().Get("sent"); to != "" {
-		v.Sent = &sentView{To: to, Subject: r.URL.Query().Get("subject")}
-	}
+	v := composeView{CSRF: s.csrfToken(w, r), Sent: s.flash.take(w, r)}
 	s.render(w, r, http.StatusOK, "compose", "Compose", v)
 }
 
@@ -213,12 +213,13 @@ func (s *site) composeSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("example: mail sent", "to", to)
-	http.Redirect(w, r, "/compose?"+url.Values{"sent": {to}, "subject": {subject}}.Encode(), http.StatusSeeOther)
+	s.flash.put(w, "/compose", sentView{To: to, Subject: subject})
+	http.Redirect(w, r, "/compose", http.StatusSeeOther)
 }
 
 // csrfToken returns the browser's form token, setting the cookie when it has none
 // (double-submit: the form field must match the cookie, which other sites cannot read).
-func csrfToken(w http.ResponseWriter, r *http.Request) string {
+func (s *site) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
 		return c.Value
 	}
@@ -226,7 +227,7 @@ func csrfToken(w http.ResponseWriter, r *http.Request) string {
 	rand.Read(b)
 	tok := base64.RawURLEncoding.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	return tok
 }
 
@@ -284,12 +285,19 @@ func (s *site) knownTenants(r *http.Request) []knownTenant {
 }
 
 // newSite loads the templates; the middleware is attached once it exists (it needs
-// the site's error handler).
-func newSite(idp *identity, log *slog.Logger) (*site, error) {
+// the site's error handler). publicURL is the app's URL as browsers see it: its
+// scheme decides whether the site's cookies are Secure (behind a TLS proxy the
+// app itself serves plain HTTP).
+func newSite(idp *identity, publicURL string, log *slog.Logger) (*site, error) {
 	pages, err := loadPages()
 	if err != nil {
 		return nil, err
 	}
-	return &site{pages: pages, graph: &graph{base: idp.GraphURL},
-		emulator: idp.Emulator, clientID: idp.ClientID, log: log, auth: &auth{}}, nil
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return nil, fmt.Errorf("example: public URL %q: %w", publicURL, err)
+	}
+	secure := u.Scheme == "https"
+	return &site{pages: pages, graph: &graph{base: idp.GraphURL}, emulator: idp.Emulator, clientID: idp.ClientID,
+		log: log, auth: &auth{}, secure: secure, flash: &flashes{secure: secure}}, nil
 }
