@@ -91,10 +91,12 @@ func TestNewerAccessTokenWins(t *testing.T) {
 	if err := replace(c, "p", m); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range decode(t, m.data)["AccessToken"] {
-		if want := decode(t, []byte(newer))["AccessToken"]; len(want) != 1 || e["secret"] != firstOf(want)["secret"] {
-			t.Fatal("an older access token replaced a newer one")
-		}
+	got, want := decode(t, m.data)["AccessToken"], decode(t, []byte(newer))["AccessToken"]
+	if len(got) != 1 || len(want) != 1 {
+		t.Fatalf("stored %d access tokens; want 1 (the newer document holds %d)", len(got), len(want))
+	}
+	if firstOf(got)["secret"] != firstOf(want)["secret"] {
+		t.Fatal("an older access token replaced a newer one")
 	}
 }
 
