@@ -108,10 +108,9 @@ func (s *Store) Take(ctx context.Context, state string) (*Flow, error) {
 // (nil: any flow) approves it. The flow is read and opened first; a flow
 // accept refuses is an error wrapping ErrRefused and stays in the store
 // untouched, so whoever merely knows a state cannot consume another
-// browser's flow. With a store that can compare-and-swap
-// (sealed.CompareAndSwapper, as tokencache's stores), the accepted flow is
-// then swapped for an empty value, so two concurrent Takes (two replicas
-// given the same callback) cannot both succeed. A missing, undecryptable or
+// browser's flow. The accepted flow is then claimed with sealed.Claim, so
+// with a store that can compare-and-swap (tokencache's) two concurrent Takes
+// (two replicas given the same callback) cannot both succeed. A missing, undecryptable or
 // expired flow is an error wrapping ErrNotFound or ErrExpired; other errors
 // are store failures.
 func (s *Store) TakeIf(ctx context.Context, state string, accept func(*Flow) bool) (*Flow, error) {
@@ -131,39 +130,17 @@ func (s *Store) TakeIf(ctx context.Context, state string, accept func(*Flow) boo
 	if accept != nil && !accept(f) {
 		return nil, ErrRefused
 	}
-	if err := s.claim(ctx, Prefix+id, data); err != nil {
-		return nil, err
+	won, err := sealed.Claim(ctx, s.kv, Prefix+id, data) // single use, also across replicas
+	if err != nil {
+		return nil, fmt.Errorf("flowstore: %w", err)
+	}
+	if !won {
+		return nil, ErrNotFound // another Take got it
 	}
 	if age := s.now().Sub(f.Created); age > s.ttl || age < -time.Minute {
 		return nil, ErrExpired
 	}
 	return f, nil
-}
-
-// claim removes the entry key, whose value was data, for one Take. With a
-// CompareAndSwapper the entry is swapped for an empty marker, which only one
-// of concurrent claims wins; the winner owns the flow, and the Delete that
-// follows is best effort: the marker reads as not found and expires within
-// a minute, while failing the flow would strand its user (a 503, then a
-// retry refused because the flow is gone). Without one, the Delete is the
-// claim and its failure an error.
-func (s *Store) claim(ctx context.Context, key string, data []byte) error {
-	cas, ok := s.kv.(sealed.CompareAndSwapper)
-	if !ok {
-		if err := s.kv.Delete(ctx, key); err != nil {
-			return fmt.Errorf("flowstore: delete used flow: %w", err)
-		}
-		return nil
-	}
-	swapped, err := cas.CompareAndSwap(ctx, key, data, []byte{}, time.Minute)
-	if err != nil {
-		return fmt.Errorf("flowstore: claim flow: %w", err)
-	}
-	if !swapped {
-		return ErrNotFound // another Take got it
-	}
-	_ = s.kv.Delete(ctx, key) // best effort: the claim is won
-	return nil
 }
 
 func (s *Store) open(id string, data []byte) (*Flow, error) {

@@ -137,16 +137,14 @@ func (b *Box) Get(ctx context.Context, id string, v any) (found bool, err error)
 }
 
 // CompareAndSwapper is the optional store capability (tokencache's) that
-// makes Take atomic across replicas.
+// makes Claim, and so Take, atomic across replicas.
 type CompareAndSwapper interface {
 	CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error)
 }
 
-// Take reads the record of id and deletes it: a record can be taken once.
-// With a CompareAndSwapper store two concurrent Takes cannot both succeed:
-// the record is swapped for an empty marker, and once that swap is won the
-// Delete is best effort (the marker never opens and expires within a
-// minute). Without one, the Delete is the claim and its failure an error.
+// Take reads the record of id and deletes it: a record can be taken once
+// (see Claim). A missing, expired or unopenable record is found=false with a
+// nil error; errors are store failures.
 func (b *Box) Take(ctx context.Context, id string, v any) (found bool, err error) {
 	key := b.Key(id)
 	data, found, err := b.kv.Get(ctx, key)
@@ -157,22 +155,38 @@ func (b *Box) Take(ctx context.Context, id string, v any) (found bool, err error
 	if !found || !ok {
 		return false, nil
 	}
-	if cas, isCAS := b.kv.(CompareAndSwapper); isCAS {
-		swapped, err := cas.CompareAndSwap(ctx, key, data, []byte{}, time.Minute)
-		if err != nil {
-			return false, fmt.Errorf("sealed: claim: %w", err)
-		}
-		if !swapped {
-			return false, nil // another Take got it
-		}
-		_ = b.Delete(ctx, id) // best effort: the claim is won
-	} else if err := b.Delete(ctx, id); err != nil {
+	if won, err := Claim(ctx, b.kv, key, data); !won || err != nil {
 		return false, err
 	}
 	if !env.Expires.IsZero() && b.now().After(env.Expires) {
 		return false, nil
 	}
 	return json.Unmarshal(env.V, v) == nil, nil
+}
+
+// Claim removes key, whose value was read as data, for one taker, and
+// reports whether this caller won it. With a CompareAndSwapper store two
+// concurrent Claims cannot both win: the value is swapped for an empty
+// marker, and once that swap is won the Delete is best effort (the marker
+// never opens and expires within a minute, while failing would strand the
+// record's user). Without one, the Delete is the claim and its failure an
+// error.
+func Claim(ctx context.Context, kv KV, key string, data []byte) (won bool, err error) {
+	cas, ok := kv.(CompareAndSwapper)
+	if !ok {
+		if err := kv.Delete(ctx, key); err != nil {
+			return false, fmt.Errorf("sealed: delete: %w", err)
+		}
+		return true, nil
+	}
+	swapped, err := cas.CompareAndSwap(ctx, key, data, []byte{}, time.Minute)
+	if err != nil {
+		return false, fmt.Errorf("sealed: claim: %w", err)
+	}
+	if swapped {
+		_ = kv.Delete(ctx, key) // best effort: the claim is won
+	}
+	return swapped, nil
 }
 
 // Delete removes the record of id; a missing one is not an error.
