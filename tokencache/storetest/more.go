@@ -38,6 +38,27 @@ func testExpiry(t *testing.T, cfg Config) {
 	set(t, s, "long", []byte("w"), 0) // an overwrite without ttl clears it
 	cfg.Advance(t, s, 2*time.Hour)
 	wantValue(t, s, "long", []byte("w"))
+	if c, ok := s.(tokencache.CompareAndSwapper); ok {
+		testCASExpiry(t, cfg, s, c)
+	}
+}
+
+// testCASExpiry checks that CompareAndSwap sets and clears expiry as Set does.
+func testCASExpiry(t *testing.T, cfg Config, s tokencache.Store, c tokencache.CompareAndSwapper) {
+	t.Helper()
+	swap := func(key string, old, value []byte, ttl time.Duration) {
+		t.Helper()
+		if ok, err := c.CompareAndSwap(context.Background(), key, old, value, ttl); !ok || err != nil {
+			t.Fatalf("CompareAndSwap(%q, %q -> %q) = %v, %v; want true, nil", key, old, value, ok, err)
+		}
+	}
+	swap("cas", nil, []byte("v"), time.Minute)
+	cfg.Advance(t, s, 2*time.Minute)
+	wantMissing(t, s, "cas")
+	swap("cas", nil, []byte("v"), time.Minute)
+	swap("cas", []byte("v"), []byte("w"), 0) // a swap without ttl clears it
+	cfg.Advance(t, s, 2*time.Hour)
+	wantValue(t, s, "cas", []byte("w"))
 }
 
 func testCanceled(t *testing.T, cfg Config) {
@@ -48,6 +69,9 @@ func testCanceled(t *testing.T, cfg Config) {
 		"Get":    func() error { _, _, err := s.Get(ctx, "k"); return err },
 		"Set":    func() error { return s.Set(ctx, "k", []byte("v"), 0) },
 		"Delete": func() error { return s.Delete(ctx, "k") },
+	}
+	if c, ok := s.(tokencache.CompareAndSwapper); ok {
+		ops["CompareAndSwap"] = func() error { _, err := c.CompareAndSwap(ctx, "k", nil, []byte("v"), 0); return err }
 	}
 	for name, op := range ops {
 		t.Run(name, func(t *testing.T) {
