@@ -202,14 +202,16 @@ func TestTokenNeverPrinted(t *testing.T) {
 }
 
 func TestConsentErrorIsAndAs(t *testing.T) {
-	mw, _ := middleware.New(validConfig(t))
 	var got error
 	cfg := validConfig(t)
 	cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, status int, err error) {
 		got = err
 		w.WriteHeader(status)
 	}
-	mw, _ = middleware.New(cfg)
+	mw, err := middleware.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := httptest.NewRequest("GET", "https://app.example/auth/callback?error=access_denied&error_description=AADSTS90094%3A+Admin+approval", nil)
 	mw.AuthHandler().ServeHTTP(httptest.NewRecorder(), r)
 	var ce *middleware.ConsentError

@@ -17,8 +17,8 @@ func TestChallengeRFC7636(t *testing.T) {
 	if n := len(NewVerifier()); n != 43 {
 		t.Errorf("verifier length %d, want 43", n)
 	}
-	if Random(16) == Random(16) {
-		t.Error("Random repeats")
+	if a, b := Random(16), Random(16); a == b {
+		t.Errorf("Random repeats: %q twice", a)
 	}
 }
 
