@@ -72,18 +72,28 @@ func (s *Server) takeFlow(r *http.Request, id string) *flow {
 	return f
 }
 
-var errFlowGone = newErr(400, "invalid_request", 90015, "The sign-in request is unknown or has expired. Start again from the application.")
-
-// handleSignIn serves the sign-in page's form.
-func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
+// postedFlow reads the posted form of a page (named in the error) and returns
+// the flow it names. If there is none, it has answered with an error page and
+// returns nil.
+func (s *Server) postedFlow(w http.ResponseWriter, r *http.Request, page string) *flow {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if r.ParseForm() != nil {
-		s.errorPage(w, r, errInvalidRequest("The sign-in form could not be read."))
-		return
+		s.errorPage(w, r, errInvalidRequest("The "+page+" form could not be read."))
+		return nil
 	}
 	f := s.takeFlow(r, r.PostForm.Get("flow"))
 	if f == nil {
 		s.errorPage(w, r, errFlowGone)
+	}
+	return f
+}
+
+var errFlowGone = newErr(400, "invalid_request", 90015, "The sign-in request is unknown or has expired. Start again from the application.")
+
+// handleSignIn serves the sign-in page's form.
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	f := s.postedFlow(w, r, "sign-in")
+	if f == nil {
 		return
 	}
 	upn := strings.TrimSpace(r.PostForm.Get("upn"))
@@ -101,13 +111,11 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 
 // handleConsent serves the consent and admin-consent pages' forms.
 func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if r.ParseForm() != nil {
-		s.errorPage(w, r, errInvalidRequest("The consent form could not be read."))
+	f := s.postedFlow(w, r, "consent")
+	if f == nil {
 		return
 	}
-	f := s.takeFlow(r, r.PostForm.Get("flow"))
-	if f == nil || f.UserOID == "" {
+	if f.UserOID == "" { // consent comes after sign-in
 		s.errorPage(w, r, errFlowGone)
 		return
 	}
