@@ -5,8 +5,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/consentry/consentry/middleware/internal/hotcache"
 )
 
 // The fast path of a protected request (default cookie store only): one
@@ -38,15 +36,6 @@ func (r *routeIDs) id(key string) uint32 {
 		r.ids[key] = id
 	}
 	return id
-}
-
-// newFastCache returns the fast-path cache, or nil for a session store that
-// does not keep the whole session in the cookie.
-func newFastCache(s *settings) *hotcache.Cache[*authInfo] {
-	if s.Sessions != nil {
-		return nil
-	}
-	return hotcache.New[*authInfo](s.TokenCacheSize)
 }
 
 // fastGet returns the authInfo of r's session cookie for rt, without decoding

@@ -75,7 +75,7 @@ func New(cfg Config) (*Middleware, error) {
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
 		m.memo = hotcache.New[memoEntry](s.TokenCacheSize)
-		m.fast = newFastCache(s)
+		m.fast = hotcache.New[*authInfo](s.TokenCacheSize)
 	}
 	return m, nil
 }
