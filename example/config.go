@@ -108,21 +108,15 @@ func (c *config) readEnv(getenv func(string) string) error {
 
 // checkAzure accepts all three AZURE_* variables or none.
 func (c *config) checkAzure() error {
-	set := map[string]bool{
-		"AZURE_TENANT_ID":     c.TenantID != "",
-		"AZURE_CLIENT_ID":     c.ClientID != "",
-		"AZURE_CLIENT_SECRET": c.ClientSecret != "",
-	}
 	var missing []string
-	n := 0
-	for _, name := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"} {
-		if set[name] {
-			n++
-		} else {
-			missing = append(missing, name)
+	for _, v := range []struct{ name, value string }{
+		{"AZURE_TENANT_ID", c.TenantID}, {"AZURE_CLIENT_ID", c.ClientID}, {"AZURE_CLIENT_SECRET", c.ClientSecret},
+	} {
+		if v.value == "" {
+			missing = append(missing, v.name)
 		}
 	}
-	if n != 0 && n != 3 {
+	if len(missing) == 1 || len(missing) == 2 {
 		return fmt.Errorf("example: to use the real Entra ID set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET; missing %s", strings.Join(missing, ", "))
 	}
 	return nil
