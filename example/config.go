@@ -122,9 +122,9 @@ func (c *config) checkAzure() error {
 	return nil
 }
 
-// decodeKey decodes a base64 (standard or URL, padded or not) key of one of the given sizes.
+// decodeKey decodes a base64 (standard or URL, padded or not) key of size bytes.
 // An empty value gives nil.
-func decodeKey(name, value string, sizes ...int) ([]byte, error) {
+func decodeKey(name, value string, size int) ([]byte, error) {
 	value = strings.TrimSpace(value)
 	if value == "" {
 		return nil, nil
@@ -139,12 +139,10 @@ func decodeKey(name, value string, sizes ...int) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("example: %s is not base64: %w", name, err)
 	}
-	for _, n := range sizes {
-		if len(key) == n {
-			return key, nil
-		}
+	if len(key) != size {
+		return nil, fmt.Errorf("example: %s decodes to %d bytes; want %d (openssl rand -base64 %d)", name, len(key), size, size)
 	}
-	return nil, fmt.Errorf("example: %s decodes to %d bytes; want %v (openssl rand -base64 %d)", name, len(key), sizes, sizes[0])
+	return key, nil
 }
 
 // sessionKeys returns the configured session key pair, or fresh random keys.
