@@ -174,21 +174,25 @@ func (s *MemoryStore) lookup(key string) *memItem {
 	return it
 }
 
-// put stores a copy of value and evicts until the bounds hold. An entry's
-// buffer is reused when the new value fits in it (Get hands out copies, so
-// nobody else holds it). s.mu must be held.
+// put stores a copy of value and evicts until the bounds hold. Overwriting
+// a key updates its entry in place, reusing its value buffer when the new
+// value fits (Get hands out copies, so nobody else holds it). s.mu must be
+// held.
 func (s *MemoryStore) put(key string, value []byte, ttl time.Duration) {
-	var buf []byte
-	if e, ok := s.items[key]; ok {
-		buf = e.Value.(*memItem).value[:0]
-		s.remove(e)
-	}
-	it := &memItem{key: key, value: append(buf, value...)}
+	var expires time.Time
 	if ttl > 0 {
-		it.expires = s.now().Add(ttl)
+		expires = s.now().Add(ttl)
 	}
-	s.items[key] = s.lru.PushFront(it)
-	s.size += entrySize(key, value)
+	if e, ok := s.items[key]; ok {
+		it := e.Value.(*memItem)
+		s.size += int64(len(value) - len(it.value))
+		it.value, it.expires = append(it.value[:0], value...), expires
+		s.lru.MoveToFront(e)
+	} else {
+		it := &memItem{key: key, value: append([]byte(nil), value...), expires: expires}
+		s.items[key] = s.lru.PushFront(it)
+		s.size += entrySize(key, value)
+	}
 	for s.size > s.maxBytes || (s.maxEntries > 0 && s.lru.Len() > s.maxEntries) {
 		s.remove(s.lru.Back())
 	}
