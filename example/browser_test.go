@@ -168,7 +168,8 @@ func (b *browser) click(sel string) {
 
 // settle waits (at most 10 s) until the page is one of the example's or the
 // emulator's, past any page in between that moves on by itself (a form that a
-// script submits at once). A page that is neither is left for the caller to judge.
+// script submits at once). It does not fail: every click is followed by a step
+// (seesPage, seesEntra) or a check that judges the page it ended on.
 func (b *browser) settle() {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
@@ -233,7 +234,7 @@ func (b *browser) shot(name string) {
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		b.t.Logf("screenshot %s: %v", name, err)
+		b.t.Errorf("screenshot %s: %v", name, err) // every step has its screenshot
 		return
 	}
 	file := filepath.Join(b.dir, fmt.Sprintf("%02d-%s-%s.png", *b.n, b.who, unsafeName.ReplaceAllString(name, "-")))
@@ -243,7 +244,7 @@ func (b *browser) shot(name string) {
 }
 
 // expect checks that the current page's text contains each of want, failing the
-// test at step what (with a screenshot already taken by the caller) when it does not.
+// test at step what when it does not.
 func (b *browser) expect(what string, want ...string) {
 	b.t.Helper()
 	text := b.pageText()
@@ -254,11 +255,30 @@ func (b *browser) expect(what string, want ...string) {
 	}
 }
 
-// expectPage checks that the current page is the example's page id (its <main id>).
-func (b *browser) expectPage(what, id string) {
+// seesPage is a step that ends on the example's page id (its <main id>): it takes
+// the screenshot step, then checks the page and that its text contains each of want.
+func (b *browser) seesPage(step, id string, want ...string) {
 	b.t.Helper()
+	b.shot(step)
 	if !b.has("main#page-" + id) {
-		b.t.Fatalf("step %q: want the example's %q page, got %s\n%s", what, id, b.location(), b.pageText())
+		b.t.Fatalf("step %q: want the example's %q page, got %s\n%s", step, id, b.location(), b.pageText())
+	}
+	b.expect(step, want...)
+}
+
+// seesEntra is a step that ends on the emulator's page of kind (signin, consent,
+// admin_approval, adminconsent): it takes the screenshot "entra-"+step, then checks
+// the page and that it lists each of scopes.
+func (b *browser) seesEntra(step, kind string, scopes ...string) {
+	b.t.Helper()
+	b.shot("entra-" + step)
+	if !b.has(fmt.Sprintf(`main#entratest[data-kind=%q]`, kind)) {
+		b.t.Fatalf("step %q: want the emulator's %s page, got %s\n%s", step, kind, b.location(), b.pageText())
+	}
+	for _, s := range scopes {
+		if !b.has(fmt.Sprintf(`#permissions li[data-scope=%q]`, s)) {
+			b.t.Fatalf("step %q: the %s page does not list %s\n%s", step, kind, s, b.pageText())
+		}
 	}
 }
 
@@ -268,20 +288,6 @@ func (b *browser) check(what string, ok bool, format string, args ...any) {
 	b.t.Helper()
 	if !ok {
 		b.t.Errorf("step %q: %s\nat %s\n%s", what, fmt.Sprintf(format, args...), b.location(), b.pageText())
-	}
-}
-
-// expectEntra checks that the current page is the emulator's page of kind
-// (signin, consent, admin_approval, adminconsent) and that it lists scopes.
-func (b *browser) expectEntra(what, kind string, scopes ...string) {
-	b.t.Helper()
-	if !b.has(fmt.Sprintf(`main#entratest[data-kind=%q]`, kind)) {
-		b.t.Fatalf("step %q: want the emulator's %s page, got %s\n%s", what, kind, b.location(), b.pageText())
-	}
-	for _, s := range scopes {
-		if !b.has(fmt.Sprintf(`#permissions li[data-scope=%q]`, s)) {
-			b.t.Fatalf("step %q: the %s page does not list %s\n%s", what, kind, s, b.pageText())
-		}
 	}
 }
 
@@ -311,96 +317,75 @@ func TestBrowserConsentFlows(t *testing.T) {
 
 	// 1. Home, signed out.
 	alex.open(a.URL + "/")
-	alex.shot("home-signed-out")
-	alex.expectPage("home", "home")
-	alex.expect("home", "You are signed out", "alex@contoso.example") // and the users to sign in as
-	alex.check("home offers to sign in", alex.has("a#sign-in"), "no Sign in button")
+	alex.seesPage("home-signed-out", "home", "You are signed out", "alex@contoso.example") // and the users to sign in as
+	alex.check("home-signed-out", alex.has("a#sign-in"), "no Sign in button")
 
 	// 2. Sign in as a non-admin: the emulator's sign-in page, then consent to User.Read.
 	alex.click("#sign-in")
-	alex.shot("entra-sign-in")
-	alex.expectEntra("sign in", "signin")
+	alex.seesEntra("sign-in", "signin")
 	alex.click(`button[data-upn="alex@contoso.example"]`)
-	alex.shot("entra-consent-user-read")
-	alex.expectEntra("consent at sign-in", "consent", "User.Read")
+	alex.seesEntra("consent-user-read", "consent", "User.Read")
 	alex.click("#accept")
-	alex.shot("home-signed-in")
-	alex.expectPage("back home after sign-in", "home")
-	alex.check("home shows who is signed in", alex.text("#signed-in-as") == "Alex Wilber" && strings.Contains(alex.pageText(), "Hello, Alex Wilber"),
+	alex.seesPage("home-signed-in", "home")
+	alex.check("home-signed-in", alex.text("#signed-in-as") == "Alex Wilber" && strings.Contains(alex.pageText(), "Hello, Alex Wilber"),
 		"the home page (outside Require) does not show Alex Wilber as signed in")
 
 	// 3. Mail: incremental consent, for Mail.Read only.
 	alex.click(`nav a[href="/mail"]`)
-	alex.shot("entra-consent-mail-read")
-	alex.expectEntra("consent to mail", "consent", "Mail.Read")
+	alex.seesEntra("consent-mail-read", "consent", "Mail.Read")
 	if got := alex.consentedScopes(); len(got) != 1 {
-		t.Errorf("step \"consent to mail\": want only Mail.Read asked (incremental consent), got %v", got)
+		t.Errorf("step \"consent-mail-read\": want only Mail.Read asked (incremental consent), got %v", got)
 	}
 	alex.click("#accept")
-	alex.shot("mail")
-	alex.expectPage("mail after consent", "mail")
-	alex.expect("mail after consent", "Your mail", "Coffee before the kickoff?", "Megan Bowen") // seeded by the example
+	alex.seesPage("mail", "mail", "Your mail", "Coffee before the kickoff?", "Megan Bowen") // seeded by the example
 
 	// 4. Compose: the form posts, Mail.Send needs a new consent, the post resumes.
 	subject := "Lunch on Friday? " + time.Now().Format("15:04:05")
 	alex.click(`nav a[href="/compose"]`)
-	alex.expectPage("compose form", "compose")
+	alex.seesPage("compose", "compose")
 	alex.fill("#to", "megan@contoso.example")
 	alex.fill("#subject", subject)
 	alex.fill("#body", "Sent from the Consentry example by the browser test.")
 	alex.shot("compose-filled")
 	alex.click("#send")
-	alex.shot("entra-consent-mail-send")
-	alex.expectEntra("consent to send", "consent", "Mail.Send")
+	alex.seesEntra("consent-mail-send", "consent", "Mail.Send")
 	alex.click("#accept")
 	alex.shot("compose-after-consent")
 	sent := alex.has("#sent")
-	alex.check("post resumes after consent", sent,
+	alex.check("compose-after-consent", sent,
 		"after consenting to Mail.Send the form post was not resumed: no \"Sent\" confirmation on the page the browser came back to")
 	if sent {
-		alex.expect("sent confirmation", "Sent “"+subject+"” to megan@contoso.example")
+		alex.expect("compose-after-consent", "Sent “"+subject+"” to megan@contoso.example")
 		alex.click(`nav a[href="/mail"]`)
-		alex.shot("mail-with-sent-message")
-		alex.expect("sent message in the mailbox (Sent Items)", subject)
+		alex.seesPage("mail-with-sent-message", "mail", subject) // in Sent Items
 	}
 
 	// 5. Directory: User.Read.All needs an administrator; the non-admin gets the admin page.
 	alex.click(`nav a[href="/directory"]`)
-	alex.shot("entra-need-admin-approval")
-	alex.expectEntra("directory as a non-admin", "admin_approval", "User.Read.All")
+	alex.seesEntra("need-admin-approval", "admin_approval", "User.Read.All")
 	alex.click("#back")
-	alex.shot("admin-needed")
-	alex.expectPage("back in the app without the permission", "adminneeded")
-	alex.expect("admin page", "An administrator must approve this app", "User.Read.All")
+	alex.seesPage("admin-needed", "adminneeded", "An administrator must approve this app", "User.Read.All")
 
 	// 6. The admin, at her own computer, approves the app for the organization.
 	adele := alex.person("adele")
 	adele.open(a.URL + "/connect")
-	adele.shot("connect")
-	adele.expectPage("connect page", "connect")
+	adele.seesPage("connect", "connect")
 	adele.click("#approve-org")
-	adele.shot("entra-sign-in")
-	adele.expectEntra("admin signs in", "signin")
+	adele.seesEntra("sign-in", "signin")
 	adele.click(`button[data-upn="adele@contoso.example"]`)
-	adele.shot("entra-admin-consent")
-	adele.expectEntra("admin consent for the organization", "adminconsent", "User.Read.All")
+	adele.seesEntra("admin-consent", "adminconsent", "User.Read.All")
 	adele.click("#accept")
-	adele.shot("connect-approved")
-	adele.expectPage("back on connect", "connect")
-	adele.check("approved for the organization", adele.has("#approved"), "no confirmation after admin consent")
-	adele.check("Contoso is connected", strings.Contains(adele.text("#tenants"), "Contoso\tyes"), "the connect page does not list Contoso as connected: %q", adele.text("#tenants"))
+	adele.seesPage("connect-approved", "connect")
+	adele.check("connect-approved", adele.has("#approved"), "no confirmation after admin consent")
+	adele.check("connect-approved", strings.Contains(adele.text("#tenants"), "Contoso\tyes"), "the connect page does not list Contoso as connected: %q", adele.text("#tenants"))
 
 	// 7. The non-admin now sees the directory, without being asked anything.
 	alex.click(`nav a[href="/directory"]`)
-	alex.shot("directory")
-	alex.expectPage("directory as a non-admin after approval", "directory")
-	alex.expect("directory lists the tenant", "Adele Vance", "Megan Bowen", "alex@contoso.example")
+	alex.seesPage("directory", "directory", "Adele Vance", "Megan Bowen", "alex@contoso.example")
 
 	// 8. The token's scopes and the grants.
 	alex.click(`nav a[href="/scopes"]`)
-	alex.shot("scopes")
-	alex.expectPage("scopes", "scopes")
-	alex.expect("scopes", "User.Read.All", "your organization")
+	alex.seesPage("scopes", "scopes", "User.Read.All", "your organization")
 
 	// 9. Sign out: the app, then Entra's logout page, then back home.
 	if err := alex.try(chromedp.Click(chromedp.CSS("#sign-out"), chromedp.NodeVisible)); err != nil {
@@ -411,13 +396,11 @@ func TestBrowserConsentFlows(t *testing.T) {
 		}
 		t.Fatalf("step \"sign out\": %v at %s%s", err, alex.location(), why)
 	}
-	alex.shot("signed-out")
-	alex.expectPage("home after sign-out", "home")
-	alex.check("home after sign-out", alex.has("a#sign-in") && !alex.has("#signed-in-as") && strings.Contains(alex.pageText(), "You are signed out"),
+	alex.seesPage("signed-out", "home")
+	alex.check("signed-out", alex.has("a#sign-in") && !alex.has("#signed-in-as") && strings.Contains(alex.pageText(), "You are signed out"),
 		"the home page still shows a signed-in user")
 	alex.open(a.URL + "/profile") // signed out for real: a protected page asks Entra again
-	alex.shot("entra-sign-in-after-sign-out")
-	alex.expectEntra("protected page after sign-out", "signin")
+	alex.seesEntra("sign-in-after-sign-out", "signin")
 }
 
 // TestBrowserUserConsentDisabled: in Fabrikam users may not consent, so even
@@ -430,48 +413,37 @@ func TestBrowserUserConsentDisabled(t *testing.T) {
 
 	// 1. The user is stopped at sign-in: nothing may be consented by users here.
 	lynne.open(a.URL + "/profile")
-	lynne.shot("entra-sign-in")
-	lynne.expectEntra("sign in", "signin")
+	lynne.seesEntra("sign-in", "signin")
 	lynne.click(`button[data-upn="lynne@fabrikam.example"]`)
-	lynne.shot("entra-need-admin-approval")
-	lynne.expectEntra("profile in a tenant without user consent", "admin_approval", "User.Read")
+	lynne.seesEntra("need-admin-approval", "admin_approval", "User.Read")
 	lynne.click("#back")
-	lynne.shot("admin-needed")
-	lynne.expectPage("back in the app", "adminneeded")
-	lynne.expect("admin page", "An administrator must approve this app", "User.Read")
+	lynne.seesPage("admin-needed", "adminneeded", "An administrator must approve this app", "User.Read")
 
 	// 2. The administrator signs in, opens the directory and, being an administrator,
 	// goes straight to Entra's admin consent for User.Read.All.
 	diego := lynne.person("diego")
 	diego.open(a.URL + "/")
 	diego.click("#sign-in")
-	diego.shot("entra-sign-in")
+	diego.seesEntra("sign-in", "signin")
 	diego.click(`button[data-upn="diego@fabrikam.example"]`)
-	diego.shot("entra-consent-user-read")
-	diego.expectEntra("admin signs in", "consent", "User.Read")
+	diego.seesEntra("consent-user-read", "consent", "User.Read")
 	diego.click("#accept")
-	diego.expectPage("admin signed in", "home")
+	diego.seesPage("home-signed-in", "home")
 	diego.click(`nav a[href="/directory"]`)
-	diego.shot("entra-admin-consent-directory")
-	diego.expectEntra("directory as an admin", "adminconsent", "User.Read.All")
+	diego.seesEntra("admin-consent-directory", "adminconsent", "User.Read.All")
 	diego.click("#accept")
-	diego.shot("directory")
-	diego.expectPage("directory as the admin", "directory")
-	diego.expect("Fabrikam's directory", "Lynne Robbins", "Diego Siciliani")
+	diego.seesPage("directory", "directory", "Lynne Robbins", "Diego Siciliani")
 
 	// 3. He connects the organization: every permission the app lists, for everyone.
 	diego.click(`nav a[href="/connect"]`)
+	diego.seesPage("connect", "connect")
 	diego.click("#approve-org")
-	diego.shot("entra-connect")
-	diego.expectEntra("connect Fabrikam", "adminconsent", "User.Read", "Mail.Read", "Mail.Send", "User.Read.All")
+	diego.seesEntra("connect", "adminconsent", "User.Read", "Mail.Read", "Mail.Send", "User.Read.All")
 	diego.click("#accept")
-	diego.shot("connect-approved")
-	diego.expectPage("back on connect", "connect")
-	diego.check("Fabrikam is connected", strings.Contains(diego.text("#tenants"), "Fabrikam\tyes"), "the connect page does not list Fabrikam as connected: %q", diego.text("#tenants"))
+	diego.seesPage("connect-approved", "connect")
+	diego.check("connect-approved", strings.Contains(diego.text("#tenants"), "Fabrikam\tyes"), "the connect page does not list Fabrikam as connected: %q", diego.text("#tenants"))
 
 	// 4. The user tries again, and is in without being asked anything.
 	lynne.click("#retry")
-	lynne.shot("profile")
-	lynne.expectPage("profile after the organization was connected", "profile")
-	lynne.expect("Lynne's profile", "Lynne Robbins", "lynne@fabrikam.example")
+	lynne.seesPage("profile", "profile", "Lynne Robbins", "lynne@fabrikam.example")
 }
