@@ -127,9 +127,9 @@ func TestPromptNoneWithSessionButMissingConsent(t *testing.T) {
 		t.Fatalf("got %s", page.URL)
 	}
 	q.Set("scope", "openid User.Read")
-	page, _ = b.Get(e.authorizeURL(e.tenant.ID, q))
-	if page.URL.Query().Get("code") == "" {
-		t.Fatalf("prompt=none with session and consent: %s", page.URL)
+	page, err = b.Get(e.authorizeURL(e.tenant.ID, q))
+	if err != nil || page.URL.Query().Get("code") == "" {
+		t.Fatalf("prompt=none with session and consent: %v %v", err, page.URL)
 	}
 }
 

@@ -44,9 +44,9 @@ func TestScopeDriftAndDefault(t *testing.T) {
 		t.Fatalf(".default consent listed %v", st.Scopes)
 	}
 	e.srv.SetRequiredPermissions(e.app.ClientID, []string{"User.Read", "Calendars.Read"}, nil)
-	page, _ = b.Get(e.authorizeURL(e.tenant.ID, e.authorizeQuery("openid https://graph.microsoft.com/.default")))
-	if st := consentStep(page); !slices.Equal(st.Scopes, []string{"Calendars.Read"}) || page.URL.Query().Get("code") == "" {
-		t.Fatalf("after drift consent listed %v, landed %s", st.Scopes, page.URL)
+	page, err := b.Get(e.authorizeURL(e.tenant.ID, e.authorizeQuery("openid https://graph.microsoft.com/.default")))
+	if st := consentStep(page); err != nil || !slices.Equal(st.Scopes, []string{"Calendars.Read"}) || page.URL.Query().Get("code") == "" {
+		t.Fatalf("after drift consent listed %v, landed %s: %v", st.Scopes, page.URL, err)
 	}
 }
 
@@ -197,9 +197,9 @@ func TestLogoutClearsSessionAndRedirectsOnlyToRegisteredOrigins(t *testing.T) {
 	}
 	q := e.authorizeQuery("openid User.Read")
 	q.Set("prompt", "none")
-	page, _ = b.Get(e.authorizeURL(e.tenant.ID, q))
-	if page.URL.Query().Get("error") != "login_required" {
-		t.Fatalf("after logout: %s", page.URL)
+	page, err = b.Get(e.authorizeURL(e.tenant.ID, q))
+	if err != nil || page.URL.Query().Get("error") != "login_required" {
+		t.Fatalf("after logout: %v %v", err, page.URL)
 	}
 	for _, target := range []string{"https://evil.example/", "//evil.example", "javascript:alert(1)"} {
 		resp := noFollow(t, e, e.srv.Authority(e.tenant.ID)+"/oauth2/v2.0/logout?post_logout_redirect_uri="+url.QueryEscape(target))

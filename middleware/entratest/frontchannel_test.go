@@ -184,8 +184,8 @@ func TestPlainFrontChannelLogout(t *testing.T) {
 		}
 		q := e.authorizeQuery("openid")
 		q.Set("prompt", "none")
-		if page, _ = b.Get(front + "/oauth2/v2.0/authorize?" + q.Encode()); page.URL.Query().Get("error") != "login_required" {
-			t.Fatalf("after logout at %s: %s", logout, page.URL)
+		if page, err = b.Get(front + "/oauth2/v2.0/authorize?" + q.Encode()); err != nil || page.URL.Query().Get("error") != "login_required" {
+			t.Fatalf("after logout at %s: %v %v", logout, err, page.URL)
 		}
 	}
 	resp := noFollow(t, e, front+"/oauth2/v2.0/logout?post_logout_redirect_uri="+url.QueryEscape("http://evil.example/"))
