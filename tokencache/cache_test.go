@@ -191,11 +191,24 @@ func TestStoreErrorsAreWrapped(t *testing.T) {
 func TestDefaultTimeout(t *testing.T) {
 	r := newRemote()
 	c := newCache(t, r, tokencache.WithKey("k1", newKey(t)))
-	if err := replace(c, "p", &msalCache{}); err != nil {
-		t.Fatal(err)
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Replace", func() error { return replace(c, "p", &msalCache{}) }},
+		{"Export", func() error { return export(c, "p", "{}") }},
+		{"Remove", func() error { return c.Remove(context.Background(), "p") }},
 	}
-	if !r.hadDeadline {
-		t.Fatal("store got a context without deadline; want the default timeout applied")
+	for _, tt := range calls {
+		t.Run(tt.name, func(t *testing.T) {
+			r.hadDeadline = false
+			if err := tt.call(); err != nil {
+				t.Fatal(err)
+			}
+			if !r.hadDeadline {
+				t.Fatalf("%s: store got a context without deadline; want the default timeout applied", tt.name)
+			}
+		})
 	}
 }
 
