@@ -7,21 +7,15 @@ import (
 	"github.com/consentry/consentry/middleware"
 )
 
-// auth is what the pages ask the middleware: who is signed in, the route's token,
-// and the sign-in and sign-out addresses.
-type auth struct {
-	mw *middleware.Middleware
-}
-
 // accountView is the signed-in user as pages show it.
 type accountView struct{ Name, Username, TenantName string }
 
 // account returns the signed-in user, or nil: from the context behind Require,
 // from the session elsewhere.
-func (a *auth) account(r *http.Request) *accountView {
+func (s *site) account(r *http.Request) *accountView {
 	acct, ok := middleware.AccountFromContext(r.Context())
 	if !ok {
-		acct, ok = a.mw.Account(r)
+		acct, ok = s.mw.Account(r)
 	}
 	if !ok {
 		return nil
@@ -32,21 +26,6 @@ func (a *auth) account(r *http.Request) *accountView {
 	}
 	return v
 }
-
-// token is the access token Require put in the request's context.
-func (a *auth) token(r *http.Request) middleware.Token {
-	tok, _ := middleware.TokenFromContext(r.Context())
-	return tok
-}
-
-// client calls the route's API (Graph) with the route's token.
-func (a *auth) client(r *http.Request) *http.Client { return a.mw.Client(r) }
-
-// signInURL signs the user in (with consent to read their profile) and returns to ret.
-func (a *auth) signInURL(ret string) string { return a.mw.SignInURL(ret, "User.Read") }
-
-// signOutURL is AuthHandler's sign-out endpoint (the pages post a form to it).
-func (a *auth) signOutURL() string { return a.mw.SignOutURL() }
 
 // tenantName names the emulator's tenants; other tenants show no name.
 func tenantName(id string) string {

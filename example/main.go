@@ -85,7 +85,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer mw.Close() // after the server stopped: ends token refreshes in flight
-	s.auth.mw = mw
+	s.mw = mw
 
 	// 6. Routes: each page says which permission it needs.
 	handler := routes(s, mw)

@@ -15,19 +15,21 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
 //go:embed templates
 var templateFS embed.FS
 
-// site holds what the pages need: templates, Graph, and, on the emulator, the
-// emulator itself (to show what is granted).
+// site holds what the pages need: templates, Graph, the middleware (for who is
+// signed in, the route's token and the sign-in and sign-out addresses) and, on the
+// emulator, the emulator itself (to show what is granted).
 type site struct {
 	pages    map[string]*template.Template
 	graph    *graph
-	auth     *auth
-	emulator *entratest.Server // nil on the real Entra ID
+	mw       *middleware.Middleware // attached once it exists: it needs the site's error handler
+	emulator *entratest.Server      // nil on the real Entra ID
 	clientID string
 	log      *slog.Logger
 	secure   bool     // the app's public URL is https: cookies are Secure
@@ -78,8 +80,9 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	if r.Method != http.MethodGet || strings.HasPrefix(r.URL.Path, "/auth/") {
 		ret = "/" // not back to a form post or to the middleware's callback
 	}
-	v := view{Title: title, Page: name, Account: s.auth.account(r), Data: data,
-		SignInURL: s.auth.signInURL(ret), SignOutURL: s.auth.signOutURL()}
+	// Signing in asks consent to read the profile; the pages post a form to sign out.
+	v := view{Title: title, Page: name, Account: s.account(r), Data: data,
+		SignInURL: s.mw.SignInURL(ret, "User.Read"), SignOutURL: s.mw.SignOutURL()}
 	if s.emulator != nil {
 		v.Emulator = s.emulator.URL
 	}
@@ -102,7 +105,7 @@ type errorView struct{ Heading, Message, Hint string }
 // challenge (Conditional Access) goes back to the middleware, which sends the
 // user through Entra again and returns here.
 func (s *site) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if s.auth.mw.Challenge(w, r, err) {
+	if s.mw.Challenge(w, r, err) {
 		return
 	}
 	status, ev := http.StatusBadGateway, errorView{Heading: "Microsoft Graph call failed", Message: err.Error()}
@@ -130,7 +133,7 @@ func (s *site) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *site) profile(w http.ResponseWriter, r *http.Request) {
-	me, err := s.graph.me(r.Context(), s.auth.client(r))
+	me, err := s.graph.me(r.Context(), s.mw.Client(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -139,13 +142,13 @@ func (s *site) profile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *site) mail(w http.ResponseWriter, r *http.Request) {
-	msgs, err := s.graph.messages(r.Context(), s.auth.client(r))
+	msgs, err := s.graph.messages(r.Context(), s.mw.Client(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	me := ""
-	if acct := s.auth.account(r); acct != nil {
+	if acct := s.account(r); acct != nil {
 		me = acct.Username
 	}
 	rows := make([]mailRow, len(msgs))
@@ -162,7 +165,7 @@ type mailRow struct {
 }
 
 func (s *site) directory(w http.ResponseWriter, r *http.Request) {
-	users, err := s.graph.users(r.Context(), s.auth.client(r))
+	users, err := s.graph.users(r.Context(), s.mw.Client(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -208,7 +211,7 @@ func (s *site) composeSend(w http.ResponseWriter, r *http.Request) {
 	}
 	m := message{Subject: subject, Body: &itemBody{ContentType: "text", Content: body},
 		ToRecipients: []recipient{{EmailAddress: emailAddress{Address: to}}}}
-	if err := s.graph.sendMail(r.Context(), s.auth.client(r), m); err != nil {
+	if err := s.graph.sendMail(r.Context(), s.mw.Client(r), m); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -256,9 +259,9 @@ type tenantState struct {
 // through the middleware's connect endpoint (Entra's admin consent).
 func (s *site) connect(w http.ResponseWriter, r *http.Request) {
 	v := connectView{Permissions: appPermissions, Approved: r.URL.Query().Get("connected") == "1",
-		ConnectURL: s.auth.mw.ConnectURL("/connect?connected=1", "")}
+		ConnectURL: s.mw.ConnectURL("/connect?connected=1", "")}
 	for _, t := range s.knownTenants(r) {
-		ok, err := s.auth.mw.Onboarded(r.Context(), t.ID)
+		ok, err := s.mw.Onboarded(r.Context(), t.ID)
 		if err != nil {
 			s.log.Warn("example: reading onboarding", "tenant", t.ID, "err", err)
 		}
@@ -278,7 +281,7 @@ func (s *site) knownTenants(r *http.Request) []knownTenant {
 		}
 		return out
 	}
-	if acct, ok := s.auth.mw.Account(r); ok {
+	if acct, ok := s.mw.Account(r); ok {
 		out = append(out, knownTenant{ID: acct.TenantID, Name: "Your organization (" + acct.TenantID + ")"})
 	}
 	return out
@@ -299,5 +302,5 @@ func newSite(idp *identity, publicURL string, log *slog.Logger) (*site, error) {
 	}
 	secure := u.Scheme == "https"
 	return &site{pages: pages, graph: &graph{base: idp.GraphURL}, emulator: idp.Emulator, clientID: idp.ClientID,
-		log: log, auth: &auth{}, secure: secure, flash: &flashes{secure: secure}}, nil
+		log: log, secure: secure, flash: &flashes{secure: secure}}, nil
 }

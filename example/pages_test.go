@@ -33,7 +33,7 @@ func testSite(t *testing.T, publicURL string) *site {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = mw.Close() })
-	s.auth.mw = mw
+	s.mw = mw
 	return s
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
@@ -72,8 +73,9 @@ type scopesView struct {
 // scopes shows which permissions are granted to the app, and which ones the token of
 // this page (the User.Read token, cached since sign-in) carries.
 func (s *site) scopes(w http.ResponseWriter, r *http.Request) {
-	claims := accessTokenClaims(s.auth.token(r).AccessToken)
-	v := scopesView{PageScopes: s.auth.token(r).Scopes, TokenScope: strings.Fields(claims.Scp), Audience: claims.Aud,
+	tok, _ := middleware.TokenFromContext(r.Context()) // Require put it there
+	claims := accessTokenClaims(tok.AccessToken)
+	v := scopesView{PageScopes: tok.Scopes, TokenScope: strings.Fields(claims.Scp), Audience: claims.Aud,
 		OnEmulator: s.emulator != nil}
 	if claims.Exp > 0 {
 		v.Expires = time.Unix(claims.Exp, 0)
