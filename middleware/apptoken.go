@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
@@ -104,8 +105,8 @@ func (m *Middleware) acquireAppToken(ctx context.Context, tenantID, scope string
 		return ar, err
 	}
 	defer done()
-	err = p.do(ctx, func(ctx context.Context) error {
-		return m.clients.with(ctx, func(c confidential.Client) (err error) {
+	err = p.do(ctx, func(ctx context.Context, timeout time.Duration) error {
+		return m.clients.withTimeout(ctx, timeout, func(ctx context.Context, c confidential.Client) (err error) {
 			ar, err = c.AcquireTokenByCredential(ctx, []string{scope}, confidential.WithTenantID(tenantID))
 			return err
 		})

@@ -176,10 +176,22 @@ func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
 
 // with runs fn with a client of its own, waiting for one while ctx allows.
 func (p *clientPool) with(ctx context.Context, fn func(confidential.Client) error) error {
+	return p.withTimeout(ctx, 0, func(_ context.Context, c confidential.Client) error { return fn(c) })
+}
+
+// withTimeout runs fn with a client of its own and a context that ends
+// timeout after the client was taken (no timeout when it is 0): the wait for
+// a client does not count against fn's time.
+func (p *clientPool) withTimeout(ctx context.Context, timeout time.Duration, fn func(context.Context, confidential.Client) error) error {
 	select {
 	case c := <-p.idle:
 		defer func() { p.idle <- c }()
-		return fn(c)
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		return fn(ctx, c)
 	case <-ctx.Done():
 		return ctx.Err()
 	}

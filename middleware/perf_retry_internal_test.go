@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 
 	"github.com/consentry/consentry/tokencache"
@@ -52,7 +53,7 @@ func TestRetryPolicy(t *testing.T) {
 			var waits []time.Duration
 			p := retryPolicy{sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
 			calls := 0
-			err := p.do(context.Background(), func(context.Context) error { calls++; return c.err })
+			err := p.do(context.Background(), func(context.Context, time.Duration) error { calls++; return c.err })
 			if calls != c.calls || len(waits) != c.calls-1 || !errors.Is(err, c.err) {
 				t.Errorf("%d calls, %d waits, err %v; want %d calls, err %v", calls, len(waits), err, c.calls, c.err)
 			}
@@ -65,8 +66,32 @@ func TestRetryStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := retryPolicy{sleep: func(ctx context.Context, _ time.Duration) error { cancel(); return ctx.Err() }}
 	calls := 0
-	err := p.do(ctx, func(context.Context) error { calls++; return callErr(503) })
+	err := p.do(ctx, func(context.Context, time.Duration) error { calls++; return callErr(503) })
 	if calls != 1 || !errors.Is(err, context.Canceled) {
 		t.Errorf("%d calls, err %v; want 1 call and context.Canceled", calls, err)
+	}
+}
+
+// TestRetryAttemptTimerStartsWithClient: the wait for a pooled MSAL client is
+// not part of an attempt's timeout, so a busy pool cannot cut an attempt off
+// and send the same refresh to Entra again.
+func TestRetryAttemptTimerStartsWithClient(t *testing.T) {
+	pool := &clientPool{idle: make(chan confidential.Client, 1)}
+	p := retryPolicy{timeout: time.Nanosecond, sleep: func(context.Context, time.Duration) error { return nil }}
+	calls := 0
+	done := make(chan error, 1)
+	go func() {
+		done <- p.do(context.Background(), func(ctx context.Context, timeout time.Duration) error {
+			return pool.withTimeout(ctx, timeout, func(context.Context, confidential.Client) error { calls++; return nil })
+		})
+	}()
+	select { // every client is busy: the call must wait for one, not time out
+	case err := <-done:
+		t.Fatalf("returned %v while no client was free; want it to wait for one", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	pool.idle <- confidential.Client{}
+	if err := <-done; err != nil || calls != 1 {
+		t.Errorf("err %v after %d calls; want nil after 1", err, calls)
 	}
 }

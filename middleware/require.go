@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
@@ -120,8 +121,8 @@ func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*auth
 		ctx, cancel := context.WithTimeout(ctx, silentTimeout)
 		defer cancel()
 		var ar confidential.AuthResult
-		err = m.cfg.perf.retry.do(ctx, func(ctx context.Context) error { // Entra 5xx, timeouts
-			return m.clients.with(ctx, func(c confidential.Client) (err error) {
+		err = m.cfg.perf.retry.do(ctx, func(ctx context.Context, timeout time.Duration) error { // Entra 5xx, timeouts
+			return m.clients.withTimeout(ctx, timeout, func(ctx context.Context, c confidential.Client) (err error) {
 				ar, err = c.AcquireTokenSilent(ctx, rt.scopes, confidential.WithSilentAccount(acct.msal()))
 				return err
 			})

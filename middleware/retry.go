@@ -40,8 +40,11 @@ type retryPolicy struct {
 }
 
 // do calls fn until it succeeds, fails with an error that a retry cannot fix,
-// or the attempts or ctx run out. Each attempt has its own timeout.
-func (p *retryPolicy) do(ctx context.Context, fn func(context.Context) error) error {
+// or the attempts or ctx run out. fn is handed the timeout of one attempt and
+// starts it once it holds what it waits for (a pooled MSAL client): a wait for
+// a client is not the attempt's, so a busy pool under CPU load cannot cut an
+// attempt off and send the same refresh to Entra twice.
+func (p *retryPolicy) do(ctx context.Context, fn func(ctx context.Context, timeout time.Duration) error) error {
 	attempts, timeout, sleep := p.attempts, p.timeout, p.sleep
 	if attempts <= 0 {
 		attempts = RefreshAttempts
@@ -59,11 +62,8 @@ func (p *retryPolicy) do(ctx context.Context, fn func(context.Context) error) er
 				return errors.Join(err, serr)
 			}
 		}
-		actx, cancel := context.WithTimeout(ctx, timeout)
-		err = fn(actx)
-		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
-		cancel()
-		if err == nil || ctx.Err() != nil || !(timedOut || retryable(err)) {
+		err = fn(ctx, timeout)
+		if err == nil || ctx.Err() != nil || !retryable(err) {
 			return err
 		}
 	}
