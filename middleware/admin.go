@@ -2,92 +2,18 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/returnurl"
 )
-
-// RequireAdmin is Require for scopes only an administrator can grant (e.g.
-// "User.Read.All"). A signed-in admin (Config.IsAdmin) who needs them goes
-// straight to Entra's admin-consent endpoint and grants them for the whole
-// organization, unless the tenant already did so through this middleware;
-// then the request resumes. Anyone else goes to Entra's authorize endpoint as
-// with Require (an admin may have granted the scopes another way): if Entra
-// answers that an admin must approve (AADSTS90094 and kin), the user gets
-// the "your administrator must approve" page (403, ErrAdminConsentRequired)
-// with a link to pass to an admin (ConsentError.AdminConsentURL) and a way
-// to try again. Routes wrapped by Require get the same page from the same
-// Entra answer; RequireAdmin only saves admins a round trip.
-func (m *Middleware) RequireAdmin(scopes ...string) func(http.Handler) http.Handler {
-	clean, key, err := protocol.Route(scopes)
-	if err != nil {
-		panic("middleware: RequireAdmin: " + err.Error())
-	}
-	rt := &route{scopes: clean, key: key, id: m.routes.id(key), admin: true}
-	return func(next http.Handler) http.Handler {
-		if next == nil {
-			panic("middleware: RequireAdmin(...) applied to a nil handler")
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			m.serveRoute(w, r, rt, next)
-		})
-	}
-}
-
-// interactive sends a browser to Entra for rt: admin consent for an admin on
-// an admin route, else authorize; a form post is kept to complete afterwards.
-func (m *Middleware) interactive(w http.ResponseWriter, r *http.Request, rt *route, ret string) {
-	sess := m.loadSession(r)
-	fr := flowRequest{scopes: rt.scopes, returnURL: ret, admin: rt.admin}
-	if needsKeeping(r) {
-		k, err := m.readKept(r, sess)
-		if err != nil {
-			m.fail(w, r, err)
-			return
-		}
-		fr.keep = k
-	}
-	if rt.admin && sess.account.HomeAccountID != "" && m.isAdmin(r, sess) {
-		granted, err := m.tenantGranted(r.Context(), sess.account.TenantID, rt.key)
-		if err != nil {
-			m.log.WarnContext(r.Context(), "middleware: tenant record unreadable, trying authorize", "err", err)
-		}
-		if err == nil && !granted {
-			fr.kind = flowstore.KindAdminConsent
-		}
-	}
-	m.startFlow(w, r, sess, fr)
-}
-
-// isAdmin reports whether the session's user can grant admin consent.
-func (m *Middleware) isAdmin(r *http.Request, sess *session) bool {
-	if m.cfg.IsAdmin != nil {
-		return m.cfg.IsAdmin(r, sess.account)
-	}
-	return sess.admin
-}
-
-// AdminConsentURL returns the app-relative URL of AuthHandler's admin-consent
-// endpoint for scopes, returning to returnURL afterwards. Whoever opens it
-// signs in at Entra; an administrator approves the scopes for the whole
-// organization, anyone else gets a page saying an administrator is needed.
-// Its state is bound to the browser that opens it, so the link can be passed
-// on (ConsentError.AdminConsentURL is its absolute form).
-func (m *Middleware) AdminConsentURL(returnURL string, scopes ...string) string {
-	v := url.Values{"redirect": {returnURL}, "scope": {strings.Join(scopes, " ")}}
-	return m.cfg.authPaths.adminConsent + "?" + v.Encode()
-}
-
-// absolute makes an app-relative URL absolute on RedirectURL's origin.
-func (m *Middleware) absolute(rel string) string {
-	return m.cfg.redirect.Scheme + "://" + m.cfg.redirect.Host + rel
-}
 
 // adminConsentStart serves GET /auth/adminconsent?redirect=&scope=[&tenant=].
 func (m *Middleware) adminConsentStart(w http.ResponseWriter, r *http.Request) {
@@ -136,21 +62,6 @@ func validTenant(t string) bool {
 	return true
 }
 
-// adminConsentEndpoint builds {front-channel authority}/v2.0/adminconsent.
-func (m *Middleware) adminConsentEndpoint(ctx context.Context, tenant string, f *flowstore.Flow) (string, error) {
-	auth, err := m.frontAuthority(ctx, tenant)
-	if err != nil {
-		return "", err
-	}
-	scopes := make([]string, len(f.Scopes))
-	for i, s := range f.Scopes {
-		scopes[i] = fullScope(s)
-	}
-	v := url.Values{"client_id": {m.cfg.ClientID}, "scope": {strings.Join(scopes, " ")},
-		"redirect_uri": {m.cfg.RedirectURL}, "state": {f.State}}
-	return auth + "/v2.0/adminconsent?" + v.Encode(), nil
-}
-
 // adminCallback finishes an admin-consent or connect flow Entra approved
 // (admin_consent=True&tenant=...&scope=...): once the back channel confirms
 // it (verifyAdminConsent), it records the tenant and resumes at the flow's
@@ -170,7 +81,7 @@ func (m *Middleware) adminCallback(w http.ResponseWriter, r *http.Request, sess 
 		m.fail(w, r, err)
 		return
 	}
-	scopesOK, err := m.verifyAdminConsent(ctx, sess, tenant, f) // verify.go: back channel
+	scopesOK, err := m.verifyAdminConsent(ctx, sess, tenant, f) // back channel
 	if err != nil {
 		m.log.WarnContext(ctx, "middleware: admin-consent callback not confirmed", "tenant", tenant,
 			"kind", f.Kind, "refused", consentRefused(err), "err", err)
@@ -190,6 +101,85 @@ func (m *Middleware) adminCallback(w http.ResponseWriter, r *http.Request, sess 
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", returnurl.Or(f.ReturnURL, "/"))
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// An admin-consent callback (admin_consent=True&tenant=...) is a front-channel
+// answer: anyone who started a flow in their own browser can craft it with
+// any tenant. It is only a hint; verifyAdminConsent checks it with Entra on
+// the back channel before anything is recorded.
+
+// verifyAdminConsent checks the tenant an admin-consent or connect callback
+// names. A signed-in user must belong to it. Entra must then issue the app an
+// app-only token for it (client credentials): the app must be in the tenant
+// (not AADSTS700016, 7000229 or 65001) and, for a connect flow, the token
+// must carry Config.ConnectRoles. It returns whether the flow's scope set may
+// be recorded as granted tenant-wide (see adminScopesVerified).
+func (m *Middleware) verifyAdminConsent(ctx context.Context, sess *session, tenant string, f *flowstore.Flow) (bool, error) {
+	if a := sess.account; a.HomeAccountID != "" && !strings.EqualFold(a.TenantID, tenant) {
+		return false, fmt.Errorf("%w: the admin-consent callback names tenant %s, but the signed-in user belongs to tenant %s",
+			ErrInvalidRequest, tenant, a.TenantID)
+	}
+	var roles []string
+	if f.Kind == flowstore.KindConnect {
+		roles = m.cfg.ConnectRoles
+	}
+	if err := m.verifyAppToken(ctx, tenant, appScope(f.Scopes), roles); err != nil {
+		return false, fmt.Errorf("middleware: Entra does not confirm the admin consent of tenant %s: %w", tenant, err)
+	}
+	return f.Kind == flowstore.KindConnect || m.adminScopesVerified(ctx, sess, tenant, f), nil
+}
+
+// verifyAppToken checks that Entra issues the app a token for tenant and
+// scope carrying roles. Anyone can send a callback naming any tenant, so it
+// costs at most one request to the token endpoint and evicts nothing that
+// still serves: a cached token with the roles answers at once (the tenant's
+// other cached app tokens stay), no attempt is retried (a flood of forged
+// callbacks must not get the app throttled), and only a cached token lacking
+// a role (issued before the consent; appToken drops it) is asked for anew.
+func (m *Middleware) verifyAppToken(ctx context.Context, tenant, scope string, roles []string) error {
+	once := &retryPolicy{attempts: 1, timeout: m.retry.timeout}
+	_, cached, err := m.appToken(ctx, tenant, scope, once, roles)
+	var ace *AppConsentError
+	if cached && errors.As(err, &ace) && ace.Code == 0 {
+		_, _, err = m.appToken(ctx, tenant, scope, once, roles)
+	}
+	return err
+}
+
+// appScope is the "/.default" scope of the resource of scopes.
+func appScope(scopes []string) string {
+	res := protocol.GraphResource
+	if len(scopes) > 0 {
+		res = protocol.Resource(scopes[0])
+	}
+	return strings.TrimSuffix(res, "/") + "/.default"
+}
+
+// adminScopesVerified reports whether the delegated scopes of an admin-consent
+// flow are confirmed by Entra: the signed-in admin of tenant gets a token for
+// them without interaction (a refresh at the token endpoint). Without a
+// signed-in user of the tenant, nothing confirms them and the scope set is not
+// recorded: the next admin who needs it goes through admin consent once more.
+func (m *Middleware) adminScopesVerified(ctx context.Context, sess *session, tenant string, f *flowstore.Flow) bool {
+	acct := sess.account
+	if acct.HomeAccountID == "" || !strings.EqualFold(acct.TenantID, tenant) || len(f.Scopes) == 0 {
+		return false
+	}
+	err := m.clients.with(ctx, func(c confidential.Client) error {
+		_, err := c.AcquireTokenSilent(ctx, f.Scopes, confidential.WithSilentAccount(acct.msal()))
+		return err
+	})
+	if err != nil {
+		m.log.InfoContext(ctx, "middleware: admin consent not confirmed by a token; scopes not recorded",
+			"tenant", tenant, "scopes", strings.Join(f.Scopes, " "), "err", err)
+	}
+	return err == nil
+}
+
+// consentRefused reports whether err, from verifyAdminConsent, is Entra
+// (or the session) refusing the callback rather than a fault.
+func consentRefused(err error) bool {
+	return errors.Is(err, ErrAppConsentRequired) || errors.Is(err, ErrInvalidRequest)
 }
 
 // adminHelp fills in the admin link of a consent error from flow f. On a

@@ -67,7 +67,7 @@ var notInTenant = []int{700016, 7000229, 65001}
 // 400 ms, never past ctx's deadline). After Close, and on other failures, the
 // error wraps ErrUnavailable (and ErrClosed after Close).
 func (m *Middleware) AppToken(ctx context.Context, tenantID, scope string, roles ...string) (Token, error) {
-	tok, _, err := m.appToken(ctx, tenantID, scope, &m.cfg.perf.retry, roles)
+	tok, _, err := m.appToken(ctx, tenantID, scope, &m.retry, roles)
 	return tok, err
 }
 
@@ -100,7 +100,7 @@ func (m *Middleware) appToken(ctx context.Context, tenantID, scope string, p *re
 // p; Close cancels it and waits for it.
 func (m *Middleware) acquireAppToken(ctx context.Context, tenantID, scope string, p *retryPolicy) (confidential.AuthResult, error) {
 	var ar confidential.AuthResult
-	ctx, done, err := m.cfg.perf.life.enter(ctx)
+	ctx, done, err := m.life.enter(ctx)
 	if err != nil {
 		return ar, err
 	}

@@ -2,15 +2,11 @@ package middleware
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
-	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-
-	"github.com/consentry/consentry/middleware/internal/entraerr"
-	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/returnurl"
 )
@@ -32,39 +28,33 @@ import (
 // mux.Handle("/auth/", mw.AuthHandler()); any other path under it answers 404.
 func (m *Middleware) AuthHandler() http.Handler {
 	p := m.cfg.authPaths
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case p.callback:
-			m.handle(w, r, m.callback, http.MethodGet, http.MethodPost)
-		case p.signIn:
-			m.handle(w, r, m.signIn, http.MethodGet)
-		case p.signOut:
-			m.handle(w, r, m.signOut, http.MethodPost, http.MethodGet)
-		case p.adminConsent:
-			m.handle(w, r, m.adminConsentStart, http.MethodGet)
-		case p.connect:
-			m.handle(w, r, m.connect, http.MethodGet)
-		case p.resume:
-			m.handle(w, r, m.resumePage, http.MethodGet)
-		default:
-			m.fail(w, r, fmt.Errorf("%w: no endpoint at %s (sign-in is %s, sign-out %s)", errNotFound, r.URL.Path, p.signIn, p.signOut))
+	mux := http.NewServeMux()
+	for _, e := range []struct {
+		path    string
+		h       http.HandlerFunc
+		methods []string
+	}{
+		{p.callback, m.callback, []string{http.MethodGet, http.MethodPost}},
+		{p.signIn, m.signIn, []string{http.MethodGet}},
+		{p.signOut, m.signOut, []string{http.MethodPost, http.MethodGet}},
+		{p.adminConsent, m.adminConsentStart, []string{http.MethodGet}},
+		{p.connect, m.connect, []string{http.MethodGet}},
+		{p.resume, m.resumePage, []string{http.MethodGet}},
+	} {
+		for _, meth := range e.methods {
+			mux.HandleFunc(meth+" "+e.path, e.h) // another method: 405 with Allow
 		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" && !p.has(r.URL.Path) {
+			m.fail(w, r, fmt.Errorf("%w: no endpoint at %s (sign-in is %s, sign-out %s)", errNotFound, r.URL.Path, p.signIn, p.signOut))
+			return
+		}
+		mux.ServeHTTP(w, r)
 	})
 }
 
 var errNotFound = fmt.Errorf("%w: not found", ErrInvalidRequest)
-
-func (m *Middleware) handle(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, methods ...string) {
-	for _, meth := range methods {
-		if r.Method == meth {
-			h(w, r)
-			return
-		}
-	}
-	w.Header().Set("Allow", strings.Join(methods, ", "))
-	m.log.WarnContext(r.Context(), "middleware: method not allowed", "method", r.Method, "path", r.URL.Path)
-	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-}
 
 // signIn starts a flow for the scopes in the query (space-separated, optional)
 // that returns to the redirect parameter.
@@ -95,185 +85,44 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: scopes, returnURL: ret, claims: claims})
 }
 
-// callback finishes a flow: state, error or code, nonce, session, resume.
-func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		m.fail(w, r, fmt.Errorf("%w: unreadable callback parameters: %w", ErrInvalidRequest, err))
-		return
+// SignInURL returns the app-relative URL of AuthHandler's sign-in endpoint that
+// asks for scopes (none: just sign in) and then returns to returnURL.
+func (m *Middleware) SignInURL(returnURL string, scopes ...string) string {
+	v := url.Values{"redirect": {returnURL}}
+	if len(scopes) > 0 {
+		v.Set("scope", strings.Join(scopes, " "))
 	}
-	sess := m.loadSession(r)
-	f, ferr := m.takeFlow(w, r, sess, r.Form.Get("state"))
-	if e := entraerr.FromQuery(r.Form); e != nil {
-		m.callbackError(w, r, sess, f, e)
-		return
-	}
-	if ferr != nil {
-		m.fail(w, r, ferr)
-		return
-	}
-	if f.Kind != "" {
-		m.adminCallback(w, r, sess, f) // adminconsent.go
-		return
-	}
-	code := r.Form.Get("code")
-	if code == "" {
-		m.fail(w, r, fmt.Errorf("%w: the callback carries neither code nor error", ErrInvalidRequest))
-		return
-	}
-	acct, ar, err := m.redeem(r, f, code)
-	if err != nil {
-		if countsAsFailure(err) {
-			m.countFailure(r.Context(), f)
-		}
-		m.fail(w, r, err)
-		return
-	}
-	if err := m.tenantGate(r.Context(), acct.TenantID, f); err != nil { // connect.go
-		m.refuse(w, r, sess, acct, err)
-		return
-	}
-	m.finishSignIn(w, r, sess, f, acct, ar)
+	return m.cfg.authPaths.signIn + "?" + v.Encode()
 }
 
-// takeFlow checks state against the browser session and the flow store, and
-// consumes the flow. All failures wrap ErrInvalidState except store faults.
-// A state missing from the session's pending list is accepted when its flow
-// is bound to the session's binding id (concurrent tabs or scripts each
-// saved the cookie with their own flow, and the last one won), or when the
-// browser holds the flow's own cookie (flow.go: concurrent first flows of a
-// new browser, and flows started before a first sign-in renewed the binding).
-// The binding is checked before the flow is claimed: a callback from another
-// browser that knows the state leaves the flow to the browser that started it.
-func (m *Middleware) takeFlow(w http.ResponseWriter, r *http.Request, sess *session, state string) (*flowstore.Flow, error) {
-	if state == "" {
-		return nil, fmt.Errorf("%w: the callback carries no state", ErrInvalidState)
-	}
-	id := flowstore.ID(state)
-	proof := m.flowCookieValue(r, id)
-	if !sess.hasPending(id) && sess.sid == "" && proof == "" {
-		return nil, fmt.Errorf("%w: state %s was not started in this browser session (forged, used, or from another browser)", ErrInvalidState, id)
-	}
-	f, err := m.flows.TakeIf(r.Context(), state, func(f *flowstore.Flow) bool {
-		return f.SID == sess.sid || flowCookieProves(proof, f)
-	})
-	switch {
-	case errors.Is(err, flowstore.ErrRefused):
-		err = fmt.Errorf("%w: state %s belongs to another session", ErrInvalidState, id)
-	case errors.Is(err, flowstore.ErrNotFound), errors.Is(err, flowstore.ErrExpired):
-		err = fmt.Errorf("%w: state %s: %w", ErrInvalidState, id, err)
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err) // the flow and its proofs stay for a retry
-	}
-	sess.removePending(id)
-	if proof != "" {
-		m.expireFlowCookie(w, id) // it serves one callback
-	}
-	return f, err
+// SignOutURL returns the app-relative URL of AuthHandler's sign-out endpoint.
+// Post a form to it from the app's pages; a GET (a link) works too. Requests
+// from other sites (Sec-Fetch-Site cross-site or same-site, an Origin or
+// Referer of another origin than Config.RedirectURL's, or none of these
+// headers) do not sign out: they get a page asking the user to confirm
+// with a button, so another site cannot sign the user out.
+func (m *Middleware) SignOutURL() string { return m.cfg.authPaths.signOut }
+
+// AdminConsentURL returns the app-relative URL of AuthHandler's admin-consent
+// endpoint for scopes, returning to returnURL afterwards. Whoever opens it
+// signs in at Entra; an administrator approves the scopes for the whole
+// organization, anyone else gets a page saying an administrator is needed.
+// Its state is bound to the browser that opens it, so the link can be passed
+// on (ConsentError.AdminConsentURL is its absolute form).
+func (m *Middleware) AdminConsentURL(returnURL string, scopes ...string) string {
+	v := url.Values{"redirect": {returnURL}, "scope": {strings.Join(scopes, " ")}}
+	return m.cfg.authPaths.adminConsent + "?" + v.Encode()
 }
 
-// callbackError ends a flow Entra answered with an error on a page (no loop).
-func (m *Middleware) callbackError(w http.ResponseWriter, r *http.Request, sess *session, f *flowstore.Flow, e *entraerr.Error) {
-	var scopes []string
-	retry := ""
-	if f != nil {
-		scopes, retry = f.Scopes, m.SignInURL(f.ReturnURL, f.Scopes...)
-		if f.Kind != "" {
-			retry = m.adminRetryURL(f)
-		}
-	} else {
-		// Without a valid state anyone could have crafted this URL: do not
-		// show its free text to the user (the log keeps it).
-		m.log.WarnContext(r.Context(), "middleware: error callback without a valid state",
-			"error", e.Code, "aadsts", e.AADSTS(), "description", e.Summary())
-		if n := e.AADSTS(); n != 0 && len(e.Codes) == 0 {
-			e.Codes = []int{n}
-		}
-		e.Description = ""
+// ConnectURL returns the app-relative URL of AuthHandler's connect endpoint:
+// it sends a tenant's administrator through Entra's admin consent for
+// Config.ConnectScopes (by default everything the app registration lists for
+// Microsoft Graph), records the tenant as onboarded and returns to
+// returnURL. tenantID "" lets the admin's own tenant be chosen at sign-in.
+func (m *Middleware) ConnectURL(returnURL, tenantID string) string {
+	v := url.Values{"redirect": {returnURL}}
+	if tenantID != "" {
+		v.Set("tenant", tenantID)
 	}
-	if err := sess.save(w, r); err != nil {
-		m.log.WarnContext(r.Context(), "middleware: save session", "err", err)
-	}
-	ce := newConsentError(e, scopes, retry, nil)
-	if f != nil {
-		m.adminHelp(r, sess, ce, f) // adminconsent.go
-		if countsAsFailure(ce) {
-			m.countFailure(r.Context(), f)
-		}
-	}
-	m.fail(w, r, ce)
-}
-
-// redeem exchanges the code (with the PKCE verifier) and checks the nonce.
-func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Account, confidential.AuthResult, error) {
-	ctx := r.Context()
-	scopes := f.Scopes
-	if len(scopes) == 0 { // plain sign-in; MSAL refuses an empty scope list
-		scopes = protocol.OIDCScopes
-	}
-	opts := []confidential.AcquireByAuthCodeOption{confidential.WithChallenge(f.Verifier)}
-	if f.Claims != "" {
-		opts = append(opts, confidential.WithClaims(f.Claims))
-	}
-	var ar confidential.AuthResult
-	err := m.clients.with(ctx, func(c confidential.Client) (err error) {
-		ar, err = c.AcquireTokenByAuthCode(ctx, code, m.cfg.RedirectURL, scopes, opts...)
-		return err
-	})
-	if err != nil {
-		return Account{}, ar, m.redeemError(f, err)
-	}
-	if err := protocol.CheckNonce(ar.IDToken.RawToken, f.Nonce); err != nil {
-		return Account{}, ar, fmt.Errorf("%w: %w", ErrSignInFailed, err)
-	}
-	acct := Account{
-		HomeAccountID: ar.Account.HomeAccountID, Username: ar.Account.PreferredUsername,
-		TenantID: ar.IDToken.TenantID, Name: ar.IDToken.Name,
-	}
-	if acct.Username == "" {
-		acct.Username = ar.IDToken.PreferredUsername
-	}
-	if acct.TenantID == "" {
-		acct.TenantID = ar.Account.Realm
-	}
-	if acct.HomeAccountID == "" {
-		return Account{}, ar, fmt.Errorf("%w: the token response has no client_info (home account id)", ErrSignInFailed)
-	}
-	return acct, ar, nil
-}
-
-func (m *Middleware) redeemError(f *flowstore.Flow, err error) error {
-	kind, e := entraerr.Classify(err)
-	retry := m.SignInURL(f.ReturnURL, f.Scopes...)
-	switch {
-	case e != nil && e.Status >= 400 && e.Status < 500 && e.Status != 429:
-		return newConsentError(e, f.Scopes, retry, err) // e.g. invalid_grant: code used or expired
-	case e == nil && kind == entraerr.NeedsUser: // MSAL: the token lacks a requested scope
-		return &ConsentError{Scopes: f.Scopes, URL: retry, kind: ErrConsentDeclined, cause: err}
-	}
-	return fmt.Errorf("%w: redeem the authorization code: %w", ErrUnavailable, err)
-}
-
-// finishSignIn stores the account in the session, remembers the token and
-// resumes the original request.
-func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, sess *session, f *flowstore.Flow, acct Account, ar confidential.AuthResult) {
-	sess.signIn(acct)
-	sess.admin = sess.admin || protocol.IsAdmin(ar.IDToken.RawToken)
-	if f.Resume != "" && f.SID != sess.sid { // a first sign-in rebinds the session
-		if err := m.rebindKept(r.Context(), f.Resume, sess.sid); err != nil {
-			m.log.WarnContext(r.Context(), "middleware: keep the form across sign-in", "err", err)
-		}
-	}
-	if err := sess.save(w, r); err != nil {
-		m.fail(w, r, fmt.Errorf("middleware: save session: %w", err))
-		return
-	}
-	if len(f.Scopes) > 0 {
-		m.remember(acct, f.Scopes, protocol.Key(f.Scopes), ar)
-	}
-	m.flowSucceeded(r.Context(), f)
-	m.log.InfoContext(r.Context(), "middleware: signed in", "account", acct.HomeAccountID,
-		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State))
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Location", returnurl.Or(f.ReturnURL, "/"))
-	w.WriteHeader(http.StatusSeeOther)
+	return m.cfg.authPaths.connect + "?" + v.Encode()
 }

@@ -46,7 +46,7 @@ type Config struct {
 	// Share a Redis-backed Cache between replicas.
 	Cache *tokencache.Cache
 	// FlowStore holds what anonymous requests may write: pending sign-in
-	// flows, forms kept across consent (resume.go) and loop-guard counters,
+	// flows, forms kept across consent and loop-guard counters,
 	// so they can never evict the token cache's entries. Default: the token
 	// cache's Store when it leaves the process (e.g. Redis: shared by
 	// replicas, every entry with a TTL of about FlowTTL); with an in-process
@@ -176,11 +176,15 @@ type settings struct {
 	redirect  *url.URL
 	localhost bool
 	authPaths authPaths
-	perf      perf // refresh retry policy and Close state (retry.go, close.go)
 }
 
 // authPaths are the paths AuthHandler serves.
 type authPaths struct{ signIn, callback, signOut, adminConsent, connect, resume string }
+
+// has reports whether p is one of the paths.
+func (a authPaths) has(p string) bool {
+	return slices.Contains([]string{a.signIn, a.callback, a.signOut, a.adminConsent, a.connect, a.resume}, p)
+}
 
 func (c Config) validate() (*settings, error) {
 	s := &settings{Config: c}
@@ -239,6 +243,8 @@ func checkRedirect(s *settings) error {
 		return fmt.Errorf("middleware: Config.RedirectURL %q must not carry a query or fragment", s.RedirectURL)
 	case u.Path == "" || u.Path == "/" || strings.HasSuffix(u.Path, "/"):
 		return fmt.Errorf("middleware: Config.RedirectURL %q needs a path that names the callback, e.g. /auth/callback", s.RedirectURL)
+	case strings.ContainsAny(u.Path, "{}") || path.Clean(u.Path) != u.Path:
+		return fmt.Errorf("middleware: Config.RedirectURL %q needs a clean path without braces, e.g. /auth/callback", s.RedirectURL)
 	}
 	s.redirect = u
 	dir := path.Dir(u.Path)

@@ -15,8 +15,8 @@ import (
 // token acquisition, so that tests never wait for a real backoff.
 // Zero values keep the defaults.
 func SetRetry(m *Middleware, sleep func(ctx context.Context, d time.Duration) error, attemptTimeout time.Duration) {
-	m.cfg.perf.retry.sleep = sleep
-	m.cfg.perf.retry.timeout = attemptTimeout
+	m.retry.sleep = sleep
+	m.retry.timeout = attemptTimeout
 }
 
 // Backoff exposes the backoff before attempt i.

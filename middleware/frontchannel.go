@@ -78,11 +78,3 @@ func (m *Middleware) logoutURL(ctx context.Context) string {
 	}
 	return auth + "/oauth2/v2.0/logout?" + url.Values{"post_logout_redirect_uri": {m.cfg.PostLogoutRedirectURL}}.Encode()
 }
-
-// fullScope names a scope by its full URI, as the admin-consent endpoint wants.
-func fullScope(s string) string {
-	if strings.Contains(s, "/") {
-		return s
-	}
-	return protocol.GraphResource + "/" + s
-}

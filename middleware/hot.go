@@ -1,10 +1,15 @@
 package middleware
 
 import (
+	"math"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/consentry/consentry/middleware/internal/protocol"
 )
 
 // The fast path of a protected request (default cookie store only): one
@@ -16,6 +21,10 @@ import (
 // compares the whole cookie value, so a hash collision is a miss, never
 // another user's token. Sign-out, a refused tenant and a claims challenge
 // drop the account's entries (dropAccount, forget).
+
+// tokenOwner is the key string of an account's tokens in m.tokens; the
+// route id of the scope set is the other half of the key.
+func tokenOwner(acct Account) string { return acct.HomeAccountID + "\x00" + acct.TenantID }
 
 // routeIDs numbers canonical scope keys, so that the fast-path key is a
 // cookie and a small integer, and routes with the same scopes share entries.
@@ -64,6 +73,29 @@ func (m *Middleware) fastPut(raw string, rt *route, ai *authInfo, memoUntil time
 		until = memoUntil
 	}
 	m.fast.Put(raw, rt.id, m.fast.GroupHash(ai.acct.HomeAccountID), ai, until.UnixNano())
+}
+
+// remember puts a token into the in-process cache and returns it.
+func (m *Middleware) remember(acct Account, scopes []string, key string, ar confidential.AuthResult) *authInfo {
+	return m.keepToken(acct, Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: scopes}, key)
+}
+
+// keepToken puts tok, for the scope set whose canonical key is key, into the
+// in-process cache (bounded by Config.TokenCacheSize) and returns it.
+func (m *Middleware) keepToken(acct Account, tok Token, key string) *authInfo {
+	ai := &authInfo{tok: tok}
+	ai.tok.AccessToken, ai.acct = acct.packedWith(tok.AccessToken) // one string object per token
+	m.tokens.Put(tokenOwner(acct), m.routes.id(key), m.tokens.GroupHash(acct.HomeAccountID), ai, math.MaxInt64)
+	return ai
+}
+
+// forget drops a token from the in-process cache, so the fast path stops
+// serving it (the next request asks MSAL, or the claims round trip replaces it).
+func (m *Middleware) forget(ai *authInfo) {
+	m.tokens.Remove(tokenOwner(ai.acct), m.routes.id(protocol.Key(ai.tok.Scopes)))
+	if m.fast != nil { // the account's other fast-path entries come back from m.tokens
+		m.fast.RemoveGroup(m.fast.GroupHash(ai.acct.HomeAccountID))
+	}
 }
 
 // dropAccount forgets an account's in-process tokens and fast-path entries.

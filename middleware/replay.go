@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/returnurl"
 )
@@ -87,32 +86,16 @@ func (m *Middleware) keep(ctx context.Context, k *keptRequest, sid string) (stri
 	return id, nil
 }
 
-// pendingEntry is f's entry in the session's pending list: the flow id,
-// followed by "." and the id of its kept request if it has one, so that a
-// flow pushed out of the list takes its kept request with it.
-func pendingEntry(f *flowstore.Flow) string {
-	if f.Resume == "" {
-		return flowstore.ID(f.State)
+// rebindKept moves the kept request id to the session sid (a first sign-in
+// gives the session a new binding id).
+func (m *Middleware) rebindKept(ctx context.Context, id, sid string) error {
+	var k keptRequest
+	found, err := m.resumes.Take(ctx, id, &k)
+	if err != nil || !found {
+		return err
 	}
-	return flowstore.ID(f.State) + "." + f.Resume
-}
-
-// pendingFlow is the flow id of a pending entry.
-func pendingFlow(entry string) string { id, _, _ := strings.Cut(entry, "."); return id }
-
-// dropPending deletes the flows (and kept requests) pushed out of a session's
-// pending list: a session holds at most maxPending of each in the store.
-func (m *Middleware) dropPending(ctx context.Context, dropped []string) {
-	for _, entry := range dropped {
-		id, resume, _ := strings.Cut(entry, ".")
-		err := m.flows.Drop(ctx, id)
-		if resume != "" && err == nil {
-			err = m.resumes.Delete(ctx, resume)
-		}
-		if err != nil {
-			m.log.WarnContext(ctx, "middleware: drop a flow pushed out of the session", "flow", id, "err", err)
-		}
-	}
+	k.SID = sid
+	return m.resumes.Put(ctx, id, &k, FlowTTL)
 }
 
 // resumeURL is the app-relative page that re-posts the kept request id.
@@ -220,14 +203,63 @@ func rebuild(r *http.Request, k *keptRequest) *http.Request {
 	return r2
 }
 
-// rebindKept moves the kept request id to the session sid (a first sign-in
-// gives the session a new binding id).
-func (m *Middleware) rebindKept(ctx context.Context, id, sid string) error {
-	var k keptRequest
-	found, err := m.resumes.Take(ctx, id, &k)
-	if err != nil || !found {
-		return err
+// A form post whose handler meets a claims challenge (Challenge) completes
+// after the new sign-in like one kept by Require: Require records the body
+// of a browser's POST from the app's own pages while the handler reads it,
+// and Challenge keeps that copy server-side. Every such POST pays for the
+// copy, fast path included, so it stops at MaxChallengeBody (64 KiB, or
+// Config.MaxResumeBody if smaller); a larger form meeting a challenge gets
+// the "send the form again" page.
+
+// MaxChallengeBody bounds the body of a POST that Require records in case
+// its handler calls Challenge (see Middleware.Challenge): 64 KiB.
+const MaxChallengeBody = 64 << 10
+
+type bodyKey struct{}
+
+// bodyRecorder copies what the handler reads from a request body, up to limit.
+type bodyRecorder struct {
+	io.ReadCloser
+	limit int64
+	buf   []byte
+	over  bool
+}
+
+func (b *bodyRecorder) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if !b.over {
+		if int64(len(b.buf)+n) > b.limit {
+			b.over, b.buf = true, nil
+		} else {
+			b.buf = append(b.buf, p[:n]...)
+		}
 	}
-	k.SID = sid
-	return m.resumes.Put(ctx, id, &k, FlowTTL)
+	return n, err
+}
+
+// recordBody returns r with its POST body recorded for Challenge, or r as is.
+func (m *Middleware) recordBody(r *http.Request) *http.Request {
+	if !needsKeeping(r) || r.Body == nil || r.Body == http.NoBody || m.cfg.MaxResumeBody < 0 || isScript(r) || !m.sameOrigin(r) {
+		return r
+	}
+	rec := &bodyRecorder{ReadCloser: r.Body, limit: min(m.cfg.MaxResumeBody, MaxChallengeBody)}
+	r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, rec))
+	r.Body = rec
+	return r
+}
+
+// keptForChallenge returns r's POST as recorded by Require, reading what the
+// handler left unread, or an error wrapping errFormNotKept.
+func (m *Middleware) keptForChallenge(r *http.Request) (*keptRequest, error) {
+	rec, _ := r.Context().Value(bodyKey{}).(*bodyRecorder)
+	if rec == nil {
+		return nil, fmt.Errorf("%w: the request did not come through Require, or Config.MaxResumeBody is negative", errFormNotKept)
+	}
+	if _, err := io.Copy(io.Discard, io.LimitReader(rec, rec.limit+1)); err != nil {
+		return nil, fmt.Errorf("%w: read the rest of the body: %w", errFormNotKept, err)
+	}
+	if rec.over {
+		return nil, fmt.Errorf("%w: %w: more than %d bytes (MaxChallengeBody, Config.MaxResumeBody)", errFormNotKept, ErrRequestTooLarge, rec.limit)
+	}
+	return &keptRequest{Method: r.Method, URL: r.URL.RequestURI(), ContentType: r.Header.Get("Content-Type"), Body: rec.buf}, nil
 }

@@ -31,8 +31,8 @@ const (
 )
 
 // retryPolicy runs an idempotent call with bounded, jittered exponential backoff.
-// Its zero value uses the defaults above; tests replace sleep (export_test.go)
-// so that they never wait for real.
+// Its zero value uses the defaults above; tests replace sleep so that they
+// never wait for real.
 type retryPolicy struct {
 	attempts int
 	timeout  time.Duration

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -18,19 +17,6 @@ type tenantRecord struct {
 	Onboarded   bool      `json:"o,omitempty"`  // its admin went through the connect endpoint
 	AdminScopes []string  `json:"as,omitempty"` // scope keys an admin granted through the middleware
 	Updated     time.Time `json:"t"`
-}
-
-// ConnectURL returns the app-relative URL of AuthHandler's connect endpoint:
-// it sends a tenant's administrator through Entra's admin consent for
-// Config.ConnectScopes (by default everything the app registration lists for
-// Microsoft Graph), records the tenant as onboarded and returns to
-// returnURL. tenantID "" lets the admin's own tenant be chosen at sign-in.
-func (m *Middleware) ConnectURL(returnURL, tenantID string) string {
-	v := url.Values{"redirect": {returnURL}}
-	if tenantID != "" {
-		v.Set("tenant", tenantID)
-	}
-	return m.cfg.authPaths.connect + "?" + v.Encode()
 }
 
 // connect serves GET /auth/connect?redirect=/path[&tenant=id].
