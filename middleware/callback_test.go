@@ -2,12 +2,15 @@ package middleware_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
+	"github.com/consentry/consentry/middleware/internal/flowstore"
 )
 
 func TestDeclineEndsOnClearPage(t *testing.T) {
@@ -112,35 +115,77 @@ func expect400(t *testing.T, p *entratest.Page) {
 	}
 }
 
-func TestReturnURLsStayOnOrigin(t *testing.T) {
-	e := newEnv(t)
-	evil := []string{
-		"//evil.test", `/\evil.test`, "https://evil.test", "%2F%2Fevil.test", "/%2F%2Fevil.test",
-		"/%5Cevil.test", `\\evil.test`, "http:evil.test", "javascript:alert(1)", "///evil.test",
-		"/%252F%252Fevil.test", "/\r\nLocation:https://evil.test", " //evil.test",
+func TestDeclinedPageWithoutStateShowsNoFreeText(t *testing.T) {
+	mw, _ := middleware.New(validConfig(t))
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "https://app.example/auth/callback?error=access_denied&error_subcode=cancel&error_description=AADSTS65004%3A+Call+555-EVIL.%0D%0ATrace+ID%3A+1", nil)
+	mw.AuthHandler().ServeHTTP(w, r)
+	body := w.Body.String()
+	if w.Code != http.StatusForbidden || !strings.Contains(body, "You declined") || !strings.Contains(body, "try again") {
+		t.Errorf("page: %d %s", w.Code, body)
 	}
-	for _, r := range evil {
-		t.Run(r, func(t *testing.T) {
-			b := e.browser(e.user, entratest.Accept)
-			p, err := b.Get(e.srv.URL + "/auth/signin?redirect=" + url.QueryEscape(r))
-			if err != nil {
-				t.Fatalf("%v%s", err, trail(p))
+	if strings.Contains(body, "555-EVIL") {
+		t.Error("page reflects the description of an unauthenticated callback")
+	}
+}
+
+// TestForeignCallbackLeavesVictimFlow: another browser that learned a
+// victim's state (from a log, a shared screen, a Referer) and opens the
+// callback with it is refused, and the victim's pending sign-in is left
+// untouched: the victim's own callback still completes. The attacker's
+// browser has a binding id of its own, or a forged flow cookie named after
+// the victim's flow; neither proves the flow.
+func TestForeignCallbackLeavesVictimFlow(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, e *env, atk *entratest.Browser, state string)
+	}{
+		{"attacker with a binding id", func(t *testing.T, e *env, atk *entratest.Browser, _ string) {
+			startFlow(t, e, atk, "/profile")
+		}},
+		{"attacker with a forged flow cookie", func(t *testing.T, e *env, atk *entratest.Browser, state string) {
+			u, _ := url.Parse(e.srv.URL + "/auth/callback")
+			atk.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry_f_" + flowstore.ID(state), Value: "forged", Path: "/auth/callback"}})
+		}},
+		{"signed-in attacker", func(t *testing.T, e *env, atk *entratest.Browser, _ string) {
+			if p := e.get(t, atk, "/profile"); p.StatusCode != http.StatusOK {
+				t.Fatalf("attacker sign-in: %d%s", p.StatusCode, trail(p))
 			}
-			if p.StatusCode != http.StatusBadRequest {
-				t.Errorf("status %d, want 400%s", p.StatusCode, trail(p))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			victim := e.browser(e.user, entratest.Accept)
+			atk := e.browser(e.addUser("mallory"), entratest.Accept)
+			authURL := startFlow(t, e, victim, "/profile")
+			u, _ := url.Parse(authURL)
+			state := u.Query().Get("state")
+			if state == "" {
+				t.Fatalf("no state in %s", authURL)
 			}
-			for _, s := range p.Trail {
-				if strings.Contains(s.URL, "evil.test") && !strings.HasPrefix(s.URL, e.srv.URL+"/auth/signin?") {
-					t.Errorf("left the origin: %s", s.URL)
-				}
+			tt.setup(t, e, atk, state)
+			expect400(t, e.get(t, atk, "/auth/callback?code=junk&state="+url.QueryEscape(state)))
+			p := open(t, victim, authURL)
+			if p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "page /profile") || !strings.Contains(p.Body, "user="+e.user.UPN) {
+				t.Errorf("victim's round trip after the foreign callback: %d %s%s", p.StatusCode, p.Body, trail(p))
 			}
 		})
 	}
-	t.Run("good path resumes", func(t *testing.T) {
-		b := e.browser(e.user, entratest.Accept)
-		p := e.get(t, b, "/auth/signin?redirect="+url.QueryEscape("/mail?x=1")+"&scope=Mail.Read")
-		if p.StatusCode != 200 || p.URL.Path != "/mail" || p.URL.RawQuery != "x=1" {
-			t.Fatalf("resume: %d %s%s", p.StatusCode, p.URL, trail(p))
-		}
-	})
+}
+
+// TestAuthCodeRedemptionNotRetried: a code is single use, so a 5xx while
+// redeeming it ends on the 503 page after one token request.
+func TestAuthCodeRedemptionNotRetried(t *testing.T) {
+	e := newEnv(t)
+	var s sleeps
+	middleware.SetRetry(e.mw, s.sleep, 0)
+	e.idp.FailTokenRequests(1, http.StatusInternalServerError)
+	p := e.get(t, e.browser(e.user, entratest.Accept), "/profile")
+	if p.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503%s", p.StatusCode, trail(p))
+	}
+	if n := e.idp.Count(entratest.EndpointToken); n != 1 || len(s.list()) != 0 {
+		t.Errorf("%d token requests and %d waits, want 1 and 0", n, len(s.list()))
+	}
 }

@@ -4,17 +4,73 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
-// dropSessionCookie removes b's app session cookie, as if b's next request
-// left before the answer to the previous one arrived.
-func (e *env) dropSessionCookie(b *entratest.Browser) {
+func TestScopeDriftAsksOnlyForTheNewScope(t *testing.T) {
+	e := newEnv(t)
+	e.idp.SetRequiredPermissions(e.app.ClientID, []string{"User.Read"}, nil)
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/profile"); p.StatusCode != 200 || len(steps(p, "consent")) != 1 {
+		t.Fatalf("first visit: %d%s", p.StatusCode, trail(p))
+	}
+	// The developer adds a Mail.Read route (and the permission to the registration).
+	e.idp.SetRequiredPermissions(e.app.ClientID, []string{"User.Read", "Mail.Read"}, nil)
+	p := e.get(t, b, "/mail")
+	consents := steps(p, "consent")
+	if p.StatusCode != 200 || len(consents) != 1 || !slices.Equal(consents[0].Scopes, []string{"Mail.Read"}) {
+		t.Fatalf("drift: want one consent page for Mail.Read only:%s", trail(p))
+	}
+	if len(steps(p, "signin")) != 0 {
+		t.Errorf("drift asked to sign in again:%s", trail(p))
+	}
+	e.idp.ResetCounts()
+	for _, path := range []string{"/profile", "/mail", "/profile"} {
+		if p := e.get(t, b, path); p.StatusCode != 200 || len(p.Trail) != 1 {
+			t.Fatalf("%s after drift: %d%s", path, p.StatusCode, trail(p))
+		}
+	}
+	if n := e.entraCalls(); n != 0 {
+		t.Errorf("nothing should be asked again, Entra saw %d calls", n)
+	}
+}
+
+// TestConcurrentFlowsInOneBrowserBothComplete: two tabs start round trips at
+// once; each answer saves the cookie with its own pending flow and the last
+// one wins. Both callbacks still complete (the flows are bound to the
+// session's binding id).
+func TestConcurrentFlowsInOneBrowserBothComplete(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
+	}
 	u, _ := url.Parse(e.srv.URL)
-	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: "", Path: "/", MaxAge: -1}})
+	before := e.sessionCookie(t, b)
+	cli := *b.Client
+	cli.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	var locs []string
+	for _, path := range []string{"/mail", "/calendar"} {
+		b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: before.Value, Path: "/"}})
+		resp, err := cli.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("%s: %d, want 302 to Entra", path, resp.StatusCode)
+		}
+		locs = append(locs, resp.Header.Get("Location"))
+	}
+	for i, path := range []string{"/mail", "/calendar"} {
+		if p := open(t, b, locs[i]); p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "page "+path) {
+			t.Errorf("%s round trip: %d %s%s", path, p.StatusCode, p.Body, trail(p))
+		}
+	}
 }
 
 // TestConcurrentFirstFlowsInNewBrowserBothComplete: two tabs of a browser

@@ -18,7 +18,7 @@ func TestFrontChannelURLsComeFromDiscovery(t *testing.T) {
 	if !strings.HasPrefix(front, "http://") {
 		t.Fatalf("FrontChannelURL %q", front)
 	}
-	a := e.start5(t, nil)
+	a := e.serveApp(t, nil)
 	b := e.browser(e.user, entratest.Accept)
 	p := e.get(t, b, "/directory") // sign-in, then the admin-approval page
 	var authorize, approval bool

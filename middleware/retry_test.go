@@ -100,22 +100,6 @@ func checkBackoffs(t *testing.T, got []time.Duration, n int) {
 	}
 }
 
-// TestAuthCodeRedemptionNotRetried: a code is single use, so a 5xx while
-// redeeming it ends on the 503 page after one token request.
-func TestAuthCodeRedemptionNotRetried(t *testing.T) {
-	e := newEnv(t)
-	var s sleeps
-	middleware.SetRetry(e.mw, s.sleep, 0)
-	e.idp.FailTokenRequests(1, http.StatusInternalServerError)
-	p := e.get(t, e.browser(e.user, entratest.Accept), "/profile")
-	if p.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("status %d, want 503%s", p.StatusCode, trail(p))
-	}
-	if n := e.idp.Count(entratest.EndpointToken); n != 1 || len(s.list()) != 0 {
-		t.Errorf("%d token requests and %d waits, want 1 and 0", n, len(s.list()))
-	}
-}
-
 // TestBackoffBounds: the waits stay within 75-100% of 100ms, 400ms, 400ms.
 func TestBackoffBounds(t *testing.T) {
 	for i, want := range []time.Duration{100 * time.Millisecond, 400 * time.Millisecond, 400 * time.Millisecond} {

@@ -19,7 +19,7 @@ type customer struct {
 
 // multiTenant switches env to a multi-tenant app that needs User.Read
 // (delegated) and the User.Read.All application role, and adds a customer tenant.
-func (e *env) multiTenant(t *testing.T, mutate func(*middleware.Config)) (*app5, customer) {
+func (e *env) multiTenant(t *testing.T, mutate func(*middleware.Config)) (*testApp, customer) {
 	t.Helper()
 	e.app = e.idp.AddApp(entratest.App{DisplayName: "Consentry SaaS", HomeTenantID: e.tenant.ID, MultiTenant: true,
 		Secrets: []string{testSecret}, RedirectURIs: []string{e.srv.URL + "/auth/callback"},
@@ -28,7 +28,7 @@ func (e *env) multiTenant(t *testing.T, mutate func(*middleware.Config)) (*app5,
 	c := customer{tenant: e.idp.AddTenant(entratest.Tenant{Domain: "fabrikam.example", DisplayName: "Fabrikam"})}
 	c.user = e.idp.AddUser(entratest.User{TenantID: c.tenant.ID, UPN: "fay@fabrikam.example", DisplayName: "Fay"})
 	c.admin = e.idp.AddUser(entratest.User{TenantID: c.tenant.ID, UPN: "fin@fabrikam.example", DisplayName: "Fin", Admin: true})
-	return e.start5(t, mutate), c
+	return e.serveApp(t, mutate), c
 }
 
 func TestConnectOnboardsCustomerWhoseUsersCameFirst(t *testing.T) {
@@ -116,4 +116,45 @@ func appRequest(t *testing.T, e *env, b *entratest.Browser) *http.Request {
 		r.AddCookie(c)
 	}
 	return r
+}
+
+// TestConnectWithRolesOnboardsAfterRealConsent: with Config.ConnectRoles the
+// real connect round trip still onboards the tenant.
+func TestConnectWithRolesOnboardsAfterRealConsent(t *testing.T) {
+	e := newEnv(t)
+	a, c := e.multiTenant(t, func(cfg *middleware.Config) {
+		cfg.RequireOnboarding, cfg.ConnectRoles = true, []string{"User.Read.All"}
+	})
+	p := open(t, e.browser(c.admin, entratest.Accept), e.srv.URL+a.mw.ConnectURL("/", c.tenant.ID))
+	if p.StatusCode != http.StatusOK {
+		t.Fatalf("connect: %d %s%s", p.StatusCode, p.Body, trail(p))
+	}
+	if ok, err := a.mw.Onboarded(context.Background(), c.tenant.ID); !ok || err != nil {
+		t.Fatalf("Onboarded = %v, %v", ok, err)
+	}
+	if p := e.get(t, e.browser(c.user, entratest.Accept), "/profile"); p.StatusCode != http.StatusOK {
+		t.Errorf("user after onboarding: %d %s%s", p.StatusCode, p.Body, trail(p))
+	}
+}
+
+// TestConnectAfterRolelessAppTokenOnboards: an app token cached before the
+// admin's consent (no roles) does not make the real connect callback fail:
+// verification asks Entra for a fresh token once the cached one lacks a role.
+func TestConnectAfterRolelessAppTokenOnboards(t *testing.T) {
+	e := newEnv(t)
+	a, _ := e.multiTenant(t, func(cfg *middleware.Config) { cfg.ConnectRoles = []string{"User.Read.All"} })
+	ctx := context.Background()
+	if _, err := a.mw.AppToken(ctx, e.tenant.ID, ""); err != nil { // the home tenant has the app, no roles yet
+		t.Fatalf("AppToken without roles: %v", err)
+	}
+	p := open(t, e.browser(e.addAdmin("alex"), entratest.Accept), e.srv.URL+a.mw.ConnectURL("/", e.tenant.ID))
+	if p.StatusCode != http.StatusOK {
+		t.Fatalf("connect: %d %s%s", p.StatusCode, p.Body, trail(p))
+	}
+	if ok, err := a.mw.Onboarded(ctx, e.tenant.ID); !ok || err != nil {
+		t.Fatalf("Onboarded = %v, %v", ok, err)
+	}
+	if _, err := a.mw.AppToken(ctx, e.tenant.ID, "", "User.Read.All"); err != nil {
+		t.Errorf("AppToken with the connect roles: %v", err)
+	}
 }

@@ -1,7 +1,7 @@
 // Package loadtest holds the load test of the middleware, behind the build tag
 // "load" so that go test ./... does not run it:
 //
-//	go test -tags load -run TestLoad -v ./middleware/loadtest/
+//	go test -tags load -run TestLoad -v ./middleware/internal/loadtest/
 //
 // It runs, on loopback only, one entratest emulator, two app replicas
 // (httptest TLS servers sharing session keys and one real Redis started for
