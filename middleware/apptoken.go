@@ -49,11 +49,6 @@ func (e *AppConsentError) Unwrap() []error {
 	return errs
 }
 
-// notInTenant lists AADSTS numbers of a client-credentials request for a
-// tenant without the app: 700016 (application not found in the directory),
-// 7000229 (no service principal), 65001 (not consented).
-var notInTenant = []int{700016, 7000229, 65001}
-
 // AppToken returns an app-only access token (client credentials) for tenantID
 // and scope ("" means "https://graph.microsoft.com/.default"; it must end with
 // "/.default"). roles are the application permissions the caller needs: if
@@ -116,11 +111,9 @@ func (m *Middleware) acquireAppToken(ctx context.Context, tenantID, scope string
 
 func (m *Middleware) appTokenError(tenantID string, roles []string, err error) error {
 	if _, e := entraerr.Classify(err); e != nil {
-		for _, n := range notInTenant {
-			if e.HasCode(n) {
-				return &AppConsentError{TenantID: tenantID, Roles: roles, Code: n, cause: err,
-					ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
-			}
+		if n, ok := e.NotInTenant(); ok {
+			return &AppConsentError{TenantID: tenantID, Roles: roles, Code: n, cause: err,
+				ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
 		}
 	}
 	return fmt.Errorf("%w: app token for tenant %s: %w", ErrUnavailable, tenantID, err)
