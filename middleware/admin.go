@@ -13,6 +13,7 @@ import (
 	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/returnurl"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // adminConsentStart serves GET /auth/adminconsent?redirect=&scope=[&tenant=].
@@ -22,7 +23,7 @@ func (m *Middleware) adminConsentStart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	scopes, _, err := protocol.Route(strings.Fields(q.Get("scope")))
+	scopes, _, err := scope.Route(strings.Fields(q.Get("scope")))
 	if err != nil {
 		m.fail(w, r, fmt.Errorf("%w: scope parameter: %s", ErrInvalidRequest, err))
 		return
@@ -123,7 +124,7 @@ func (m *Middleware) verifyAdminConsent(ctx context.Context, sess *session, tena
 	if f.Kind == flowstore.KindConnect {
 		roles = m.cfg.ConnectRoles
 	}
-	if err := m.verifyAppToken(ctx, tenant, appScope(f.Scopes), roles); err != nil {
+	if err := m.verifyAppToken(ctx, tenant, scope.AppDefault(f.Scopes), roles); err != nil {
 		return false, fmt.Errorf("middleware: Entra does not confirm the admin consent of tenant %s: %w", tenant, err)
 	}
 	return f.Kind == flowstore.KindConnect || m.adminScopesVerified(ctx, sess, tenant, f), nil
@@ -144,15 +145,6 @@ func (m *Middleware) verifyAppToken(ctx context.Context, tenant, scope string, r
 		_, _, err = m.appToken(ctx, tenant, scope, once, roles)
 	}
 	return err
-}
-
-// appScope is the "/.default" scope of the resource of scopes.
-func appScope(scopes []string) string {
-	res := protocol.GraphResource
-	if len(scopes) > 0 {
-		res = protocol.Resource(scopes[0])
-	}
-	return strings.TrimSuffix(res, "/") + "/.default"
 }
 
 // adminScopesVerified reports whether the delegated scopes of an admin-consent

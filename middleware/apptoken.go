@@ -11,6 +11,7 @@ import (
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
 	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // AppConsentError says that a tenant has not granted the app the application
@@ -66,16 +67,16 @@ func (m *Middleware) AppToken(ctx context.Context, tenantID, scope string, roles
 	return tok, err
 }
 
-// appToken is AppToken with the retry policy p. cached reports whether MSAL
+// appToken is AppToken, for the scope want, with the retry policy p. cached reports whether MSAL
 // served the token (kept or, when roles were missing, dropped) from its cache.
-func (m *Middleware) appToken(ctx context.Context, tenantID, scope string, p *retryPolicy, roles []string) (tok Token, cached bool, err error) {
-	if scope == "" {
-		scope = protocol.GraphResource + "/.default"
+func (m *Middleware) appToken(ctx context.Context, tenantID, want string, p *retryPolicy, roles []string) (tok Token, cached bool, err error) {
+	if want == "" {
+		want = scope.AppDefault(nil)
 	}
-	if !validTenant(tenantID) || !strings.HasSuffix(scope, "/.default") {
-		return Token{}, false, fmt.Errorf("%w: AppToken needs a tenant id and a scope ending in /.default, got %q and %q", ErrInvalidRequest, tenantID, scope)
+	if !validTenant(tenantID) || !strings.HasSuffix(want, "/.default") {
+		return Token{}, false, fmt.Errorf("%w: AppToken needs a tenant id and a scope ending in /.default, got %q and %q", ErrInvalidRequest, tenantID, want)
 	}
-	ar, err := m.acquireAppToken(ctx, tenantID, scope, p)
+	ar, err := m.acquireAppToken(ctx, tenantID, want, p)
 	if err != nil {
 		return Token{}, false, m.appTokenError(tenantID, roles, err)
 	}
@@ -88,7 +89,7 @@ func (m *Middleware) appToken(ctx context.Context, tenantID, scope string, p *re
 		}
 		return Token{}, cached, &AppConsentError{TenantID: tenantID, Roles: miss, ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
 	}
-	return Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: []string{scope}}, cached, nil
+	return Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: []string{want}}, cached, nil
 }
 
 // acquireAppToken runs the client-credentials request under the retry policy

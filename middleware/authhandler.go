@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/returnurl"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // AuthHandler serves the sign-in round trip. Its paths sit next to the path of
@@ -70,7 +70,7 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	var scopes []string
 	if s := strings.Fields(strings.Join(q["scope"], " ")); len(s) > 0 {
-		clean, _, err := protocol.Route(s)
+		clean, _, err := scope.Route(s)
 		if err != nil {
 			m.fail(w, r, fmt.Errorf("%w: scope parameter: %s", ErrInvalidRequest, err))
 			return

@@ -12,6 +12,7 @@ import (
 	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/returnurl"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // callback finishes a flow: state, error or code, nonce, session, resume.
@@ -127,7 +128,7 @@ func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Ac
 	ctx := r.Context()
 	scopes := f.Scopes
 	if len(scopes) == 0 { // plain sign-in; MSAL refuses an empty scope list
-		scopes = protocol.OIDCScopes
+		scopes = scope.OIDC
 	}
 	opts := []confidential.AcquireByAuthCodeOption{confidential.WithChallenge(f.Verifier)}
 	if f.Claims != "" {
@@ -187,7 +188,7 @@ func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, sess *
 		return
 	}
 	if len(f.Scopes) > 0 {
-		m.remember(acct, f.Scopes, protocol.Key(f.Scopes), ar)
+		m.remember(acct, f.Scopes, scope.Key(f.Scopes), ar)
 	}
 	m.flowSucceeded(r.Context(), f)
 	m.log.InfoContext(r.Context(), "middleware: signed in", "account", acct.HomeAccountID,

@@ -15,7 +15,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/gorilla/sessions"
 
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 	"github.com/consentry/consentry/tokencache"
 )
 
@@ -297,7 +297,7 @@ func checkTenants(s *settings) error {
 		}
 	}
 	if len(s.ConnectScopes) > 0 {
-		if _, _, err := protocol.Route(s.ConnectScopes); err != nil {
+		if _, _, err := scope.Route(s.ConnectScopes); err != nil {
 			return fmt.Errorf("middleware: Config.ConnectScopes: %w", err)
 		}
 	}
@@ -339,7 +339,7 @@ func (s *settings) applyDefaults() {
 		s.MaxAttempts = DefaultMaxAttempts
 	}
 	if len(s.ConnectScopes) == 0 {
-		s.ConnectScopes = []string{protocol.GraphResource + "/.default"}
+		s.ConnectScopes = []string{scope.AppDefault(nil)}
 	}
 	s.authPaths.adminConsent = path.Join(path.Dir(s.authPaths.callback), "adminconsent")
 	s.authPaths.connect = path.Join(path.Dir(s.authPaths.callback), "connect")

@@ -45,9 +45,10 @@
 // Beside the request path: apptoken.go (app-only tokens), claims.go (an
 // API's claims challenge: Transport, Client, Challenge), signout.go.
 // Protocol details live under internal/: entraerr (every Entra error code),
-// protocol (PKCE, authorize parameters, JWT claims, bearer challenges,
-// scopes), flowstore and sealed (sealed records in a tokencache.Store),
-// hotcache (the in-process caches), flight (one call per key), returnurl.
+// scope (scope spellings, resources, a route's scope set), protocol (PKCE,
+// authorize parameters, nonce, JWT claims, bearer challenges), flowstore and
+// sealed (sealed records in a tokencache.Store), hotcache (the in-process
+// caches), flight (one call per key), returnurl (return URLs on the origin).
 //
 // # A request's path
 //

@@ -15,6 +15,7 @@ import (
 
 	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // flowRequest is what a new round trip to Entra asks for.
@@ -170,7 +171,7 @@ func (m *Middleware) flowURL(ctx context.Context, f *flowstore.Flow, sess *sessi
 // authorizeURL builds the authorize request of f: MSAL's AuthCodeURL with
 // the scopes and hints, plus the parameters MSAL cannot set.
 func (m *Middleware) authorizeURL(ctx context.Context, f *flowstore.Flow) (string, error) {
-	scopes := append(slices.Clone(f.Scopes), protocol.OIDCScopes...)
+	scopes := append(slices.Clone(f.Scopes), scope.OIDC...)
 	var opts []confidential.AuthCodeURLOption
 	if f.LoginHint != "" {
 		opts = append(opts, confidential.WithLoginHint(f.LoginHint))
@@ -200,17 +201,9 @@ func (m *Middleware) adminConsentEndpoint(ctx context.Context, tenant string, f 
 	}
 	scopes := make([]string, len(f.Scopes))
 	for i, s := range f.Scopes {
-		scopes[i] = fullScope(s)
+		scopes[i] = scope.Full(s)
 	}
 	v := url.Values{"client_id": {m.cfg.ClientID}, "scope": {strings.Join(scopes, " ")},
 		"redirect_uri": {m.cfg.RedirectURL}, "state": {f.State}}
 	return auth + "/v2.0/adminconsent?" + v.Encode(), nil
-}
-
-// fullScope names a scope by its full URI, as the admin-consent endpoint wants.
-func fullScope(s string) string {
-	if strings.Contains(s, "/") {
-		return s
-	}
-	return protocol.GraphResource + "/" + s
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // The fast path of a protected request (default cookie store only): one
@@ -92,7 +92,7 @@ func (m *Middleware) keepToken(acct Account, tok Token, key string) *authInfo {
 // forget drops a token from the in-process cache, so the fast path stops
 // serving it (the next request asks MSAL, or the claims round trip replaces it).
 func (m *Middleware) forget(ai *authInfo) {
-	m.tokens.Remove(tokenOwner(ai.acct), m.routes.id(protocol.Key(ai.tok.Scopes)))
+	m.tokens.Remove(tokenOwner(ai.acct), m.routes.id(scope.Key(ai.tok.Scopes)))
 	if m.fast != nil { // the account's other fast-path entries come back from m.tokens
 		m.fast.RemoveGroup(m.fast.GroupHash(ai.acct.HomeAccountID))
 	}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
 	"github.com/consentry/consentry/middleware/internal/flowstore"
-	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/returnurl"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // route is one Require declaration.
@@ -72,7 +72,7 @@ func (m *Middleware) RequireAdmin(scopes ...string) func(http.Handler) http.Hand
 // protect is Require (admin false) and RequireAdmin (admin true); name is
 // the caller's, for its panics.
 func (m *Middleware) protect(name string, scopes []string, admin bool) func(http.Handler) http.Handler {
-	clean, key, err := protocol.Route(scopes)
+	clean, key, err := scope.Route(scopes)
 	if err != nil {
 		panic("middleware: " + name + ": " + err.Error())
 	}

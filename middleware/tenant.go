@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/middleware/internal/flowstore"
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // tenantRecord is what the middleware knows about a customer tenant.
@@ -70,7 +70,7 @@ func (m *Middleware) recordTenant(ctx context.Context, tenantID string, f *flows
 	if err != nil {
 		return err
 	}
-	if key := protocol.Key(f.Scopes); scopesOK && !slices.Contains(rec.AdminScopes, key) {
+	if key := scope.Key(f.Scopes); scopesOK && !slices.Contains(rec.AdminScopes, key) {
 		rec.AdminScopes = append(rec.AdminScopes, key)
 	}
 	firstConnect := f.Kind == flowstore.KindConnect && !rec.Onboarded

@@ -1,4 +1,4 @@
-package protocol
+package scope
 
 import (
 	"fmt"
@@ -28,8 +28,8 @@ func Canonical(scope string) string {
 	return l
 }
 
-// OIDCScopes are the OpenID Connect scopes added to every authorize request.
-var OIDCScopes = []string{"openid", "profile", "offline_access"}
+// OIDC are the OpenID Connect scopes added to every authorize request.
+var OIDC = []string{"openid", "profile", "offline_access"}
 
 var oidc = map[string]bool{"openid": true, "profile": true, "offline_access": true, "email": true}
 
@@ -102,4 +102,23 @@ func Key(scopes []string) string {
 	}
 	slices.Sort(l)
 	return strings.Join(l, " ")
+}
+
+// Full names scope by its full URI, as the admin-consent endpoint wants:
+// Graph's resource in front of a short name.
+func Full(scope string) string {
+	if strings.Contains(scope, "/") {
+		return scope
+	}
+	return GraphResource + "/" + scope
+}
+
+// AppDefault is the "/.default" scope of the resource of scopes (Graph's
+// when there are none), which app-only tokens ask for.
+func AppDefault(scopes []string) string {
+	res := GraphResource
+	if len(scopes) > 0 {
+		res = Resource(scopes[0])
+	}
+	return strings.TrimSuffix(res, "/") + "/.default"
 }
