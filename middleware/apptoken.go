@@ -58,9 +58,8 @@ func (e *AppConsentError) Unwrap() []error {
 // opens. Entra issues a token without roles to an app nobody granted any, so
 // naming the roles is how "not consented" is detected. MSAL caches the token
 // per tenant. A client-credentials request is idempotent, so a 5xx answer or
-// a timeout at the token endpoint is retried like a silent refresh
-// (RefreshAttempts tries, RefreshAttemptTimeout each, backoff 100 ms then
-// 400 ms, never past ctx's deadline). After Close, and on other failures, the
+// a timeout at the token endpoint is retried like a silent refresh (three
+// tries, 10 s each, backoff 100 ms then 400 ms, never past ctx's deadline). After Close, and on other failures, the
 // error wraps ErrUnavailable (and ErrClosed after Close).
 func (m *Middleware) AppToken(ctx context.Context, tenantID, scope string, roles ...string) (Token, error) {
 	tok, _, err := m.appToken(ctx, tenantID, scope, &m.retry, roles)

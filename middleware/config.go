@@ -133,8 +133,9 @@ type Config struct {
 	// []string{"cp1"} to receive continuous access evaluation (CAE) tokens and
 	// claims challenges. Default none.
 	ClientCapabilities []string
-	// MaxResumeBody bounds the body of a POST (PUT, PATCH, DELETE) kept
-	// server-side while the user consents, so the request completes afterwards.
+	// MaxResumeBody bounds the body of a form POST kept server-side while
+	// the user consents, so the request completes afterwards (other methods
+	// come from scripts, which get a 401 instead of a round trip).
 	// A larger body gets a 413 page before leaving for Entra. Default
 	// DefaultMaxResumeBody (1 MiB); negative: never keep a body (413 page).
 	// A post without a signed-in user (anyone can send one) is kept only up
@@ -159,15 +160,24 @@ const (
 	DefaultTokenConcurrency = 8
 	DefaultMaxResumeBody    = 1 << 20
 	DefaultMaxAttempts      = 3
-	// MaxAnonymousResumeBody bounds the body of a post kept for a browser
-	// with no signed-in user (see Config.MaxResumeBody): 16 KiB.
-	MaxAnonymousResumeBody = 16 << 10
 	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB.
 	DefaultFlowStoreBytes = 16 << 20
-	// FlowTTL is how long a sign-in started by the middleware may take.
+)
+
+// Fixed behaviour. No setting changes these values; they are exported so
+// that apps and their tests can name the limits their users meet.
+const (
+	// FlowTTL is how long a sign-in started by the middleware may take, and
+	// the window in which Config.MaxAttempts round trips are counted.
 	FlowTTL = 10 * time.Minute
 	// RefreshMargin: an access token is used only while it is valid this much longer.
 	RefreshMargin = 5 * time.Minute
+	// MaxAnonymousResumeBody bounds the body of a post kept for a browser
+	// with no signed-in user (see Config.MaxResumeBody): 16 KiB.
+	MaxAnonymousResumeBody = 16 << 10
+	// MaxChallengeBody bounds the body of a POST that Require records in case
+	// its handler calls Challenge (see Middleware.Challenge): 64 KiB.
+	MaxChallengeBody = 64 << 10
 )
 
 // settings is a validated Config with its defaults applied.

@@ -211,10 +211,6 @@ func rebuild(r *http.Request, k *keptRequest) *http.Request {
 // Config.MaxResumeBody if smaller); a larger form meeting a challenge gets
 // the "send the form again" page.
 
-// MaxChallengeBody bounds the body of a POST that Require records in case
-// its handler calls Challenge (see Middleware.Challenge): 64 KiB.
-const MaxChallengeBody = 64 << 10
-
 type bodyKey struct{}
 
 // bodyRecorder copies what the handler reads from a request body, up to limit.
