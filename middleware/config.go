@@ -46,13 +46,15 @@ type Config struct {
 	// Share a Redis-backed Cache between replicas.
 	Cache *tokencache.Cache
 	// FlowStore holds what anonymous requests may write: pending sign-in
-	// flows, forms kept across consent and loop-guard counters,
-	// so they can never evict the token cache's entries. Default: the token
-	// cache's Store when it leaves the process (e.g. Redis: shared by
-	// replicas, every entry with a TTL of about FlowTTL); with an in-process
-	// token cache, a MemoryStore of its own bounded to DefaultFlowStoreBytes
-	// (a flood of anonymous requests evicts other pending flows, never tokens).
-	// Replicas must share it, like Cache.
+	// flows, forms kept across consent and loop-guard counters, so they can
+	// never evict the token cache's entries. Default: the token cache's
+	// Store when it leaves the process (e.g. Redis: shared by replicas,
+	// every entry with a TTL of about FlowTTL); with an in-process token
+	// cache, a MemoryStore of this Middleware's own bounded to
+	// DefaultFlowStoreBytes (a flood of anonymous requests evicts other
+	// pending flows, never tokens). Replicas must share it, like Cache:
+	// Middlewares in one process that share an in-process Cache share flows
+	// only when given one FlowStore too.
 	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
 	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=/, Secure unless

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/gorilla/sessions"
@@ -79,44 +77,16 @@ func New(cfg Config) (*Middleware, error) {
 }
 
 // flowStore is Config.FlowStore or its default: the token cache's Store
-// unless it is in-process, else a bounded MemoryStore of its own.
+// unless it is in-process, else a bounded MemoryStore of this Middleware's
+// own (replicas in one process share flows only through Config.FlowStore).
 func flowStore(s *settings, cache *tokencache.Cache) tokencache.Store {
 	if s.FlowStore != nil {
 		return s.FlowStore
 	}
 	if ip, ok := cache.Store().(tokencache.InProcess); ok && ip.InProcess() {
-		return memoryFlowStore(cache)
+		return tokencache.NewMemoryStore(tokencache.WithMaxBytes(DefaultFlowStoreBytes))
 	}
 	return cache.Store()
-}
-
-// flowStores maps an in-process token cache to its default flow store, so
-// that middlewares sharing one Cache (replicas in one process) share their
-// pending flows too. An entry goes when its Cache is collected.
-var flowStores struct {
-	sync.Mutex
-	m map[weak.Pointer[tokencache.Cache]]*tokencache.MemoryStore
-}
-
-// memoryFlowStore returns the bounded MemoryStore that goes with cache.
-func memoryFlowStore(cache *tokencache.Cache) *tokencache.MemoryStore {
-	flowStores.Lock()
-	defer flowStores.Unlock()
-	wp := weak.Make(cache)
-	if st, ok := flowStores.m[wp]; ok {
-		return st
-	}
-	if flowStores.m == nil {
-		flowStores.m = map[weak.Pointer[tokencache.Cache]]*tokencache.MemoryStore{}
-	}
-	st := tokencache.NewMemoryStore(tokencache.WithMaxBytes(DefaultFlowStoreBytes))
-	flowStores.m[wp] = st
-	runtime.AddCleanup(cache, func(wp weak.Pointer[tokencache.Cache]) {
-		flowStores.Lock()
-		defer flowStores.Unlock()
-		delete(flowStores.m, wp)
-	}, wp)
-	return st
 }
 
 // newBoxes opens the sealed record stores: kept requests and loop counters

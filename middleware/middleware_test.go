@@ -18,11 +18,13 @@ import (
 	"github.com/consentry/consentry/tokencache"
 )
 
-// TestReplicas runs two middleware instances sharing keys and a token cache
-// behind one address, alternating per request like a load balancer: flows
-// started on one finish on the other, and tokens are shared.
+// TestReplicas runs two middleware instances sharing keys, a token cache
+// and a flow store behind one address, alternating per request like a load
+// balancer: flows started on one finish on the other, and tokens are shared.
 func TestReplicas(t *testing.T) {
 	e := newEnv(t)
+	e.cfg.FlowStore = tokencache.NewMemoryStore()
+	e.mw = e.newMiddleware(t, e.cfg)
 	other := e.newMiddleware(t, e.cfg)
 	var mu sync.Mutex
 	n := 0
