@@ -48,6 +48,9 @@ func TestAuthHandlerBadInput(t *testing.T) {
 			if w.Code != tt.want {
 				t.Errorf("status %d, want %d: %s", w.Code, tt.want, w.Body)
 			}
+			if allow := w.Header().Get("Allow"); tt.want == http.StatusMethodNotAllowed && !strings.Contains(allow, "GET") {
+				t.Errorf("405 with Allow %q, want the methods served", allow)
+			}
 			if w.Header().Get("Location") != "" {
 				t.Errorf("redirected to %q", w.Header().Get("Location"))
 			}

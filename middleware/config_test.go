@@ -67,6 +67,7 @@ func TestNewValidatesTenantAndLoopFields(t *testing.T) {
 		{"empty tenant", func(c *middleware.Config) { c.AllowedTenants = []string{""} }, "AllowedTenants[0]"},
 		{"bad connect scope", func(c *middleware.Config) { c.ConnectScopes = []string{"openid"} }, "ConnectScopes"},
 		{"callback on connect", func(c *middleware.Config) { c.RedirectURL = "https://app.example/auth/connect" }, "collides"},
+		{"braces in callback path", func(c *middleware.Config) { c.RedirectURL = "https://app.example/{x}/callback" }, "clean path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
