@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -146,7 +145,11 @@ func moveBlob(t *testing.T, process func() (*tokencache.Cache, confidential.Clie
 		t.Fatal(err)
 	}
 	res, err := silent(client, accounts["bob"])
+	if err == nil || res.AccessToken != "" {
+		t.Fatalf("silent(bob) over alice's blob: token %v, %v; want none", res.AccessToken != "", err)
+	}
+	_, _, err = c.AccessToken(ctx, tokencache.TokenQuery{HomeAccountID: accounts["bob"].HomeAccountID, Scopes: testScopes})
 	if !errors.Is(err, tokencache.ErrDecrypt) {
-		t.Fatalf("silent(bob) over alice's blob = %s, %v; want ErrDecrypt", fmt.Sprint(res.AccessToken != ""), err)
+		t.Fatalf("reading bob's partition over alice's blob: %v; want ErrDecrypt", err)
 	}
 }
