@@ -2,7 +2,6 @@ package msalcache
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 )
 
@@ -25,45 +24,81 @@ func (d *document) idTokenDecodes(q Query) bool {
 	return found == nil || decodesAsIDToken(found.str(fSecret))
 }
 
-// idTokenClaims has the fields, tags and types of MSAL's
-// accesstokens.IDToken, into which MSAL decodes an ID token's payload with
-// encoding/json: decoding into it fails exactly when MSAL's does.
-type idTokenClaims struct {
-	PreferredUsername string `json:"preferred_username,omitempty"`
-	GivenName         string `json:"given_name,omitempty"`
-	FamilyName        string `json:"family_name,omitempty"`
-	MiddleName        string `json:"middle_name,omitempty"`
-	Name              string `json:"name,omitempty"`
-	Oid               string `json:"oid,omitempty"`
-	TenantID          string `json:"tid,omitempty"`
-	Subject           string `json:"sub,omitempty"`
-	UPN               string `json:"upn,omitempty"`
-	Email             string `json:"email,omitempty"`
-	AlternativeID     string `json:"alternative_id,omitempty"`
-	Issuer            string `json:"iss,omitempty"`
-	Audience          string `json:"aud,omitempty"`
-	ExpirationTime    int64  `json:"exp,omitempty"`
-	IssuedAt          int64  `json:"iat,omitempty"`
-	NotBefore         int64  `json:"nbf,omitempty"`
-	RawToken          string
+// claims are the members of MSAL's accesstokens.IDToken, into which MSAL
+// decodes an ID token's payload with encoding/json, by lower-case name
+// (encoding/json matches names case-insensitively): "RawToken" and
+// "AdditionalFields" are fields without tags, exp, iat and nbf are int64.
+var claims = map[string]claimKind{"preferred_username": claimText, "given_name": claimText,
+	"family_name": claimText, "middle_name": claimText, "name": claimText, "oid": claimText, "tid": claimText,
+	"sub": claimText, "upn": claimText, "email": claimText, "alternative_id": claimText, "iss": claimText,
+	"aud": claimText, "exp": claimInt, "iat": claimInt, "nbf": claimInt, "rawtoken": claimText,
+	"additionalfields": claimObject}
 
-	AdditionalFields map[string]interface{}
-}
+type claimKind uint8
+
+const (
+	claimText   claimKind = iota // a string or null
+	claimInt                     // an int64 or null
+	claimObject                  // an object of anything, or null
+)
 
 // decodesAsIDToken follows accesstokens.IDToken.UnmarshalJSON on the
-// stored secret.
+// stored secret: quotes trimmed, the second dot-separated part
+// base64url-decoded, and decoded as JSON into the IDToken struct.
 func decodesAsIDToken(secret string) bool {
 	if secret == "null" {
 		return true
 	}
-	parts := strings.Split(strings.Trim(secret, `"`), ".")
-	if len(parts) < 2 {
+	_, rest, ok := strings.Cut(strings.Trim(secret, `"`), ".")
+	if !ok {
 		return false
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
+	part, _, _ := strings.Cut(rest, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(part)
+	return err == nil && claimsDecode(payload)
+}
+
+// claimsDecode reports whether encoding/json.Unmarshal of payload into
+// MSAL's IDToken succeeds (false also where this package cannot tell:
+// escaped or non-ASCII member names).
+func claimsDecode(payload []byte) bool {
+	s := scanner{b: payload}
+	if s.peek() == 'n' {
+		if !s.word("null") {
+			return false
+		}
+	} else if !s.object(claim) {
 		return false
 	}
-	var c idTokenClaims
-	return json.Unmarshal(payload, &c) == nil
+	s.ws()
+	return s.i == len(payload)
+}
+
+func claim(s *scanner, name []byte, plain bool) bool {
+	if !plain {
+		return false
+	}
+	var lower [20]byte
+	if len(name) > len(lower) {
+		return s.value()
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	k, known := claims[string(lower[:len(name)])]
+	switch {
+	case !known:
+		return s.value()
+	case s.peek() == 'n':
+		return s.word("null")
+	case k == claimText:
+		_, _, ok := s.str()
+		return ok
+	case k == claimInt:
+		return s.int64()
+	}
+	return s.peek() == '{' && s.value()
 }

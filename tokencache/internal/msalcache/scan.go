@@ -1,5 +1,10 @@
 package msalcache
 
+import (
+	"encoding/binary"
+	"strconv"
+)
+
 // scanner walks JSON as strictly as encoding/json accepts it. Every method
 // reports false for input encoding/json would reject, and also for input it
 // would accept but this package declines to read (nesting deeper than
@@ -52,6 +57,10 @@ func (s *scanner) str() (raw []byte, plain, ok bool) {
 	s.i++
 	plain = true
 	for s.i < len(s.b) {
+		if s.i+8 <= len(s.b) && !special(binary.LittleEndian.Uint64(s.b[s.i:])) {
+			s.i += 8
+			continue
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -71,6 +80,19 @@ func (s *scanner) str() (raw []byte, plain, ok bool) {
 		s.i++
 	}
 	return nil, false, false
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special reports whether one of the 8 bytes in w may be a quote, a
+// backslash, a control character or not ASCII (it may report a byte after
+// such a byte too, never misses one).
+func special(w uint64) bool {
+	q, bs := w^(ones*'"'), w^(ones*'\\')
+	return ((q-ones)&^q|(bs-ones)&^bs|(w-ones*0x20)&^w|w)&highs != 0
 }
 
 // escape consumes one escape sequence at s.i.
@@ -219,4 +241,16 @@ func (s *scanner) digits() int {
 		n++
 	}
 	return n
+}
+
+// int64 reads a number that encoding/json decodes into an int64: an
+// integer literal within range.
+func (s *scanner) int64() bool {
+	s.ws()
+	start := s.i
+	if !s.number() {
+		return false
+	}
+	_, err := strconv.ParseInt(string(s.b[start:s.i]), 10, 64)
+	return err == nil
 }
