@@ -7,6 +7,7 @@ import (
 	"github.com/consentry/consentry/tokencache"
 	"github.com/consentry/consentry/tokencache/internal/cachebench"
 	"github.com/consentry/consentry/tokencache/redisstore"
+	"github.com/consentry/consentry/tokencache/redisstore/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -27,4 +28,12 @@ func BenchmarkSilentMiniredis(b *testing.B) {
 	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(b).Addr()})
 	b.Cleanup(func() { _ = rdb.Close() })
 	cachebench.Silent(b, redisstore.New(rdb))
+}
+
+// BenchmarkSilentRedis: the same on a real Redis server (redistest: REDIS_URL
+// or a redis-server it starts; skipped without either). The server's CPU is
+// not counted.
+func BenchmarkSilentRedis(b *testing.B) {
+	rdb := redistest.NewClient(b)
+	cachebench.Silent(b, redisstore.New(rdb, redisstore.WithPrefix(redistest.Prefix(b, rdb))))
 }

@@ -1,8 +1,10 @@
 package msalcache
 
 import (
+	"bytes"
 	"encoding/base64"
-	"strings"
+	"slices"
+	"sync"
 )
 
 // idTokenDecodes reports that the ID token MSAL's readIDToken would pick for
@@ -21,7 +23,7 @@ func (d *document) idTokenDecodes(q Query) bool {
 		}
 		found = e
 	}
-	return found == nil || decodesAsIDToken(found.str(fSecret))
+	return found == nil || decodesAsIDToken(found.text[fSecret])
 }
 
 // claims are the members of MSAL's accesstokens.IDToken, into which MSAL
@@ -45,18 +47,24 @@ const (
 // decodesAsIDToken follows accesstokens.IDToken.UnmarshalJSON on the
 // stored secret: quotes trimmed, the second dot-separated part
 // base64url-decoded, and decoded as JSON into the IDToken struct.
-func decodesAsIDToken(secret string) bool {
-	if secret == "null" {
+func decodesAsIDToken(secret []byte) bool {
+	if string(secret) == "null" {
 		return true
 	}
-	_, rest, ok := strings.Cut(strings.Trim(secret, `"`), ".")
+	_, rest, ok := bytes.Cut(bytes.Trim(secret, `"`), []byte("."))
 	if !ok {
 		return false
 	}
-	part, _, _ := strings.Cut(rest, ".")
-	payload, err := base64.RawURLEncoding.DecodeString(part)
-	return err == nil && claimsDecode(payload)
+	part, _, _ := bytes.Cut(rest, []byte("."))
+	buf := payloads.Get().(*[]byte)
+	defer payloads.Put(buf)
+	payload := slices.Grow((*buf)[:0], base64.RawURLEncoding.DecodedLen(len(part)))[:base64.RawURLEncoding.DecodedLen(len(part))]
+	*buf = payload
+	n, err := base64.RawURLEncoding.Decode(payload, part)
+	return err == nil && claimsDecode(payload[:n])
 }
+
+var payloads = sync.Pool{New: func() any { return new([]byte) }}
 
 // claimsDecode reports whether encoding/json.Unmarshal of payload into
 // MSAL's IDToken succeeds (false also where this package cannot tell:
