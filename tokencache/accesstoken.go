@@ -67,8 +67,12 @@ type CachedToken struct {
 // partition into MSAL. ok=false means it cannot answer with certainty: no
 // usable token (MSAL would refresh), a token MSAL would refresh proactively
 // (refresh_on passed) or that expires within MSAL's 5-minute margin (plus 30
-// seconds), several candidates, or a document shape it does not read. The
-// caller then asks MSAL, which gives the same answer as before. Errors are
+// seconds), or a document shape it does not read. The caller then asks
+// MSAL, which gives the same answer as before. When several cached tokens
+// match (Entra grants every consented scope of a resource, so the tokens of
+// a user's scope sets often all match), MSAL returns one of them at random
+// if all are usable; AccessToken then returns the one expiring last, and
+// nothing if any is not usable. Errors are
 // those of Replace: ErrUnavailable from the store, a *BlobError for an entry
 // that cannot be opened.
 //

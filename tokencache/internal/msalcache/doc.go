@@ -5,9 +5,11 @@
 // Find answers only when it is certain to agree with MSAL's
 // AcquireTokenSilent on the same document: the document is one MSAL's
 // decoder accepts (every entry of every section has the types MSAL
-// requires), exactly one access token matches the request by MSAL's rules,
-// MSAL would use it without refreshing, and the ID token MSAL would decode
-// alongside it decodes. Anything else, including documents MSAL accepts but
+// requires), every access token that matches the request by MSAL's rules is
+// one MSAL would use without refreshing, and the ID token MSAL would decode
+// alongside it decodes. MSAL takes the first matching entry in Go's random
+// map order; of several, Find returns the one expiring last, one of those
+// MSAL returns. Anything else, including documents MSAL accepts but
 // that take rules this package does not model (escaped keys, duplicate
 // fields, Go field names used as JSON keys, tokens under another alias of the
 // authority host), is a miss: the caller asks MSAL.

@@ -43,30 +43,44 @@ func Find(doc []byte, q Query, now time.Time) (Token, bool) {
 	if !d.parse(doc) {
 		return Token{}, false
 	}
-	at, ok := d.accessToken(q)
-	if !ok || !usable(at, now) || !d.idTokenDecodes(q) {
+	at, ok := d.accessToken(q, now)
+	if !ok || !d.idTokenDecodes(q) {
 		return Token{}, false
 	}
 	return tokenOf(at), true
 }
 
-// accessToken returns the one entry MSAL's readAccessToken can return for
-// q. More than one candidate (MSAL picks one at random), a candidate under
-// another environment (an alias of the host, perhaps) and a key MSAL would
-// rewrite (upper case: a v1.0 key) are misses.
-func (d *document) accessToken(q Query) (*entry, bool) {
-	var found *entry
+// accessToken returns an entry MSAL's readAccessToken can return for q and
+// AcquireTokenSilent would then return without a refresh. When several
+// entries match (Entra grants every consented scope of a resource, so
+// tokens for different scope sets often all match), MSAL takes the first in
+// Go's random map order: the answer is certain only if every candidate is
+// usable, and then is the one expiring last (ties: the smallest key), one of
+// the tokens MSAL returns. A candidate under another environment (an alias
+// of the host, perhaps) or under a key MSAL would rewrite (upper case: a
+// v1.0 key) is a miss.
+func (d *document) accessToken(q Query, now time.Time) (*entry, bool) {
+	var best *entry
 	for i := range d.at {
 		e := &d.at[i]
 		if !e.sameAccount(q) || !bearer(e) || !scopesMatch(q.Scopes, e.str(fTarget)) || len(e.text[fExtKey]) > 0 {
 			continue
 		}
-		if found != nil || string(e.text[fEnv]) != q.Environment || needsUpgrade(e.key) {
+		if string(e.text[fEnv]) != q.Environment || needsUpgrade(e.key) || !usable(e, now) {
 			return nil, false
 		}
-		found = e
+		if best == nil || later(e, best) {
+			best = e
+		}
 	}
-	return found, found != nil
+	return best, best != nil
+}
+
+func later(a, b *entry) bool {
+	if a.times[tExpiresOn] != b.times[tExpiresOn] {
+		return a.times[tExpiresOn] > b.times[tExpiresOn]
+	}
+	return string(a.key) < string(b.key)
 }
 
 func (e *entry) sameAccount(q Query) bool {
