@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -288,4 +289,90 @@ func FuzzAccessTokenMatchesMSAL(f *testing.F) {
 			o.compare(t, doc, s)
 		}
 	})
+}
+
+// shapeDoc builds a document of alice's from the bytes of seed: each access
+// token entry takes its realm, environment, scopes (case, order, repeats),
+// token type, expiry, refresh_on, cached_at and ext_cache_key from the next
+// bytes; then the ID tokens. It returns the document and the scopes to ask
+// for.
+func shapeDoc(seed []byte) ([]byte, []string) {
+	next := func() int {
+		if len(seed) == 0 {
+			return 0
+		}
+		b := int(seed[0])
+		seed = seed[1:]
+		return b
+	}
+	pick := func(xs ...string) string { return xs[next()%len(xs)] }
+	pool := []string{"User.Read", "Mail.Read", "openid", "profile", "USER.READ", "mail.read"}
+	scopes := func() []string {
+		var s []string
+		for range 1 + next()%3/2 {
+			s = append(s, pool[next()%len(pool)])
+		}
+		return s
+	}
+	offsets := []time.Duration{-time.Hour, 4 * time.Minute, 7 * time.Minute, time.Hour, time.Hour, 2 * time.Hour}
+	var ats, idts []fields
+	for i := range 1 + next()%3 {
+		e := accessToken("at-"+strconv.Itoa(i), pick("tenant-1", "tenant-1", "tenant-1", "tenant-2"),
+			strings.Join(append(scopes(), "openid", "profile"), " "), offsets[next()%len(offsets)])
+		e = with(e, "environment", pick(oracleHost, oracleHost, oracleHost, oracleHost, oracleHost, "login.windows.net"),
+			"token_type", pick("Bearer", "Bearer", "Bearer", "bearer", "", "pop"))
+		switch next() % 12 {
+		case 0:
+			e = with(e, "refresh_on", unixString(time.Now().Add(-time.Minute)))
+		case 1:
+			e = with(e, "refresh_on", unixString(time.Now().Add(time.Hour)))
+		case 2:
+			e = with(e, "cached_at", unixString(time.Now().Add(time.Hour)))
+		case 3:
+			e = with(e, "ext_cache_key", "k")
+		}
+		ats = append(ats, e)
+	}
+	for range next() % 3 {
+		idts = append(idts, with(idToken(pick("tenant-1", "tenant-2")), "environment", pick(oracleHost, oracleHost, "login.windows.net")))
+	}
+	return cacheDoc(ats, idts), scopes()
+}
+
+// FuzzAccessTokenShapes: over documents built from MSAL-shaped entries
+// (shapeDoc), Cache.AccessToken never returns a token MSAL's
+// AcquireTokenSilent does not.
+func FuzzAccessTokenShapes(f *testing.F) {
+	for _, s := range []string{"\x01\x00\x00\x00\x00\x04\x00\x00\x00\x01\x00", "\x02\x00\x00\x00\x00\x04\x00\x00\x00\x00\x00\x01\x01\x00\x00\x05\x00\x00\x00\x01\x00",
+		"\x03\x01\x01\x01\x00\x05\x01\x00\x04\x00\x02\x00\x00\x03\x00\x00\x00\x04\x00\x00\x00\x00\x02\x00\x00\x00\x01\x01"} {
+		f.Add([]byte(s))
+	}
+	o := newOracle(f)
+	f.Fuzz(func(t *testing.T, seed []byte) {
+		doc, scopes := shapeDoc(seed)
+		o.compare(t, doc, scopes)
+	})
+}
+
+// TestAccessTokenShapes runs the comparison over 400 documents of
+// shapeDoc from a fixed pseudo-random sequence, and checks that
+// AccessToken answers a fair share of them (it must not pass by never
+// answering).
+func TestAccessTokenShapes(t *testing.T) {
+	o, rng := newOracle(t), rand.New(rand.NewPCG(1, 2))
+	answered := 0
+	for range 400 {
+		seed := make([]byte, 40)
+		for i := range seed {
+			seed[i] = byte(rng.Uint32())
+		}
+		doc, scopes := shapeDoc(seed)
+		if o.compare(t, doc, scopes) {
+			answered++
+		}
+	}
+	t.Logf("answered %d of 400", answered)
+	if answered < 40 {
+		t.Errorf("AccessToken answered %d of 400 documents; want at least 40", answered)
+	}
 }
