@@ -68,10 +68,12 @@ func oracleQuery(t testing.TB, scopes []string) tokencache.TokenQuery {
 }
 
 // msalTries bounds the AcquireTokenSilent calls compare makes to see MSAL
-// return the Cache's answer: with n matching entries MSAL returns each with
-// probability 1/n (Go's map order), so 64 calls miss one of two with
-// probability 2^-64.
-const msalTries = 64
+// return the Cache's answer. MSAL returns the first matching entry in Go's
+// map order, which starts at a random slot of a group of 8: each matching
+// entry of a small map comes first with probability at least 1/8 (not 1/n),
+// so 400 calls miss it with probability (7/8)^400 < 10^-23. The loop stops
+// at the first match.
+const msalTries = 400
 
 // compare stores doc as alice's partition, asks Cache.AccessToken and MSAL's
 // AcquireTokenSilent for scopes, and reports whether the Cache answered. If
