@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net"
@@ -71,7 +72,11 @@ type Config struct {
 	// Default: the origin of RedirectURL followed by "/". Register it in the app.
 	PostLogoutRedirectURL string
 
-	// HTTPClient makes MSAL's calls to Entra. Default http.DefaultClient.
+	// HTTPClient makes MSAL's calls to Entra. Default: http.DefaultTransport's
+	// settings keeping up to TokenConcurrency idle connections to Entra
+	// (http.DefaultClient keeps 2, so every herd of refreshes would open
+	// new TLS connections). A client of your own should do the same
+	// (http.Transport.MaxIdleConnsPerHost).
 	// Against entratest use its Server.Client().
 	HTTPClient *http.Client
 	// DisableInstanceDiscovery turns off MSAL's authority validation, for
@@ -91,9 +96,19 @@ type Config struct {
 	// TokenCacheSize bounds the in-process cache of access tokens, in entries
 	// (one per user and scope set). Default 10,000.
 	TokenCacheSize int
-	// TokenConcurrency is how many MSAL calls run at once (each on its own MSAL
-	// client: one MSAL client shared by concurrent users over a partitioned
-	// cache can miss tokens). Default 8.
+	// TokenConcurrency bounds the MSAL calls in flight at once: refreshes at
+	// Entra's token endpoint, code redemptions, app tokens. Each runs on an
+	// MSAL client of its own (one shared by concurrent users over a
+	// partitioned cache can miss tokens); clients are made when a call finds
+	// none idle and kept, so a server holds as many as its busiest moment
+	// needed. Default 256: a herd of users whose tokens expire together is
+	// refreshed in about one round trip (one refresh per user; Entra expects
+	// that and throttles repeats of the same request, not distinct users:
+	// https://learn.microsoft.com/en-us/entra/msal/dotnet/advanced/client-and-server-throttling).
+	// Microsoft publishes no request limit for workforce tenants; External ID
+	// tenants allow 200 requests per second
+	// (https://learn.microsoft.com/en-us/entra/external-id/customers/reference-service-limits):
+	// with a token endpoint answering in 100-300 ms, 40 keeps below it.
 	TokenConcurrency int
 
 	// IsAdmin reports whether the signed-in user can grant tenant-wide (admin)
@@ -159,7 +174,7 @@ const (
 	DefaultSessionName      = "consentry"
 	DefaultSessionMaxAge    = 24 * time.Hour
 	DefaultTokenCacheSize   = 10_000
-	DefaultTokenConcurrency = 8
+	DefaultTokenConcurrency = 256
 	DefaultMaxResumeBody    = 1 << 20
 	DefaultMaxAttempts      = 3
 	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB.
@@ -327,7 +342,7 @@ func (s *settings) applyDefaults() {
 		s.PostLogoutRedirectURL = s.redirect.Scheme + "://" + s.redirect.Host + "/"
 	}
 	if s.HTTPClient == nil {
-		s.HTTPClient = http.DefaultClient
+		s.HTTPClient = entraClient(cmp.Or(s.TokenConcurrency, DefaultTokenConcurrency))
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()

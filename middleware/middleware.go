@@ -8,9 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/gorilla/sessions"
 
 	"github.com/consentry/consentry/middleware/internal/flight"
@@ -195,50 +193,4 @@ func (m *Middleware) refuseClosed(w http.ResponseWriter, r *http.Request) bool {
 	}
 	m.fail(w, r, fmt.Errorf("%w: %w", ErrUnavailable, ErrClosed))
 	return true
-}
-
-// clientPool hands out MSAL confidential clients, each to one goroutine at a
-// time. MSAL's Replace (load a user's partition) and the read that follows are
-// not under one lock, so a client shared by concurrent users can read another
-// user's partition and report a spurious "no token found". With one client per
-// call in flight that cannot happen, and "no token found" means what it says.
-type clientPool struct{ idle chan confidential.Client }
-
-func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
-	p := &clientPool{idle: make(chan confidential.Client, s.TokenConcurrency)}
-	for range s.TokenConcurrency {
-		c, err := confidential.New(s.Authority, s.ClientID, s.Credential,
-			confidential.WithCache(cache),
-			confidential.WithHTTPClient(s.HTTPClient),
-			confidential.WithInstanceDiscovery(!s.DisableInstanceDiscovery),
-			confidential.WithClientCapabilities(s.ClientCapabilities))
-		if err != nil {
-			return nil, fmt.Errorf("middleware: MSAL rejected Config.Authority, ClientID or Credential: %w", err)
-		}
-		p.idle <- c
-	}
-	return p, nil
-}
-
-// with runs fn with a client of its own, waiting for one while ctx allows.
-func (p *clientPool) with(ctx context.Context, fn func(confidential.Client) error) error {
-	return p.withTimeout(ctx, 0, func(_ context.Context, c confidential.Client) error { return fn(c) })
-}
-
-// withTimeout runs fn with a client of its own and a context that ends
-// timeout after the client was taken (no timeout when it is 0): the wait for
-// a client does not count against fn's time.
-func (p *clientPool) withTimeout(ctx context.Context, timeout time.Duration, fn func(context.Context, confidential.Client) error) error {
-	select {
-	case c := <-p.idle:
-		defer func() { p.idle <- c }()
-		if timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, timeout)
-			defer cancel()
-		}
-		return fn(ctx, c)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -76,7 +76,8 @@ func TestRetryStopsWithContext(t *testing.T) {
 // not part of an attempt's timeout, so a busy pool cannot cut an attempt off
 // and send the same refresh to Entra again.
 func TestRetryAttemptTimerStartsWithClient(t *testing.T) {
-	pool := &clientPool{idle: make(chan confidential.Client, 1)}
+	pool := newPool(1, func() (confidential.Client, error) { return confidential.Client{}, nil })
+	pool.slots <- struct{}{} // the one client is busy
 	p := retryPolicy{timeout: time.Nanosecond, sleep: func(context.Context, time.Duration) error { return nil }}
 	calls := 0
 	done := make(chan error, 1)
@@ -90,7 +91,7 @@ func TestRetryAttemptTimerStartsWithClient(t *testing.T) {
 		t.Fatalf("returned %v while no client was free; want it to wait for one", err)
 	case <-time.After(50 * time.Millisecond):
 	}
-	pool.idle <- confidential.Client{}
+	<-pool.slots
 	if err := <-done; err != nil || calls != 1 {
 		t.Errorf("err %v after %d calls; want nil after 1", err, calls)
 	}
