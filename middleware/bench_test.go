@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -339,4 +341,82 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// graphScopes are 20 delegated permissions of one resource (Microsoft Graph),
+// one route each in BenchmarkMemoryPerUser.
+var graphScopes = []string{"User.Read", "Mail.Read", "Calendars.Read", "Contacts.Read", "Files.Read",
+	"Notes.Read", "Tasks.Read", "People.Read", "Sites.Read.All", "Chat.Read", "Presence.Read",
+	"User.ReadBasic.All", "Mail.Send", "Calendars.ReadWrite", "Files.ReadWrite", "Contacts.ReadWrite",
+	"Tasks.ReadWrite", "Notes.ReadWrite", "Mail.ReadWrite", "MailboxSettings.Read"}
+
+// BenchmarkMemoryPerUser is the heap the middleware holds per signed-in user
+// (B/user: live heap after a GC, divided by users) once each user has made
+// one request to each of routes routes of one resource, all served by one
+// access token of tok bytes (Entra's are 1-2.5 KB; seedUsers' are 29), as
+// after incremental consent. The timed loop is the fast path over them.
+func BenchmarkMemoryPerUser(b *testing.B) {
+	for _, c := range []struct{ users, routes, tok int }{
+		{100_000, 1, 29}, {10_000, 1, 29}, {10_000, 20, 29}, {10_000, 1, 1500}, {10_000, 20, 1500},
+	} {
+		b.Run(fmt.Sprintf("users=%d/routes=%d/tok=%d", c.users, c.routes, c.tok), func(b *testing.B) {
+			e := newEnv(b)
+			cfg := e.cfg
+			cfg.TokenCacheSize = 2 * c.users
+			mw := e.newMiddleware(b, cfg)
+			hs := make([]http.Handler, c.routes)
+			for i := range hs {
+				hs[i] = mw.Require(graphScopes[i])(http.HandlerFunc(okHandler))
+			}
+			before := liveHeap()
+			cookies := seedRouteUsers(b, e, mw, c.users, c.tok, c.routes)
+			r := httptest.NewRequest("GET", e.srv.URL+"/profile", nil)
+			r.Header["Cookie"] = []string{""}
+			for _, ck := range cookies {
+				r.Header["Cookie"][0] = ck
+				for _, h := range hs {
+					h.ServeHTTP(httptest.NewRecorder(), r)
+				}
+			}
+			perUser := float64(liveHeap()-before-cookieBytes(cookies)) / float64(c.users)
+			serveLoop(b, hs[0], func(i int) *http.Request { r.Header["Cookie"][0] = cookies[i%len(cookies)]; return r })
+			b.ReportMetric(perUser, "B/user")
+		})
+	}
+}
+
+// seedRouteUsers gives mw n signed-in users, each with one access token of
+// tokLen bytes for the first routes of graphScopes, and returns their Cookie
+// header values.
+func seedRouteUsers(b *testing.B, e *env, mw *middleware.Middleware, n, tokLen, routes int) []string {
+	exp := e.clock.Now().Add(time.Hour)
+	cookies := make([]string, n)
+	for i := range cookies {
+		acct := middleware.Account{HomeAccountID: fmt.Sprintf("%08x-0000-0000-0000-000000000000.%s", i, e.tenant.ID),
+			TenantID: e.tenant.ID, Username: fmt.Sprintf("user%d@contoso.example", i), Name: "User"}
+		tok := "eyJ" + strings.Repeat(rand.Text(), tokLen/26+1)[:tokLen-3]
+		for _, s := range graphScopes[:routes] {
+			middleware.SeedToken(mw, acct, middleware.Token{AccessToken: tok, ExpiresOn: exp, Scopes: []string{s}})
+		}
+		c := middleware.SessionCookie(mw, acct)
+		cookies[i] = c.Name + "=" + c.Value
+	}
+	return cookies
+}
+
+// cookieBytes is the heap the benchmark's own cookie strings take.
+func cookieBytes(cookies []string) uint64 {
+	n := uint64(len(cookies)) * 16
+	for _, c := range cookies {
+		n += uint64(len(c))
+	}
+	return n
+}
+
+// liveHeap is the heap in use after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

@@ -93,8 +93,9 @@ type Config struct {
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
 	// Now is the clock for token expiry and pending sign-in expiry. Default time.Now.
 	Now func() time.Time
-	// TokenCacheSize bounds the in-process cache of access tokens, in entries
-	// (one per user and scope set). Default 10,000.
+	// TokenCacheSize bounds the in-process cache of access tokens, in
+	// accounts (each with its tokens for every scope set it used), and the
+	// in-process memory of session cookies, in cookies. Default 10,000.
 	TokenCacheSize int
 	// TokenConcurrency bounds the MSAL calls in flight at once: refreshes at
 	// Entra's token endpoint, code redemptions, app tokens. Each runs on an

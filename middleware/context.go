@@ -72,8 +72,9 @@ type ctxKey struct{}
 // authInfo is what a protected request carries; immutable once built, so the
 // in-process token cache can hand the same pointer to every request.
 type authInfo struct {
-	tok  Token
-	acct Account
+	tok   Token
+	acct  *Account // shared by an account's authInfos
+	route uint32   // id of tok.Scopes' key (routeIDs)
 }
 
 func withAuth(r *http.Request, ai *authInfo) *http.Request {
@@ -95,5 +96,5 @@ func AccountFromContext(ctx context.Context) (Account, bool) {
 	if !ok {
 		return Account{}, false
 	}
-	return ai.acct, true
+	return *ai.acct, true
 }

@@ -8,13 +8,11 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-
-	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // The fast path of a protected request (default cookie store only): one
-// lookup of (session cookie, route's scope set) in m.fast, which holds the
-// authInfo (token and account) the request gets. An entry is made on the
+// lookup of the session cookie in m.fast, which holds for each route's
+// scope set the authInfo (token and account) the request gets. An entry is made on the
 // slow path, after the cookie was decoded (sessionAccount) and the account's
 // token found (m.tokens or MSAL); it is served until the earlier of the
 // cookie memo's expiry and the token's refresh window (RefreshMargin). A hit
@@ -57,8 +55,16 @@ func (m *Middleware) fastGet(r *http.Request, rt *route) (*authInfo, string, boo
 	if !ok {
 		return nil, "", false
 	}
-	ai, ok := m.fast.Get(raw, rt.id, m.cfg.Now().UnixNano())
-	return ai, raw, ok
+	now := m.cfg.Now().UnixNano()
+	set, ok := m.fast.Get(raw, 0, now)
+	if !ok {
+		return nil, raw, false
+	}
+	ra, ok := set.get(rt.id)
+	if !ok || now >= ra.until {
+		return nil, raw, false
+	}
+	return ra.ai, raw, true
 }
 
 // fastPut remembers ai for the cookie raw and rt until the earlier of
@@ -72,7 +78,24 @@ func (m *Middleware) fastPut(raw string, rt *route, ai *authInfo, memoUntil time
 	if memoUntil.Before(until) {
 		until = memoUntil
 	}
-	m.fast.Put(raw, rt.id, m.fast.GroupHash(ai.acct.HomeAccountID), ai, until.UnixNano())
+	ra := routeAuth{ai: ai, until: until.UnixNano()}
+	m.fast.Update(raw, 0, m.fast.GroupHash(ai.acct.HomeAccountID), m.cfg.Now().UnixNano(), memoUntil.UnixNano(),
+		func(s routeSet, live bool) (routeSet, bool) {
+			if !live {
+				s = routeSet{} // the routes of an expired memo are not served again
+			}
+			return s.with(ra), true
+		})
+}
+
+// keptToken returns the in-process token of acct for rt, if any.
+func (m *Middleware) keptToken(acct Account, rt *route) (*authInfo, bool) {
+	set, ok := m.tokens.Get(tokenOwner(acct), 0, math.MinInt64)
+	if !ok {
+		return nil, false
+	}
+	ra, ok := set.get(rt.id)
+	return ra.ai, ok
 }
 
 // remember puts a token into the in-process cache and returns it.
@@ -81,18 +104,35 @@ func (m *Middleware) remember(acct Account, scopes []string, key string, ar conf
 }
 
 // keepToken puts tok, for the scope set whose canonical key is key, into the
-// in-process cache (bounded by Config.TokenCacheSize) and returns it.
+// in-process cache (bounded by Config.TokenCacheSize accounts) and returns
+// it. The token string is stored once per account however many scope sets
+// it serves (one token of a resource covers every scope consented to).
 func (m *Middleware) keepToken(acct Account, tok Token, key string) *authInfo {
-	ai := &authInfo{tok: tok}
-	ai.tok.AccessToken, ai.acct = acct.packedWith(tok.AccessToken) // one string object per token
-	m.tokens.Put(tokenOwner(acct), m.routes.id(key), m.tokens.GroupHash(acct.HomeAccountID), ai, math.MaxInt64)
+	ai := &authInfo{tok: tok, acct: &acct, route: m.routes.id(key)}
+	m.tokens.Update(tokenOwner(acct), 0, m.tokens.GroupHash(acct.HomeAccountID), 0, math.MaxInt64,
+		func(s routeSet, _ bool) (routeSet, bool) {
+			str, a, same := s.sharing(acct, tok.AccessToken)
+			switch {
+			case same:
+				ai.tok.AccessToken, ai.acct = str, a
+			case a != nil:
+				ai.tok.AccessToken = strings.Clone(tok.AccessToken)
+				ai.acct = a
+			default:
+				packed := new(Account)
+				ai.tok.AccessToken, *packed = acct.packedWith(tok.AccessToken) // one string object per token
+				ai.acct = packed
+			}
+			return s.with(routeAuth{ai: ai, until: math.MaxInt64}), true
+		})
 	return ai
 }
 
 // forget drops a token from the in-process cache, so the fast path stops
 // serving it (the next request asks MSAL, or the claims round trip replaces it).
 func (m *Middleware) forget(ai *authInfo) {
-	m.tokens.Remove(tokenOwner(ai.acct), m.routes.id(scope.Key(ai.tok.Scopes)))
+	m.tokens.Update(tokenOwner(*ai.acct), 0, m.tokens.GroupHash(ai.acct.HomeAccountID), 0, math.MaxInt64,
+		func(s routeSet, _ bool) (routeSet, bool) { return s.without(ai.route) })
 	if m.fast != nil { // the account's other fast-path entries come back from m.tokens
 		m.fast.RemoveGroup(m.fast.GroupHash(ai.acct.HomeAccountID))
 	}

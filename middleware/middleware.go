@@ -30,9 +30,9 @@ type Middleware struct {
 	flows     *flowstore.Store
 	flowKV    tokencache.Store // Config.FlowStore or its default (flowStore)
 	sessions  sessions.Store
-	tokens    *hotcache.Cache[*authInfo] // by tokenOwner and route id
+	tokens    *hotcache.Cache[routeSet]  // by tokenOwner
 	memo      *hotcache.Cache[memoEntry] // decoded session cookies; default cookie store only
-	fast      *hotcache.Cache[*authInfo] // by session cookie and route id; default cookie store only
+	fast      *hotcache.Cache[routeSet]  // by session cookie; default cookie store only
 	routes    routeIDs
 	flight    flight.Group[*authInfo]
 	resumes   *sealed.Box // POST requests kept across a round trip
@@ -50,7 +50,7 @@ func New(cfg Config) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Middleware{cfg: s, log: s.Logger, cache: s.Cache, tokens: hotcache.New[*authInfo](s.TokenCacheSize)}
+	m := &Middleware{cfg: s, log: s.Logger, cache: s.Cache, tokens: hotcache.New[routeSet](s.TokenCacheSize)}
 	if m.cache == nil {
 		if m.cache, err = tokencache.New(nil); err != nil {
 			return nil, fmt.Errorf("middleware: default token cache: %w", err)
@@ -71,7 +71,7 @@ func New(cfg Config) (*Middleware, error) {
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
 		m.memo = hotcache.New[memoEntry](s.TokenCacheSize)
-		m.fast = hotcache.New[*authInfo](s.TokenCacheSize)
+		m.fast = hotcache.New[routeSet](s.TokenCacheSize)
 	}
 	return m, nil
 }

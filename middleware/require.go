@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -111,7 +110,7 @@ func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *rout
 	if raw != decoded {
 		raw = "" // not the cookie the session came from: no fast-path entry
 	}
-	ai, ok = m.tokens.Get(tokenOwner(acct), rt.id, math.MinInt64)
+	ai, ok = m.keptToken(acct, rt)
 	if !ok || !ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin)) {
 		var err error
 		if ai, err = m.silent(r.Context(), acct, rt); err != nil {

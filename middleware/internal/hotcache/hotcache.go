@@ -108,6 +108,15 @@ func (c *Cache[V]) Get(s string, id uint32, now int64) (V, bool) {
 // nanoseconds), evicting an entry not used since the CLOCK hand last passed
 // when the shard is full. s is copied; a key longer than MaxKey is not kept.
 func (c *Cache[V]) Put(s string, id uint32, group uint64, v V, until int64) {
+	c.Update(s, id, group, 0, until, func(V, bool) (V, bool) { return v, true })
+}
+
+// Update replaces the value of (s, id) with what fn returns given the one
+// stored (live: there is one and now is before its expiry), all under the
+// shard's lock; the entry is then served until the instant until, or dropped
+// when fn returns false. Values must not be changed in place: Get's callers
+// hold copies. Like Put, a key longer than MaxKey is not kept.
+func (c *Cache[V]) Update(s string, id uint32, group uint64, now, until int64, fn func(old V, live bool) (V, bool)) {
 	if len(s) > MaxKey {
 		return
 	}
@@ -116,6 +125,17 @@ func (c *Cache[V]) Put(s string, id uint32, group uint64, v V, until int64) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	i, same := sh.find(k, s, id)
+	var old V
+	if same {
+		old = sh.vals[i]
+	}
+	v, keep := fn(old, same && now < sh.slots[i].until)
+	if !keep {
+		if same {
+			sh.drop(i)
+		}
+		return
+	}
 	if _, taken := sh.index[k]; !taken {
 		i = sh.take()
 		sh.index[k] = i
@@ -150,6 +170,20 @@ func (c *Cache[V]) RemoveGroup(group uint64) {
 		for i := range sh.slots {
 			if e := &sh.slots[i]; e.used && e.group == group {
 				sh.drop(int32(i))
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// Range calls fn with every value, one shard's lock held at a time.
+func (c *Cache[V]) Range(fn func(V)) {
+	for si := range c.shards {
+		sh := &c.shards[si]
+		sh.mu.Lock()
+		for i := range sh.slots {
+			if sh.slots[i].used {
+				fn(sh.vals[i])
 			}
 		}
 		sh.mu.Unlock()

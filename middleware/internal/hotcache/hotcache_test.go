@@ -146,3 +146,37 @@ func TestDropAndPutAgainReusesArena(t *testing.T) {
 		t.Errorf("arena %d bytes after the last entry was removed, want 0", n)
 	}
 }
+
+// TestUpdate: fn sees the stored value and whether it is live, its answer
+// replaces the value or drops the entry.
+func TestUpdate(t *testing.T) {
+	c := New[int](10)
+	add := func(now int64) (seen int, live bool) {
+		c.Update("k", 1, 0, now, 100, func(old int, l bool) (int, bool) { seen, live = old, l; return old + 1, true })
+		return seen, live
+	}
+	if seen, live := add(0); seen != 0 || live {
+		t.Errorf("first Update saw %d, %v; want 0, false", seen, live)
+	}
+	if seen, live := add(50); seen != 1 || !live {
+		t.Errorf("second Update saw %d, %v; want 1, true", seen, live)
+	}
+	if seen, live := add(100); seen != 2 || live { // expired: the old value is there but not live
+		t.Errorf("Update after expiry saw %d, %v; want 2, false", seen, live)
+	}
+	c.Update("k", 1, 0, 0, 100, func(int, bool) (int, bool) { return 0, false })
+	if _, ok := c.Get("k", 1, 0); ok || c.Len() != 0 {
+		t.Error("entry kept after fn dropped it")
+	}
+	c.Update("absent", 1, 0, 0, 100, func(int, bool) (int, bool) { return 0, false })
+	if c.Len() != 0 {
+		t.Error("a dropped absent entry was stored")
+	}
+	sum := 0
+	c.Put("a", 0, 0, 3, 10)
+	c.Put("b", 0, 0, 4, 10)
+	c.Range(func(v int) { sum += v })
+	if sum != 7 {
+		t.Errorf("Range summed %d, want 7", sum)
+	}
+}
