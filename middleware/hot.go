@@ -20,6 +20,12 @@ import (
 // another user's token. Sign-out, a refused tenant and a claims challenge
 // drop the account's entries (dropAccount, forget).
 
+// cookieTail is how much of a session cookie's end the in-process caches
+// hash: securecookie's value ends with its HMAC-SHA256, and 32 of its
+// base64 characters (192 bits) are as unpredictable as the whole value to
+// anyone without the key. A lookup still compares the whole value.
+const cookieTail = 32
+
 // tokenOwner is the key string of an account's tokens in m.tokens; the
 // route id of the scope set is the other half of the key.
 func tokenOwner(acct Account) string { return acct.HomeAccountID + "\x00" + acct.TenantID }

@@ -70,8 +70,8 @@ func New(cfg Config) (*Middleware, error) {
 	m.sessions = s.Sessions
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
-		m.memo = hotcache.New[memoEntry](s.TokenCacheSize)
-		m.fast = hotcache.New[routeSet](s.TokenCacheSize)
+		m.memo = hotcache.New[memoEntry](s.TokenCacheSize).HashTail(cookieTail)
+		m.fast = hotcache.New[routeSet](s.TokenCacheSize).HashTail(cookieTail)
 	}
 	return m, nil
 }

@@ -5,8 +5,9 @@ package middleware
 // once however many routes share it. A set is never changed in place (Get
 // hands out copies): with and without build a new one.
 type routeSet struct {
-	first routeAuth   // the first route, inline: most users use one
-	more  []routeAuth // the others
+	first   routeAuth   // the first route, inline: most users use one
+	firstID uint32      // its route id, beside it: a hit reads no authInfo
+	more    []routeAuth // the others
 }
 
 // routeAuth is one route's authInfo and the instant (Unix nanoseconds) it
@@ -18,7 +19,7 @@ type routeAuth struct {
 
 // get returns the entry of route id.
 func (s routeSet) get(id uint32) (routeAuth, bool) {
-	if s.first.ai != nil && s.first.ai.route == id {
+	if s.first.ai != nil && s.firstID == id {
 		return s.first, true
 	}
 	for _, ra := range s.more {
@@ -31,8 +32,8 @@ func (s routeSet) get(id uint32) (routeAuth, bool) {
 
 // with returns s with ra in place of its route's earlier entry.
 func (s routeSet) with(ra routeAuth) routeSet {
-	if s.first.ai == nil || s.first.ai.route == ra.ai.route {
-		s.first = ra
+	if s.first.ai == nil || s.firstID == ra.ai.route {
+		s.first, s.firstID = ra, ra.ai.route
 		return s
 	}
 	more := make([]routeAuth, 0, len(s.more)+1)

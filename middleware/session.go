@@ -112,7 +112,7 @@ func (m *Middleware) sessionAccountFrom(r *http.Request) (acct Account, until ti
 	if e, ok := m.memo.Get(c.Value, 0, now.UnixNano()); ok {
 		return e.acct, e.until, c.Value
 	}
-	acct, until = m.loadSession(r).account, now.Add(memoTTL)
+	acct, until = m.loadSession(r).account, now.Add(memoLife())
 	m.memoize(c.Value, acct, until)
 	return acct, until, c.Value
 }

@@ -16,6 +16,7 @@ const MaxKey = 1 << 16
 // RemoveGroup. The zero value is not usable; call New.
 type Cache[V any] struct {
 	seed   maphash.Seed
+	tail   int                              // bytes of a key hashed from its end (0: all)
 	hash   func(s string, id uint32) uint64 // tests inject collisions
 	shards []shard[V]
 }
@@ -25,8 +26,8 @@ type Cache[V any] struct {
 type shard[V any] struct {
 	mu    sync.Mutex
 	max   int
-	index map[uint64]int32 // key hash -> slot
-	slots []slot           // no pointers: the GC does not scan it
+	index index  // key hash -> slot
+	slots []slot // no pointers: the GC does not scan it
 	vals  []V
 	keys  []byte  // key strings of the slots, back to back; no pointers
 	dead  int     // bytes of keys that no slot uses any more
@@ -61,13 +62,29 @@ func New[V any](size int) *Cache[V] {
 		if i < size%n {
 			per++
 		}
-		c.shards[i] = shard[V]{max: per, index: make(map[uint64]int32)}
+		c.shards[i] = shard[V]{max: per}
 	}
 	return c
 }
 
+// HashTail makes c hash only the last n bytes of a key and its length,
+// for keys whose end is unpredictable without a secret (a session cookie
+// ends with its MAC): a 640-byte cookie is then read once per lookup, by
+// the full compare, instead of twice. Keys equal in those bytes share a
+// hash, so one evicts the other; a hit still compares the whole key. It
+// must be called before c is used, and returns c.
+func (c *Cache[V]) HashTail(n int) *Cache[V] {
+	c.tail = n
+	return c
+}
+
 func (c *Cache[V]) keyHash(s string, id uint32) uint64 {
-	return maphash.String(c.seed, s) ^ (uint64(id)+1)*0x9e3779b97f4a7c15
+	h := uint64(id) + 1
+	if c.tail > 0 && len(s) > c.tail {
+		h += uint64(len(s)) << 32
+		s = s[len(s)-c.tail:]
+	}
+	return maphash.String(c.seed, s) ^ h*0x9e3779b97f4a7c15
 }
 
 // GroupHash returns the group of an owner id (e.g. an account), for Put and
@@ -78,7 +95,7 @@ func (c *Cache[V]) shard(k uint64) *shard[V] { return &c.shards[(k>>32)%uint64(l
 
 // find returns the slot of (s, id), if any. sh.mu must be held.
 func (sh *shard[V]) find(k uint64, s string, id uint32) (int32, bool) {
-	i, ok := sh.index[k]
+	i, ok := sh.index.lookup(k, sh.slots)
 	if !ok {
 		return 0, false
 	}
@@ -136,9 +153,9 @@ func (c *Cache[V]) Update(s string, id uint32, group uint64, now, until int64, f
 		}
 		return
 	}
-	if _, taken := sh.index[k]; !taken {
+	if _, taken := sh.index.lookup(k, sh.slots); !taken {
 		i = sh.take()
-		sh.index[k] = i
+		sh.index.insert(k, i)
 	}
 	if !same {
 		sh.release(i)
@@ -196,7 +213,7 @@ func (c *Cache[V]) Len() int {
 	for si := range c.shards {
 		sh := &c.shards[si]
 		sh.mu.Lock()
-		n += len(sh.index)
+		n += sh.index.n
 		sh.mu.Unlock()
 	}
 	return n

@@ -180,3 +180,24 @@ func TestUpdate(t *testing.T) {
 		t.Errorf("Range summed %d, want 7", sum)
 	}
 }
+
+// TestHashTail: keys that differ only before the hashed tail share a hash,
+// yet each is served only its own value; keys of other lengths do not
+// collide.
+func TestHashTail(t *testing.T) {
+	c := New[string](10).HashTail(4)
+	if c.hash("xxxx-abcd", 1) != c.hash("yyyy-abcd", 1) || c.hash("xxxx-abcd", 1) == c.hash("xxxxx-abcd", 1) {
+		t.Fatal("the hash does not cover exactly the tail and the length")
+	}
+	c.Put("xxxx-abcd", 1, 0, "x", 10)
+	if v, ok := c.Get("yyyy-abcd", 1, 0); ok {
+		t.Fatalf("a key with the same tail got %q", v)
+	}
+	c.Put("yyyy-abcd", 1, 0, "y", 10)
+	if v, ok := c.Get("yyyy-abcd", 1, 0); !ok || v != "y" {
+		t.Errorf("Get = %q, %v", v, ok)
+	}
+	if v, ok := c.Get("xxxx-abcd", 1, 0); ok {
+		t.Errorf("the evicted key got %q", v)
+	}
+}

@@ -25,7 +25,7 @@ func (sh *shard[V]) take() int32 {
 			e.ref = false // a second chance
 			continue
 		}
-		delete(sh.index, e.key)
+		sh.index.remove(e.key, int32(sh.hand))
 		sh.clear(int32(sh.hand))
 		return int32(sh.hand)
 	}
@@ -33,7 +33,7 @@ func (sh *shard[V]) take() int32 {
 
 // drop removes slot i from the index and puts it on the free list.
 func (sh *shard[V]) drop(i int32) {
-	delete(sh.index, sh.slots[i].key)
+	sh.index.remove(sh.slots[i].key, i)
 	sh.clear(i)
 	sh.free = append(sh.free, i)
 }
