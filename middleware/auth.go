@@ -33,7 +33,7 @@ import (
 func (m *Middleware) AuthHandler() http.Handler {
 	p := m.cfg.authPaths
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
+		switch m.requestPath(r) {
 		case p.callback:
 			m.handle(w, r, m.callback, http.MethodGet, http.MethodPost)
 		case p.signIn:
@@ -47,7 +47,10 @@ func (m *Middleware) AuthHandler() http.Handler {
 		case p.resume:
 			m.handle(w, r, m.resumePage, http.MethodGet)
 		default:
-			m.fail(w, r, fmt.Errorf("%w: no endpoint at %s (sign-in is %s, sign-out %s)", errNotFound, r.URL.Path, p.signIn, p.signOut))
+			if m.serveAsset(w, r, m.requestPath(r)) { // the default look's stylesheet, the resume page's script
+				return
+			}
+			m.fail(w, r, fmt.Errorf("%w: no endpoint at %s (sign-in is %s, sign-out %s)", errNotFound, m.requestPath(r), p.signIn, p.signOut))
 		}
 	})
 }
@@ -72,7 +75,7 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ret := q.Get("redirect")
 	if ret == "" {
-		ret = "/"
+		ret = m.cfg.BasePath
 	}
 	if !returnurl.Valid(ret) {
 		m.fail(w, r, fmt.Errorf("%w: the redirect parameter must be a path on this site, such as /mail", ErrInvalidRequest))
@@ -272,7 +275,7 @@ func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, sess *
 	}
 	m.flowSucceeded(r.Context(), f)
 	m.log.InfoContext(r.Context(), "middleware: signed in", "account", acct.HomeAccountID,
-		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State))
+		"scopes", logScopes(f.Scopes), "flow", flowstore.ID(f.State))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", returnurl.Or(f.ReturnURL, "/"))
 	w.WriteHeader(http.StatusSeeOther)

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/consentry/consentry/middleware/internal/protocol"
-	"github.com/consentry/consentry/middleware/internal/returnurl"
 )
 
 // ClaimsChallengeError is an API's refusal of the user's token with a claims
@@ -44,7 +43,7 @@ func (m *Middleware) Transport(r *http.Request, base http.RoundTripper) http.Rou
 		base = http.DefaultTransport
 	}
 	ai, _ := r.Context().Value(ctxKey{}).(*authInfo)
-	return &claimsTransport{m: m, ai: ai, base: base, ret: returnurl.Or(r.URL.RequestURI(), "/")}
+	return &claimsTransport{m: m, ai: ai, base: base, ret: m.returnURL(r)}
 }
 
 // Client returns an http.Client using Transport(r, base), where base is the
@@ -131,10 +130,10 @@ func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error
 	if !errors.As(err, &ce) || len(ce.Scopes) == 0 {
 		return false
 	}
-	ret := returnurl.Or(r.URL.RequestURI(), "/")
-	m.log.InfoContext(r.Context(), "middleware: claims challenge", "path", r.URL.Path, "scopes", strings.Join(ce.Scopes, " "))
+	ret := m.returnURL(r)
+	m.log.InfoContext(r.Context(), "middleware: claims challenge", "path", r.URL.Path, "scopes", logScopes(ce.Scopes))
 	if isScript(r) {
-		m.scriptChallenge(w, r, ce.Scopes, m.signInWithClaims(ret, ce.Scopes, ce.Claims), err)
+		m.scriptChallenge(w, r, ce.Scopes, m.signInWithClaims(m.scriptReturn(r), ce.Scopes, ce.Claims), err)
 		return true
 	}
 	fr := flowRequest{scopes: ce.Scopes, returnURL: ret, claims: ce.Claims}

@@ -55,7 +55,7 @@ type Config struct {
 	// Replicas must share it, like Cache.
 	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
-	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=/, Secure unless
+	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=BasePath, Secure unless
 	// RedirectURL is http://localhost or http://127.0.0.1). With a server-side
 	// store (the cookie holds an id), a sign-in saves the session under a new
 	// id and erases the old one (Save with MaxAge -1), so an id planted before
@@ -66,8 +66,18 @@ type Config struct {
 	// SessionMaxAge is the lifetime of the default cookie session. Default 24h.
 	SessionMaxAge time.Duration
 	// PostLogoutRedirectURL is where Entra sends the browser after sign-out.
-	// Default: the origin of RedirectURL followed by "/". Register it in the app.
+	// Default: the origin of RedirectURL followed by BasePath. Register it in the app.
 	PostLogoutRedirectURL string
+	// BasePath is the path the app is mounted at as browsers see it, e.g.
+	// "/app/" for an app served under https://example.com/app/ (behind
+	// http.StripPrefix, chi's Mount, a gorilla/mux subrouter, or a proxy that
+	// strips the prefix). It must start and end with "/" and contain
+	// RedirectURL's path. The session cookie is scoped to it, the built-in
+	// pages link home to it, a sign-in without a redirect parameter returns
+	// to it, and PostLogoutRedirectURL defaults to it. Default: the directory
+	// above AuthHandler's (RedirectURL https://example.com/app/auth/callback
+	// gives "/app/"; /auth/callback gives "/").
+	BasePath string
 
 	// HTTPClient makes MSAL's calls to Entra. Default http.DefaultClient.
 	// Against entratest use its Server.Client().
@@ -81,9 +91,17 @@ type Config struct {
 	Logger *slog.Logger
 	// ErrorHandler writes the page for a request that cannot continue: status is
 	// the suggested HTTP status and err wraps one of the package's sentinel errors
-	// (see ConsentError). Default: a short HTML page (JSON for scripts) saying what
-	// happened and what the user can do.
+	// (see ConsentError). Default: a short HTML page drawn by RenderPage (JSON
+	// for scripts) saying what happened and what the user can do.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// RenderPage draws the middleware's pages in the app's layout: the
+	// default ErrorHandler's error pages (declined, an administrator must
+	// approve, not found, a form from another site, ...), the resume page
+	// ("Almost done", whose form a script served by AuthHandler submits) and
+	// the sign-out confirmation. It gets the status, title, message, links
+	// and form (see Page), with the default text; it writes the status.
+	// Default DefaultRenderPage.
+	RenderPage func(w http.ResponseWriter, r *http.Request, p Page)
 	// Now is the clock for token expiry and pending sign-in expiry. Default time.Now.
 	Now func() time.Time
 	// TokenCacheSize bounds the in-process cache of access tokens, in entries
@@ -185,7 +203,7 @@ type authPaths struct{ signIn, callback, signOut, adminConsent, connect, resume 
 func (c Config) validate() (*settings, error) {
 	s := &settings{Config: c}
 	for _, check := range []func(*settings) error{
-		checkAuthority, checkClient, checkRedirect, checkSessionKeys, checkOptional,
+		checkAuthority, checkClient, checkRedirect, checkBasePath, checkSessionKeys, checkOptional,
 	} {
 		if err := check(s); err != nil {
 			return nil, err
@@ -255,10 +273,10 @@ func checkSessionKeys(s *settings) error {
 	}
 	for i, k := range s.SessionKeys {
 		if i%2 == 0 && len(k) != 32 && len(k) != 64 {
-			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a hash key of %d bytes: it must be 32 or 64 random bytes", i, len(k))
+			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a hash key of %d bytes: it must be 32 or 64 random bytes%s", i, len(k), encodedKeyHint(k))
 		}
 		if i%2 == 1 && len(k) != 0 && len(k) != 16 && len(k) != 24 && len(k) != 32 {
-			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a block key of %d bytes: it must be 16, 24 or 32 random bytes, or nil", i, len(k))
+			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a block key of %d bytes: it must be 16, 24 or 32 random bytes, or nil%s", i, len(k), encodedKeyHint(k))
 		}
 	}
 	return nil
@@ -306,7 +324,7 @@ func (s *settings) applyDefaults() {
 		s.SessionMaxAge = DefaultSessionMaxAge
 	}
 	if s.PostLogoutRedirectURL == "" {
-		s.PostLogoutRedirectURL = s.redirect.Scheme + "://" + s.redirect.Host + "/"
+		s.PostLogoutRedirectURL = s.redirect.Scheme + "://" + s.redirect.Host + s.BasePath
 	}
 	if s.HTTPClient == nil {
 		s.HTTPClient = http.DefaultClient
@@ -314,8 +332,8 @@ func (s *settings) applyDefaults() {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	if s.ErrorHandler == nil {
-		s.ErrorHandler = DefaultErrorHandler
+	if s.RenderPage == nil {
+		s.RenderPage = DefaultRenderPage
 	}
 	if s.Now == nil {
 		s.Now = time.Now

@@ -77,8 +77,8 @@ func (m *Middleware) redirectFlow(w http.ResponseWriter, r *http.Request, sess *
 		m.fail(w, r, fmt.Errorf("middleware: save session: %w", err))
 		return
 	}
-	m.log.InfoContext(ctx, "middleware: redirect to Entra", "path", r.URL.Path, "kind", f.Kind,
-		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State), "attempt", f.Attempt,
+	m.log.DebugContext(ctx, "middleware: redirect to Entra", "path", r.URL.Path, "kind", f.Kind,
+		"scopes", logScopes(f.Scopes), "flow", flowstore.ID(f.State), "attempt", f.Attempt,
 		"signed_in", sess.account.HomeAccountID != "", "claims", f.Claims != "", "resume", f.Resume != "")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
@@ -203,6 +203,7 @@ type challenge struct {
 func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Consentry realm=%s, error="interaction_required", scope=%s, signin_url=%s`,
 		strconv.Quote(m.cfg.redirect.Host), strconv.Quote(strings.Join(scopes, " ")), strconv.Quote(u)))
+	m.standardChallenge(w, r, scopes, u, reason)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusUnauthorized)
@@ -212,7 +213,7 @@ func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, sco
 		SignInURL:   u,
 		Scopes:      scopes,
 	})
-	m.log.InfoContext(r.Context(), "middleware: 401 to script", "path", r.URL.Path, "scopes", strings.Join(scopes, " "))
+	m.log.DebugContext(r.Context(), "middleware: 401 to script", "path", r.URL.Path, "scopes", logScopes(scopes))
 }
 
 // describe says, without internal details, why the user is needed.

@@ -71,6 +71,9 @@ func New(cfg Config) (*Middleware, error) {
 	if err := m.newBoxes(); err != nil {
 		return nil, err
 	}
+	if s.ErrorHandler == nil {
+		s.ErrorHandler = m.renderError
+	}
 	m.sessions = s.Sessions
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)

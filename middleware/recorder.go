@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-
-	"github.com/consentry/consentry/middleware/internal/returnurl"
 )
 
 // A form post whose handler meets a claims challenge (Challenge) completes
@@ -71,15 +68,15 @@ func (m *Middleware) keptForChallenge(r *http.Request) (*keptRequest, error) {
 	if rec.over {
 		return nil, fmt.Errorf("%w: %w: more than %d bytes (MaxChallengeBody, Config.MaxResumeBody)", errFormNotKept, ErrRequestTooLarge, rec.limit)
 	}
-	return &keptRequest{Method: r.Method, URL: r.URL.RequestURI(), ContentType: r.Header.Get("Content-Type"), Body: rec.buf}, nil
+	return &keptRequest{Method: r.Method, URL: m.requestURI(r), ContentType: r.Header.Get("Content-Type"), Body: rec.buf}, nil
 }
 
 // formNotKept is the page of a POST whose form could not be kept: sign in
 // again (with the claims) from the page the form was on, then send it again.
 func (m *Middleware) formNotKept(r *http.Request, ce *ClaimsChallengeError, err error) error {
-	ret := "/"
-	if ref, perr := url.Parse(r.Referer()); perr == nil && m.sameOrigin(r) && returnurl.Valid(ref.RequestURI()) {
-		ret = ref.RequestURI()
+	ret, ok := m.pageOf(r.Referer())
+	if !ok || !m.sameOrigin(r) {
+		ret = m.cfg.BasePath
 	}
 	return &ConsentError{Scopes: ce.Scopes, URL: m.signInWithClaims(ret, ce.Scopes, ce.Claims), kind: errFormNotKept, cause: err}
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
 	"github.com/consentry/consentry/middleware/internal/protocol"
-	"github.com/consentry/consentry/middleware/internal/returnurl"
 )
 
 // route is one Require declaration.
@@ -157,8 +156,8 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 	}
 	switch se.kind {
 	case entraerr.NeedsUser:
-		m.log.InfoContext(r.Context(), "middleware: interactive sign-in needed",
-			"path", r.URL.Path, "scopes", rt.key, "account", acct.HomeAccountID, "reason", se.err)
+		m.log.DebugContext(r.Context(), "middleware: interactive sign-in needed", append([]any{
+			"path", r.URL.Path, "scopes", rt.key, "account", acct.HomeAccountID}, needUserAttrs(se)...)...)
 		m.needUser(w, r, rt, fmt.Errorf("%w: %w", ErrInteractionRequired, se))
 	case entraerr.Canceled:
 		if r.Context().Err() != nil {
@@ -173,20 +172,20 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 // needUser sends the user to Entra for rt's scopes: a redirect for browsers, a
 // 401 JSON answer for scripts.
 func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route, reason error) {
-	ret := returnurl.Or(r.URL.RequestURI(), "/")
+	ret := m.returnURL(r)
 	if isScript(r) {
-		m.scriptChallenge(w, r, rt.scopes, m.SignInURL(ret, rt.scopes...), reason)
+		m.scriptChallenge(w, r, rt.scopes, m.SignInURL(m.scriptReturn(r), rt.scopes...), reason)
 		return
 	}
 	m.interactive(w, r, rt, ret) // adminconsent.go: admin consent, kept POST bodies
 }
 
 // isScript reports whether r comes from a script rather than a page
-// navigation: XMLHttpRequest's marker, fetch()'s Fetch metadata
+// navigation: XMLHttpRequest's marker, htmx's HX-Request, fetch()'s Fetch metadata
 // (Sec-Fetch-Dest empty, or a Sec-Fetch-Mode other than navigate), or an
 // Accept asking for JSON but not HTML.
 func isScript(r *http.Request) bool {
-	if r.Header.Get("X-Requested-With") == "XMLHttpRequest" || r.Header.Get("Sec-Fetch-Dest") == "empty" {
+	if r.Header.Get("X-Requested-With") == "XMLHttpRequest" || r.Header.Get("Sec-Fetch-Dest") == "empty" || isHTMX(r) {
 		return true
 	}
 	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" {
