@@ -61,6 +61,10 @@ type Config struct {
 	// id and erases the old one (Save with MaxAge -1), so an id planted before
 	// sign-in is not signed in afterwards (session fixation).
 	Sessions sessions.Store
+	// AppSession, when set, keeps the middleware's session values in the
+	// app's own session (scs, a cookie of its own) instead of Sessions; see
+	// AppSession. Set Sessions or AppSession, not both.
+	AppSession AppSession
 	// SessionName is the session (cookie) name. Default "consentry".
 	SessionName string
 	// SessionMaxAge is the lifetime of the default cookie session. Default 24h.
@@ -288,6 +292,9 @@ func checkOptional(s *settings) error {
 		if err != nil || !u.IsAbs() || (u.Scheme != "https" && !(u.Scheme == "http" && s.localhost)) {
 			return fmt.Errorf("middleware: Config.PostLogoutRedirectURL %q must be an absolute https URL", s.PostLogoutRedirectURL)
 		}
+	}
+	if s.Sessions != nil && s.AppSession != nil {
+		return fmt.Errorf("middleware: Config.Sessions and Config.AppSession are both set: keep one")
 	}
 	if s.SessionName != "" && strings.ContainsAny(s.SessionName, " ;,=\"\t\r\n") {
 		return fmt.Errorf("middleware: Config.SessionName %q is not a valid cookie name", s.SessionName)

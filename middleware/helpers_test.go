@@ -160,6 +160,7 @@ func (e *env) routes(mw *middleware.Middleware) http.Handler {
 func (e *env) browser(u entratest.User, c entratest.ConsentAction) *entratest.Browser {
 	b := e.idp.NewBrowser(e.srv.Certificate())
 	b.User, b.Consent = u.UPN, c
+	b.NoScript = true // tests look at the resume page before posting it
 	b.Client.Transport = &originTransport{base: b.Client.Transport, origin: e.srv.URL}
 	return b
 }

@@ -75,6 +75,9 @@ func New(cfg Config) (*Middleware, error) {
 		s.ErrorHandler = m.renderError
 	}
 	m.sessions = s.Sessions
+	if s.AppSession != nil {
+		m.sessions = appStore{s.AppSession}
+	}
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
 		m.memo = hotcache.New[memoEntry](s.TokenCacheSize)

@@ -21,6 +21,9 @@ type headerTransport struct {
 func (t *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodPost && !strings.Contains(r.URL.RawQuery, "consentry_resume") {
 		r = r.Clone(r.Context())
+		for _, k := range []string{"Origin", "Referer", "Sec-Fetch-Site"} {
+			r.Header.Del(k) // only the test's headers say where the form comes from
+		}
 		for k, v := range t.header {
 			r.Header[k] = v
 		}
