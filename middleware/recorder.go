@@ -68,7 +68,11 @@ func (m *Middleware) keptForChallenge(r *http.Request) (*keptRequest, error) {
 	if rec.over {
 		return nil, fmt.Errorf("%w: %w: more than %d bytes (MaxChallengeBody, Config.MaxResumeBody)", errFormNotKept, ErrRequestTooLarge, rec.limit)
 	}
-	return &keptRequest{Method: r.Method, URL: m.requestURI(r), ContentType: r.Header.Get("Content-Type"), Body: rec.buf}, nil
+	body := rec.buf
+	if len(body) == 0 {
+		body = parsedForm(r)
+	}
+	return &keptRequest{Method: r.Method, URL: m.requestURI(r), ContentType: r.Header.Get("Content-Type"), Body: body}, nil
 }
 
 // formNotKept is the page of a POST whose form could not be kept: sign in

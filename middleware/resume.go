@@ -56,6 +56,9 @@ func (m *Middleware) readKept(r *http.Request, sess *session) (*keptRequest, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: read the request body: %w", ErrInvalidRequest, err)
 	}
+	if len(body) == 0 {
+		body = parsedForm(r)
+	}
 	if int64(len(body)) > limit {
 		return nil, fmt.Errorf("%w: more than %d bytes (Config.MaxResumeBody)", ErrRequestTooLarge, limit)
 	}

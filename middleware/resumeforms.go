@@ -1,6 +1,9 @@
 package middleware
 
-import "net/http"
+import (
+	"mime"
+	"net/http"
+)
 
 // ResumeForms restores a form kept across sign-in or consent (see Require)
 // before the handlers it wraps see the request, so that middleware checking
@@ -26,4 +29,16 @@ func (m *Middleware) ResumeForms(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// parsedForm returns the body of a urlencoded form post that a middleware in
+// front of Require (gorilla/csrf, a logger calling r.FormValue) already
+// parsed, draining the body: its fields, encoded again. It returns nil for
+// other requests. A multipart form parsed that way cannot be kept.
+func parsedForm(r *http.Request) []byte {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if r.PostForm == nil || r.MultipartForm != nil || ct != "application/x-www-form-urlencoded" {
+		return nil
+	}
+	return []byte(r.PostForm.Encode())
 }
