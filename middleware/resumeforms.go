@@ -19,6 +19,8 @@ import (
 // enough for apps whose CSRF protection checks where a request comes from
 // (http.CrossOriginProtection, SameSite cookies) rather than a token in the
 // body.
+// Require keeps a urlencoded form that a middleware in front of it parsed
+// already (as gorilla/csrf does) from its parsed fields.
 func (m *Middleware) ResumeForms(next http.Handler) http.Handler {
 	if next == nil {
 		panic("middleware: ResumeForms applied to a nil handler")
