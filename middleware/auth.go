@@ -27,9 +27,12 @@ import (
 //	GET  /auth/adminconsent?redirect=/dir&scope=User.Read.All  admin consent for scopes (see AdminConsentURL)
 //	GET  /auth/connect?redirect=/&tenant=id             tenant onboarding (see ConnectURL)
 //	GET  /auth/resume?id=...                            re-post a form kept across consent (see Require)
+//	GET  /auth/resume.js, /auth/consentry.css           the resume page's script, the built-in pages' style
 //
-// Mount it on the directory without stripping the prefix, e.g.
-// mux.Handle("/auth/", mw.AuthHandler()); any other path under it answers 404.
+// Mount it on the directory, e.g. mux.Handle("/auth/", mw.AuthHandler());
+// any other path under it answers 404. It matches the paths as browsers send
+// them, so it works behind http.StripPrefix, chi's Mount and gorilla/mux
+// subrouters alike (see Config.BasePath).
 func (m *Middleware) AuthHandler() http.Handler {
 	p := m.cfg.authPaths
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -130,6 +130,28 @@
 // gets a page (ErrLoopDetected), not a fourth round trip. Outages (503) do
 // not count, and a successful flow resets the count.
 //
+// # Fitting an app
+//
+// Prefixes. An app mounted under a path (http.StripPrefix, chi's Mount, a
+// gorilla/mux subrouter) gives its public callback as RedirectURL; every URL
+// the middleware shows the browser keeps the prefix (Config.BasePath, by
+// default the directory above AuthHandler's), read from the request line as
+// the browser sent it.
+//
+// Scripts and htmx. A script's 401 names a sign-in URL that returns to the
+// page the script runs on (htmx's HX-Current-URL, else the Referer), carries
+// RFC 6750's Bearer challenge, and for htmx an HX-Redirect.
+//
+// CSRF middleware. A token-checking middleware (gorilla/csrf) in front of
+// the app sees the resume page's re-post with the kept form's fields when
+// the app wraps everything in ResumeForms; http.CrossOriginProtection needs
+// nothing.
+//
+// Look and session. Config.RenderPage draws the middleware's pages (a Page:
+// status, title, message, links, form) in the app's layout; none holds inline
+// script or style. Config.AppSession keeps the middleware's session values in
+// the app's own session.
+//
 // # A whole program
 //
 //	package main
