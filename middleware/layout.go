@@ -51,16 +51,6 @@ type Form struct {
 	ID, Method, Action, Button string
 }
 
-// Link returns the page's link with the id, if it has one.
-func (p Page) Link(id string) (Link, bool) {
-	for _, l := range p.Links {
-		if l.ID == id {
-			return l, true
-		}
-	}
-	return Link{}, false
-}
-
 // DefaultRenderPage is the default Config.RenderPage: a plain HTML page with
 // no inline script or style.
 func DefaultRenderPage(w http.ResponseWriter, r *http.Request, p Page) {
