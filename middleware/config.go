@@ -339,6 +339,9 @@ func (s *settings) applyDefaults() {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
+	if s.ErrorHandler == nil {
+		s.ErrorHandler = DefaultErrorHandler
+	}
 	if s.RenderPage == nil {
 		s.RenderPage = DefaultRenderPage
 	}

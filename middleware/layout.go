@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"html/template"
 	"net/http"
 	"path"
@@ -98,14 +99,12 @@ func (x page) page(status int, err error, home string) Page {
 	return p
 }
 
-// renderError is the default Config.ErrorHandler: JSON for scripts, else
-// the error's Page drawn by Config.RenderPage.
-func (m *Middleware) renderError(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if isScript(r) {
-		DefaultErrorHandler(w, r, status, err)
-		return
-	}
-	m.cfg.RenderPage(w, r, m.errorPage(status, err))
+// middlewareKey is the context key under which the middleware hands itself
+// to Config.ErrorHandler, for DefaultErrorHandler.
+type middlewareKey struct{}
+
+func withMiddleware(r *http.Request, m *Middleware) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), middlewareKey{}, m))
 }
 
 // The default look's stylesheet and the resume page's script, served by
@@ -159,7 +158,7 @@ func (m *Middleware) resumePageFor(action string) Page {
 // signOutPage asks the user to confirm a sign-out that came from elsewhere.
 func (m *Middleware) signOutPage(status int) Page {
 	return Page{Status: status, Title: "Sign out?", Message: "Do you want to sign out of this app?",
-		Form:       &Form{ID: "sign-out", Method: "post", Action: m.cfg.authPaths.signOut, Button: "Sign out"},
+		Form:       &Form{ID: "consentry-sign-out", Method: "post", Action: m.cfg.authPaths.signOut, Button: "Sign out"},
 		Links:      []Link{{ID: "home", Label: "No, back to the home page", URL: m.cfg.BasePath}},
 		Stylesheet: m.assetPath(stylesheetName)}
 }

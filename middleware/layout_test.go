@@ -74,7 +74,7 @@ func TestEveryBuiltInPageInTheAppLayout(t *testing.T) {
 			b := signedIn("erin")
 			b.Header = crossSite
 			return b.Get(e.srv.URL + "/auth/signout")
-		}, http.StatusOK, "Sign out?", "home", "sign-out"},
+		}, http.StatusOK, "Sign out?", "home", "consentry-sign-out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := tc.open()
@@ -152,5 +152,26 @@ func TestErrorPagesHaveNoInlineStyle(t *testing.T) {
 	p := e.get(t, e.browser(e.user, entratest.Decline), "/profile")
 	if p.StatusCode != http.StatusForbidden || inlineRE.MatchString(p.Body) || !strings.Contains(p.Body, `href="/auth/consentry.css"`) {
 		t.Errorf("declined page: %d %s", p.StatusCode, p.Body)
+	}
+}
+
+// TestErrorHandlerFallbackUsesTheLayout: an app's ErrorHandler that draws
+// one error itself and passes the rest to DefaultErrorHandler still gets
+// them in Config.RenderPage's layout.
+func TestErrorHandlerFallbackUsesTheLayout(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.cfg
+	cfg.RenderPage = renderAppLayout
+	cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, status int, err error) {
+		if errors.Is(err, middleware.ErrAdminConsentRequired) {
+			http.Error(w, "ask your admin", status)
+			return
+		}
+		middleware.DefaultErrorHandler(w, r, status, err)
+	}
+	e.setHandler(e.routes(e.newMiddleware(t, cfg)))
+	p := e.get(t, e.browser(e.user, entratest.Accept), "/auth/nowhere")
+	if p.StatusCode != http.StatusNotFound || !strings.Contains(p.Body, `<main class="app-layout"`) {
+		t.Errorf("fallback page: %d %s", p.StatusCode, p.Body)
 	}
 }

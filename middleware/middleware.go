@@ -71,9 +71,6 @@ func New(cfg Config) (*Middleware, error) {
 	if err := m.newBoxes(); err != nil {
 		return nil, err
 	}
-	if s.ErrorHandler == nil {
-		s.ErrorHandler = m.renderError
-	}
 	m.sessions = s.Sessions
 	if s.AppSession != nil {
 		m.sessions = appStore{s.AppSession}

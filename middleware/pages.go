@@ -74,12 +74,17 @@ func explain(err error) page {
 
 // DefaultErrorHandler writes an HTML page that says what happened and what
 // the user can do (with a "Try again" link for consent errors) in the
-// default look, linking home to "/", or a JSON body {"error",
-// "error_description", "signin_url"} for scripts. It never redirects, so an
-// error cannot start a loop. Config's default ErrorHandler is the same,
-// with the page drawn by Config.RenderPage and linking home to
-// Config.BasePath.
+// default look, or a JSON body {"error", "error_description", "signin_url"}
+// for scripts. It never redirects, so an error cannot start a loop. Called
+// by the middleware (as Config's default ErrorHandler, or from an
+// ErrorHandler of the app's that handles some errors and passes the rest
+// on), the page is drawn by Config.RenderPage and links home to
+// Config.BasePath; called elsewhere, it links home to "/".
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if m, ok := r.Context().Value(middlewareKey{}).(*Middleware); ok && !isScript(r) {
+		m.cfg.RenderPage(w, r, m.errorPage(status, err))
+		return
+	}
 	p := explain(err)
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
