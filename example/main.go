@@ -78,8 +78,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		HTTPClient:               idp.HTTPClient,
 		DisableInstanceDiscovery: idp.Emulated,
 		Logger:                   log,
-		ErrorHandler:             s.errorHandler, // its own page for "an administrator must approve"
-		IsAdmin:                  idp.IsAdmin,    // admins go straight to admin consent on RequireAdmin routes
+		RenderPage:               s.middlewarePage, // the middleware's pages in the example's layout
+		IsAdmin:                  idp.IsAdmin,      // admins go straight to admin consent on RequireAdmin routes
 	})
 	if err != nil {
 		return err
