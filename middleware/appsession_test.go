@@ -78,7 +78,7 @@ func TestAppSessionKeepsTheAccount(t *testing.T) {
 	store := &appSessions{byID: map[string]map[string]string{}}
 	cfg := e.cfg
 	cfg.AppSession = store
-	a := &app5{mw: e.newMiddleware(t, cfg)}
+	a := &testApp{mw: e.newMiddleware(t, cfg)}
 	e.setHandler(e.routes(a.mw))
 	b := e.browser(e.user, entratest.Accept)
 

@@ -64,7 +64,7 @@ type claimsTransport struct {
 func (t *claimsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var err error
 	switch {
-	case t.m.cfg.perf.life.isClosed():
+	case t.m.life.isClosed():
 		err = fmt.Errorf("%w: %w: Transport used after Close", ErrUnavailable, ErrClosed)
 	case t.ai == nil:
 		err = fmt.Errorf("%w: Transport needs a request that went through Require", ErrNotSignedIn)
@@ -94,15 +94,6 @@ func (t *claimsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.m.forget(t.ai)
 	return nil, &ClaimsChallengeError{Claims: claims, Scopes: t.ai.tok.Scopes, Status: resp.StatusCode,
 		URL: t.m.signInWithClaims(t.ret, t.ai.tok.Scopes, claims)}
-}
-
-// forget drops a token from the in-process cache, so the fast path stops
-// serving it (the next request asks MSAL, or the claims round trip replaces it).
-func (m *Middleware) forget(ai *authInfo) {
-	m.tokens.Remove(tokenOwner(ai.acct), m.routes.id(protocol.Key(ai.tok.Scopes)))
-	if m.fast != nil { // the account's other fast-path entries come back from m.tokens
-		m.fast.RemoveGroup(m.fast.GroupHash(ai.acct.HomeAccountID))
-	}
 }
 
 // signInWithClaims is SignInURL carrying a claims request.
@@ -151,4 +142,17 @@ func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error
 	}
 	m.startFlow(w, r, m.loadSession(r), fr)
 	return true
+}
+
+// errFormNotKept: Challenge on a POST whose body could not be kept.
+var errFormNotKept = fmt.Errorf("%w: the form could not be kept across the new sign-in", ErrClaimsChallenge)
+
+// formNotKept is the page of a POST whose form could not be kept: sign in
+// again (with the claims) from the page the form was on, then send it again.
+func (m *Middleware) formNotKept(r *http.Request, ce *ClaimsChallengeError, err error) error {
+	ret, ok := m.pageOf(r.Referer())
+	if !ok || !m.sameOrigin(r) {
+		ret = m.cfg.BasePath
+	}
+	return &ConsentError{Scopes: ce.Scopes, URL: m.signInWithClaims(ret, ce.Scopes, ce.Claims), kind: errFormNotKept, cause: err}
 }

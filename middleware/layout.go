@@ -131,22 +131,20 @@ func (m *Middleware) assetPath(name string) string {
 	return path.Join(path.Dir(m.cfg.authPaths.callback), name)
 }
 
-// serveAsset answers a GET of the stylesheet or the resume script; it
-// reports false for any other path.
-func (m *Middleware) serveAsset(w http.ResponseWriter, r *http.Request, p string) bool {
-	a, ok := assets[path.Base(p)]
-	if !ok || p != m.assetPath(path.Base(p)) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-		return false
+// handleAssets serves the stylesheet and the resume script on mux.
+func (m *Middleware) handleAssets(mux *http.ServeMux) {
+	for name, a := range assets {
+		mux.HandleFunc("GET "+m.assetPath(name), func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("Content-Type", a.typ)
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Cache-Control", "public, max-age=3600")
+			_, _ = w.Write([]byte(a.body))
+		})
 	}
-	h := w.Header()
-	h.Set("Content-Type", a.typ)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "public, max-age=3600")
-	_, _ = w.Write([]byte(a.body))
-	return true
 }
 
-// resumePage is the "Almost done" page whose form re-posts a kept request to action.
+// resumePageFor is the "Almost done" page whose form re-posts a kept request to action.
 func (m *Middleware) resumePageFor(action string) Page {
 	return Page{Status: http.StatusOK, Title: "Almost done",
 		Message:    "You are signed in with the permissions this page needs. Your form is ready to send.",

@@ -38,7 +38,7 @@ var layoutLinkRE = regexp.MustCompile(`data-link="([a-z]+)"`)
 // middleware shows, with its status, default text, links and form.
 func TestEveryBuiltInPageInTheAppLayout(t *testing.T) {
 	e := newEnv(t)
-	e.start5(t, func(c *middleware.Config) { c.RenderPage = renderAppLayout })
+	e.serveApp(t, func(c *middleware.Config) { c.RenderPage = renderAppLayout })
 	signedIn := func(name string) *entratest.Browser { // a user who has not granted Mail.Send
 		b := e.browser(e.addUser(name), entratest.Accept)
 		e.get(t, b, "/profile")
@@ -111,7 +111,7 @@ var inlineRE = regexp.MustCompile(`(?i)<script(\s[^>]*)?>\s*[^<\s]|<script>|<sty
 // under script-src 'self', as a scripted Browser shows.
 func TestResumePageUnderStrictCSP(t *testing.T) {
 	e := newEnv(t)
-	a := e.start5(t, nil)
+	a := e.serveApp(t, nil)
 	b := e.browser(e.user, entratest.Accept)
 	e.get(t, b, "/profile")
 	p, err := b.PostForm(e.srv.URL+"/compose", url.Values{"subject": {"csp"}})

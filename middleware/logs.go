@@ -1,7 +1,7 @@
 package middleware
 
 import (
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // What the middleware logs about routine round trips. A first visit (not
@@ -12,7 +12,7 @@ import (
 // sorted), the same on every line.
 
 // logScopes is how log lines name a scope set.
-func logScopes(scopes []string) string { return protocol.Key(scopes) }
+func logScopes(scopes []string) string { return scope.Key(scopes) }
 
 // needUserAttrs says why a silent token needed the user: the OAuth error
 // and AADSTS number of Entra's answer, or MSAL's own short message (no

@@ -73,3 +73,18 @@ func (m *Middleware) underBase(uri string) string {
 	}
 	return base + strings.TrimPrefix(uri, "/")
 }
+
+// atRequestPath returns r with its URL path as the browser sent it (a
+// shallow copy when that differs), for AuthHandler's routing.
+func (m *Middleware) atRequestPath(r *http.Request) *http.Request {
+	p := m.requestPath(r)
+	if p == r.URL.Path {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = p, ""
+	r2.URL = &u
+	return r2
+}

@@ -17,9 +17,9 @@ var csrfFieldRE = regexp.MustCompile(`name="gorilla.csrf.Token" value="([^"]+)"`
 
 // csrfApp is start5's app behind gorilla/csrf, which checks a token in every
 // form, plus GET /form, the page with the compose form and its token.
-func (e *env) csrfApp(t *testing.T, resumeForms bool) *app5 {
+func (e *env) csrfApp(t *testing.T, resumeForms bool) *testApp {
 	t.Helper()
-	a := e.start5(t, nil)
+	a := e.serveApp(t, nil)
 	mux := http.NewServeMux()
 	mux.Handle("/", e.handler)
 	mux.HandleFunc("GET /form", func(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +96,7 @@ func TestResumeFormsStillRefusesForgedPosts(t *testing.T) {
 // (no ResumeForms needed) and refuses another site's form.
 func TestCrossOriginProtectionPassesResume(t *testing.T) {
 	e := newEnv(t)
-	a := e.start5(t, nil)
+	a := e.serveApp(t, nil)
 	e.setHandler(http.NewCrossOriginProtection().Handler(e.handler))
 	b := e.idp.NewBrowser(e.srv.Certificate())
 	b.User = e.user.UPN
