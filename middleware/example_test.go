@@ -154,6 +154,7 @@ func ExampleConfig_renderPage() {
 {{with .Form}}<form id="{{.ID}}" method="{{.Method}}" action="{{.Action}}"><button>{{.Button}}</button></form>{{end}}
 {{with .Script}}<script src="{{.}}"></script>{{end}}</main>`))
 	mw := exampleMiddleware(func(c *middleware.Config) {
+		c.Logger = slog.New(slog.DiscardHandler) // the 404 below is logged as a warning
 		c.RenderPage = func(w http.ResponseWriter, r *http.Request, p middleware.Page) {
 			if errors.Is(p.Err, middleware.ErrConsentDeclined) {
 				p.Message = "No problem: this page needs your mailbox, and nothing was shared."
