@@ -43,7 +43,8 @@ const DefaultMaxHops = 20
 //
 // Like a browser, it posts a form from the page it is on: with Origin,
 // Referer and Fetch metadata (Sec-Fetch-Site same-origin when the form's
-// page and target share an origin, else cross-site), so an app's
+// page and target share an origin, same-site when only the port differs,
+// else cross-site), so an app's
 // same-origin checks see what a real browser sends. PostForm posts from the
 // page the Browser last stopped at (or, before any, from the target's own
 // origin). It submits the middleware's resume page ("Almost done", a form
@@ -325,8 +326,11 @@ func (b *Browser) fromPage(req *http.Request, from *url.URL, mode, dest string) 
 		from = &url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: "/"}
 	}
 	site := "cross-site"
-	if origin(from) == origin(req.URL) {
+	switch {
+	case origin(from) == origin(req.URL):
 		site = "same-origin"
+	case from.Scheme == req.URL.Scheme && strings.EqualFold(from.Hostname(), req.URL.Hostname()):
+		site = "same-site" // another port of the same host (the Browser knows no registrable domains)
 	}
 	ref := *from
 	ref.Fragment = ""
