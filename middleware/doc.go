@@ -30,6 +30,7 @@
 //	  replay.go               a re-post of a form kept across a round trip gets its body back
 //	  hot.go                  fast path: session cookie and route to a token in process memory
 //	  session.go              else the session cookie is decoded: who is signed in
+//	  cold.go                 else the route's token read straight from the shared cache
 //	  require.go              else MSAL's silent acquisition, once per user and scopes
 //	  retry.go                (Entra faults and timeouts are tried again)
 //	  context.go              the handler runs with Token and Account in its context

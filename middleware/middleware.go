@@ -27,6 +27,7 @@ type Middleware struct {
 	cfg         *settings
 	log         *slog.Logger
 	cache       *tokencache.Cache
+	authority   *tokencache.Authority // Config.Authority as MSAL keys tokens; nil: the cold path asks MSAL
 	clients     *clientPool
 	flows       *flowstore.Store
 	flowKV      tokencache.Store // Config.FlowStore or its default (flowStore)
@@ -58,6 +59,7 @@ func New(cfg Config) (*Middleware, error) {
 			return nil, fmt.Errorf("middleware: default token cache: %w", err)
 		}
 	}
+	m.authority = cacheAuthority(s.Authority)
 	if m.clients, err = newClientPool(s, m.cache); err != nil {
 		return nil, err
 	}

@@ -151,6 +151,9 @@ func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*auth
 		defer done()
 		ctx, cancel := context.WithTimeout(ctx, cmp.Or(m.silentLimit, silentTimeout))
 		defer cancel()
+		if ai, ok, err := m.cachedToken(ctx, acct, rt); ok || err != nil {
+			return ai, err
+		}
 		var ar confidential.AuthResult
 		err = m.retry.do(ctx, func(ctx context.Context, timeout time.Duration) error { // Entra 5xx, timeouts
 			return m.clients.withTimeout(ctx, timeout, func(ctx context.Context, c confidential.Client) (err error) {
