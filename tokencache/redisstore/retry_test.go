@@ -1,0 +1,107 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/consentry/consentry/tokencache/redisstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// reply is an error reply from Redis.
+type reply string
+
+func (r reply) Error() string { return string(r) }
+func (reply) RedisError()     {}
+
+// failFirst is a go-redis hook that answers the first n commands (other
+// than the connection's handshake) with err.
+type failFirst struct {
+	n     int
+	err   error
+	calls int
+}
+
+func (h *failFirst) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *failFirst) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *failFirst) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if n := cmd.Name(); n == "hello" || n == "client" {
+			return next(ctx, cmd)
+		}
+		h.calls++
+		if h.calls <= h.n {
+			cmd.SetErr(h.err)
+			return h.err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func TestRetriesWhileAFailoverLasts(t *testing.T) {
+	replies := []string{
+		"CLUSTERDOWN The cluster is down",
+		"TRYAGAIN Multiple keys request during rehashing of slot",
+		"MOVED 3999 127.0.0.1:6381",
+		"READONLY You can't write against a read only replica.",
+		"LOADING Redis is loading the dataset in memory",
+		"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+		"NOREPLICAS Not enough good replicas to write.",
+	}
+	for _, r := range replies {
+		t.Run(strings.Fields(r)[0], func(t *testing.T) {
+			mr := miniredis.RunT(t)
+			rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
+			t.Cleanup(func() { _ = rdb.Close() })
+			hook := &failFirst{n: 2, err: reply(r)}
+			rdb.AddHook(hook)
+			s := redisstore.New(rdb)
+
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := s.Set(ctx, "k", []byte("v"), 0); err != nil || hook.calls != 3 {
+				t.Fatalf("Set within a deadline = %v after %d attempts; want nil after 3", err, hook.calls)
+			}
+			hook.calls = 0
+			err := s.Set(context.Background(), "k", []byte("v"), 0)
+			if !errors.Is(err, redisstore.ErrUnavailable) || hook.calls != 1 {
+				t.Fatalf("Set without a deadline = %v after %d attempts; want ErrUnavailable after 1", err, hook.calls)
+			}
+		})
+	}
+}
+
+func TestNoRetryOfAnAnswer(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	hook := &failFirst{n: 2, err: reply("WRONGTYPE Operation against a key holding the wrong kind of value")}
+	rdb.AddHook(hook)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, _, err := redisstore.New(rdb).Get(ctx, "k")
+	if err == nil || errors.Is(err, redisstore.ErrUnavailable) || hook.calls != 1 {
+		t.Fatalf("Get answered WRONGTYPE = %v after %d attempts; want that error after 1", err, hook.calls)
+	}
+}
+
+func TestSingleNodeDownFailsAtOnce(t *testing.T) {
+	mr := miniredis.RunT(t)
+	addr := mr.Addr()
+	mr.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	hook := &failFirst{}
+	rdb.AddHook(hook)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, _, err := redisstore.New(rdb).Get(ctx, "k"); !errors.Is(err, redisstore.ErrUnavailable) || hook.calls != 1 {
+		t.Fatalf("Get with the only node down = %v after %d attempts; want ErrUnavailable after 1", err, hook.calls)
+	}
+}

@@ -1,0 +1,47 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/tokencache/redisstore"
+	"github.com/consentry/consentry/tokencache/redisstore/redistest"
+)
+
+// TestWaitFailsWritesNoReplicaHas: with WithWait(1, ...), every write fails
+// with ErrUnavailable while the primary's replica is down (a failover could
+// lose it), reads still work, and writes succeed again once the replica is
+// back in sync.
+func TestWaitFailsWritesNoReplicaHas(t *testing.T) {
+	s := redistest.StartSentinel(t)
+	store := redisstore.New(s.Client(t), redisstore.WithWait(1, 50*time.Millisecond))
+	ctx := context.Background()
+	if err := store.Set(ctx, "k", []byte("v"), 0); err != nil {
+		t.Fatalf("Set with the replica up: %v", err)
+	}
+	replica := s.Addrs()[1]
+	s.Kill(replica)
+	writes := map[string]func() error{
+		"Set":    func() error { return store.Set(ctx, "k", []byte("w"), 0) },
+		"Delete": func() error { return store.Delete(ctx, "other") },
+		"CompareAndSwap": func() error {
+			_, err := store.CompareAndSwap(ctx, "k", []byte("v"), []byte("w"), 0)
+			return err
+		},
+	}
+	for name, write := range writes {
+		if err := write(); !errors.Is(err, redisstore.ErrUnavailable) {
+			t.Errorf("%s with the replica down: %v; want ErrUnavailable", name, err)
+		}
+	}
+	if _, found, err := store.Get(ctx, "k"); !found || err != nil {
+		t.Errorf("Get with the replica down = %v, %v; want found", found, err)
+	}
+	s.Restart(replica)
+	s.WaitHealthy()
+	if ok, err := store.CompareAndSwap(ctx, "k", []byte("w"), []byte("x"), 0); !ok || err != nil {
+		t.Fatalf("CompareAndSwap with the replica back = %v, %v; want true, nil", ok, err)
+	}
+}
