@@ -48,6 +48,7 @@ type app struct {
 	replicas [2]*httptest.Server
 	prefix   string // of every key the replicas write
 	opts     []redisstore.Option
+	conns    http.RoundTripper // shared by the users' browsers, each with its own cookies
 }
 
 // newApp starts the emulator and the replicas, replica i on clients[i],
@@ -136,6 +137,12 @@ func (a *app) addUser(i int) *user {
 	u := a.idp.AddUser(entratest.User{TenantID: a.tenant.ID, UPN: fmt.Sprintf("u%03d@replicas.example", i)})
 	b := a.idp.NewBrowser(a.replicas[0].Certificate(), a.replicas[1].Certificate())
 	b.User, b.Consent = u.UPN, entratest.Accept
+	if a.conns == nil { // one pool of TLS connections for every user: handshakes are not what is tested
+		tr := b.Client.Transport.(*http.Transport)
+		tr.MaxIdleConnsPerHost = 64
+		a.conns = tr
+	}
+	b.Client.Transport = a.conns
 	return &user{User: u, b: b}
 }
 
