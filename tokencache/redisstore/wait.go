@@ -23,6 +23,11 @@ import (
 // failing writes while the primary has no replica in sync: run two replicas
 // per primary to keep writes available through one replica's loss. It works
 // with a single node, Sentinel and Cluster clients, not with a Ring.
+//
+// A CompareAndSwap tried again because no replica acknowledged its write in
+// time finds its own value and reports swapped=false, as if another writer
+// had won; tokencache.Cache then reads the partition again and finds its
+// tokens there.
 func WithWait(replicas int, timeout time.Duration) Option {
 	return func(s *Store) { s.replicas, s.waitFor = replicas, timeout }
 }
