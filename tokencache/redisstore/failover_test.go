@@ -147,10 +147,13 @@ type tally struct {
 	mu      sync.Mutex
 	current string
 	counts  map[string]map[string]int // phase -> outcome -> count
+	slowest map[string]time.Duration  // phase -> longest page load, logged only
 	stuck   int                       // users who reached maxLoads before the end
 }
 
-func newTally() *tally { return &tally{current: "before", counts: map[string]map[string]int{}} }
+func newTally() *tally {
+	return &tally{current: "before", counts: map[string]map[string]int{}, slowest: map[string]time.Duration{}}
+}
 
 func (t *tally) phase(p string) {
 	t.mu.Lock()
@@ -164,9 +167,10 @@ func (t *tally) start() string {
 	return t.current
 }
 
-func (t *tally) add(phase, outcome string) {
+func (t *tally) add(phase, outcome string, took time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.slowest[phase] = max(t.slowest[phase], took)
 	if t.counts[phase] == nil {
 		t.counts[phase] = map[string]int{}
 	}
@@ -178,8 +182,9 @@ func (t *tally) add(phase, outcome string) {
 func (t *tally) browse(a *app, u *user, i int, warm *sync.WaitGroup, healed <-chan struct{}) {
 	defer u.b.Client.CloseIdleConnections()
 	for n := range maxLoads {
-		phase := t.start()
-		t.add(phase, a.load(u, (i+n)%2, "/profile"))
+		phase, began := t.start(), time.Now()
+		outcome := a.load(u, (i+n)%2, "/profile")
+		t.add(phase, outcome, time.Since(began))
 		if n == 0 {
 			warm.Done()
 		}
@@ -200,6 +205,7 @@ func (t *tally) String() string {
 		for _, o := range slices.Sorted(maps.Keys(t.counts[phase])) {
 			fmt.Fprintf(&b, "  %s: %d", o, t.counts[phase][o])
 		}
+		fmt.Fprintf(&b, "  (slowest %v)", t.slowest[phase].Round(10*time.Millisecond))
 		b.WriteByte('\n')
 	}
 	return b.String()

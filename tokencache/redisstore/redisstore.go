@@ -166,7 +166,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	if errors.Is(ctx.Err(), context.Canceled) || (isReply(err) && !notServing(err)) {
 		return fmt.Errorf("tokencache/redisstore: %s: %w", op, err)
 	}
-	return fmt.Errorf("tokencache/redisstore: %s: Redis unreachable: %w: %w", op, ErrUnavailable, err)
+	return fmt.Errorf("tokencache/redisstore: %s: Redis unavailable: %w: %w", op, ErrUnavailable, err)
 }
 
 func isReply(err error) bool {

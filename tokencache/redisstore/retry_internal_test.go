@@ -1,4 +1,4 @@
-package redisstore_test
+package redisstore
 
 import (
 	"context"
@@ -8,15 +8,8 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/consentry/consentry/tokencache/redisstore"
 	"github.com/redis/go-redis/v9"
 )
-
-// reply is an error reply from Redis.
-type reply string
-
-func (r reply) Error() string { return string(r) }
-func (reply) RedisError()     {}
 
 // failFirst is a go-redis hook that answers the first n commands (other
 // than the connection's handshake) with err.
@@ -61,7 +54,7 @@ func TestRetriesWhileAFailoverLasts(t *testing.T) {
 			t.Cleanup(func() { _ = rdb.Close() })
 			hook := &failFirst{n: 2, err: reply(r)}
 			rdb.AddHook(hook)
-			s := redisstore.New(rdb)
+			s := New(rdb)
 
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -70,7 +63,7 @@ func TestRetriesWhileAFailoverLasts(t *testing.T) {
 			}
 			hook.calls = 0
 			err := s.Set(context.Background(), "k", []byte("v"), 0)
-			if !errors.Is(err, redisstore.ErrUnavailable) || hook.calls != 1 {
+			if !errors.Is(err, ErrUnavailable) || hook.calls != 1 {
 				t.Fatalf("Set without a deadline = %v after %d attempts; want ErrUnavailable after 1", err, hook.calls)
 			}
 		})
@@ -85,8 +78,8 @@ func TestNoRetryOfAnAnswer(t *testing.T) {
 	rdb.AddHook(hook)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, _, err := redisstore.New(rdb).Get(ctx, "k")
-	if err == nil || errors.Is(err, redisstore.ErrUnavailable) || hook.calls != 1 {
+	_, _, err := New(rdb).Get(ctx, "k")
+	if err == nil || errors.Is(err, ErrUnavailable) || hook.calls != 1 {
 		t.Fatalf("Get answered WRONGTYPE = %v after %d attempts; want that error after 1", err, hook.calls)
 	}
 }
@@ -101,7 +94,7 @@ func TestSingleNodeDownFailsAtOnce(t *testing.T) {
 	rdb.AddHook(hook)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, _, err := redisstore.New(rdb).Get(ctx, "k"); !errors.Is(err, redisstore.ErrUnavailable) || hook.calls != 1 {
+	if _, _, err := New(rdb).Get(ctx, "k"); !errors.Is(err, ErrUnavailable) || hook.calls != 1 {
 		t.Fatalf("Get with the only node down = %v after %d attempts; want ErrUnavailable after 1", err, hook.calls)
 	}
 }
