@@ -21,7 +21,7 @@ import (
 // short-lived that every page load refreshes them through Redis (a GET and a
 // compare-and-swap of the user's partition), while the primary holding a
 // user's partition is killed, failed over and restarted as a replica.
-var failoverUsers = flag.Int("failover.users", 40,
+var failoverUsers = flag.Int("failover.users", 20,
 	"users in TestFailoverUnderLoad; the README's figures are for 200")
 
 const (
@@ -30,6 +30,10 @@ const (
 	failoverTokenLifetime = 4 * time.Minute
 	// maxLoads bounds each user's page loads; a user needs far fewer.
 	maxLoads = 500
+	// failoverLoads is how many page loads a user starts during the failover
+	// before waiting for its end: enough to keep load on Redis throughout,
+	// few enough to leave the CPU to the failover.
+	failoverLoads = 3
 	// waitAcks is the WithWait the replicas run with.
 	waitAcks = 1
 )
@@ -178,9 +182,10 @@ func (t *tally) add(phase, outcome string, took time.Duration) {
 }
 
 // browse loads /profile on alternate replicas: it marks warm after its
-// first load, and stops after its first load started once healed is closed.
+// first load, pauses after failoverLoads loads during the failover until
+// healed is closed, and stops after its first load started after that.
 func (t *tally) browse(a *app, u *user, i int, warm *sync.WaitGroup, healed <-chan struct{}) {
-	defer u.b.Client.CloseIdleConnections()
+	duringFailover := 0
 	for n := range maxLoads {
 		phase, began := t.start(), time.Now()
 		outcome := a.load(u, (i+n)%2, "/profile")
@@ -188,8 +193,13 @@ func (t *tally) browse(a *app, u *user, i int, warm *sync.WaitGroup, healed <-ch
 		if n == 0 {
 			warm.Done()
 		}
-		if phase == "after" {
+		switch phase {
+		case "after":
 			return
+		case "failover":
+			if duringFailover++; duringFailover == failoverLoads {
+				<-healed
+			}
 		}
 	}
 	t.mu.Lock()
