@@ -15,8 +15,9 @@ import (
 // If REDIS_URL is set it is returned as is, and the server is shared: use
 // per-test key prefixes. Otherwise URL starts redis-server from PATH on a free
 // 127.0.0.1 port without persistence (--save "" --appendonly no), waits until
-// it answers PING and stops it when t's cleanup runs. If neither is possible
-// it calls t.Skip with the reason.
+// it answers PING and stops it when t's cleanup runs. Without REDIS_URL and
+// redis-server it calls t.Skip with the reason; a redis-server that does not
+// start fails t, with its log.
 func URL(t testing.TB) string {
 	t.Helper()
 	if u := os.Getenv("REDIS_URL"); u != "" {
@@ -28,7 +29,7 @@ func URL(t testing.TB) string {
 	}
 	addr, err := start(t, bin)
 	if err != nil {
-		t.Skipf("redistest: could not start %s: %v", bin, err)
+		t.Fatalf("redistest: could not start %s: %v", bin, err)
 	}
 	return "redis://" + addr + "/0"
 }

@@ -121,8 +121,31 @@ func (p *process) Kill() error {
 	return err
 }
 
-// ping answers nil once the process answers PING.
-func (p *process) ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
+// ping answers nil once the process answers PING, and a stopError once the
+// process has exited.
+func (p *process) ping(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return &stopError{fmt.Errorf("%s exited; its log:\n%s", p.bin, p.logTail())}
+	default:
+	}
+	return p.rdb.Ping(ctx).Err()
+}
+
+// logTail returns the end of the process's log.
+func (p *process) logTail() string {
+	b, err := os.ReadFile(filepath.Join(p.dir, "log"))
+	if err != nil {
+		return err.Error()
+	}
+	return string(b[max(0, len(b)-2000):])
+}
+
+// stopError is a check's error that no further polling can change.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+func (e *stopError) Unwrap() error { return e.err }
 
 // replicating reports nil once rdb's node is a primary with at least one
 // connected replica, or a replica whose link to its primary is up.
@@ -139,8 +162,8 @@ func replicating(ctx context.Context, rdb *redis.Client) error {
 }
 
 // poll calls check until it returns nil, for at most readyTimeout, and returns
-// check's last error if it never does. It polls state; it never sleeps for a
-// fixed time in place of a check.
+// check's last error if it never does or as soon as it is a stopError. It
+// polls state; it never sleeps for a fixed time in place of a check.
 func poll(what string, check func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
@@ -148,8 +171,12 @@ func poll(what string, check func(ctx context.Context) error) error {
 	defer tick.Stop()
 	for {
 		err := check(ctx)
-		if err == nil {
+		var stop *stopError
+		switch {
+		case err == nil:
 			return nil
+		case errors.As(err, &stop):
+			return fmt.Errorf("redistest: %s: %w", what, err)
 		}
 		select {
 		case <-ctx.Done():
