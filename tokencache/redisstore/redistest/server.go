@@ -93,6 +93,7 @@ func (p *process) Start() error {
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = dieWithParent()
 	if err := cmd.Start(); err != nil {
 		_ = log.Close()
 		return fmt.Errorf("redistest: start %s: %w", p.bin, err)
