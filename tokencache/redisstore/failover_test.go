@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"maps"
@@ -110,6 +111,7 @@ func runFailover(t *testing.T, clients [2]redis.UniversalClient, f failover) {
 	killed := f.kill(a, users[0])
 	tally.phase("failover")
 	began := time.Now()
+	a.readAcrossFailover(t, clients[0], users[0])
 	f.restore(killed)
 	took := time.Since(began) // logged, never asserted
 	tally.phase("after")
@@ -125,6 +127,19 @@ func runFailover(t *testing.T, clients [2]redis.UniversalClient, f failover) {
 	}
 	t.Logf("refresh tokens lost: %d of %d", lost, len(users))
 	tally.check(t, lost)
+}
+
+// readAcrossFailover reads u's partition, whose primary has just been
+// killed, through a Store of its own with a deadline longer than any
+// failover: the Store tries again until the failover is done and finds it.
+func (a *app) readAcrossFailover(t *testing.T, rdb redis.UniversalClient, u *user) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	store := redisstore.New(rdb, a.opts...)
+	if _, found, err := store.Get(ctx, u.ObjectID+"."+u.TenantID); !found || err != nil {
+		t.Errorf("Get of a partition whose primary was killed, within a minute = found %v, %v; want found once the failover is done", found, err)
+	}
 }
 
 // signInAll adds the users and has each consent to /profile, through

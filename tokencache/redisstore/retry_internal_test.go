@@ -3,7 +3,9 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,5 +98,33 @@ func TestSingleNodeDownFailsAtOnce(t *testing.T) {
 	defer cancel()
 	if _, _, err := New(rdb).Get(ctx, "k"); !errors.Is(err, ErrUnavailable) || hook.calls != 1 {
 		t.Fatalf("Get with the only node down = %v after %d attempts; want ErrUnavailable after 1", err, hook.calls)
+	}
+}
+
+// TestFailoverClientsAreRecognized: a connection refused is tried again on
+// the clients that follow a failover (Cluster, Sentinel, however they were
+// made) and not on a single node or a Ring. The Sentinel client is told by
+// the address go-redis gives it; this fails if go-redis renames it.
+func TestFailoverClientsAreRecognized(t *testing.T) {
+	nowhere := []string{"127.0.0.1:1"}
+	clients := []struct {
+		name string
+		rdb  redis.UniversalClient
+		want bool
+	}{
+		{"single node", redis.NewClient(&redis.Options{Addr: nowhere[0]}), false},
+		{"universal single node", redis.NewUniversalClient(&redis.UniversalOptions{Addrs: nowhere}), false},
+		{"ring", redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": nowhere[0]}}), false},
+		{"cluster", redis.NewClusterClient(&redis.ClusterOptions{Addrs: nowhere}), true},
+		{"sentinel", redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: nowhere}), true},
+		{"universal sentinel", redis.NewUniversalClient(&redis.UniversalOptions{MasterName: "m", Addrs: nowhere}), true},
+		{"sentinel cluster", redis.NewFailoverClusterClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: nowhere}), true},
+	}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	for _, c := range clients {
+		t.Cleanup(func() { _ = c.rdb.Close() })
+		if got := New(c.rdb).retryable(refused); got != c.want {
+			t.Errorf("%s: connection refused tried again = %v; want %v", c.name, got, c.want)
+		}
 	}
 }
