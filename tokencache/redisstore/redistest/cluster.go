@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -41,7 +43,7 @@ func StartCluster(t testing.TB) *Cluster {
 		"--cluster-node-timeout", fmt.Sprint(ClusterNodeTimeout), "--cluster-require-full-coverage", "no"},
 		append(fastSync, Persistence...)...)
 	for i := range 6 {
-		p := newProcess(t, bin, root, fmt.Sprintf("node%d", i), args...)
+		p := newProcess(t, bin, root, fmt.Sprintf("node%d", i), withBusPort(t, args)...)
 		if err := p.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -59,6 +61,18 @@ func StartCluster(t testing.TB) *Cluster {
 	}
 	c.WaitHealthy()
 	return c
+}
+
+// withBusPort returns args with a cluster bus port of its own. Redis's
+// default, the node's port plus 10000, does not exist for a port above 55535
+// (common outside Linux, where free ports are 49152-65535) and may be taken.
+func withBusPort(t testing.TB, args []string) []string {
+	t.Helper()
+	bus, err := freePort()
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	return append(slices.Clone(args), "--cluster-port", strconv.Itoa(bus))
 }
 
 // Options returns options for a go-redis cluster client of c.

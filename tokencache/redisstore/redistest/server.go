@@ -68,6 +68,12 @@ func newProcess(t testing.TB, bin, root, name string, args ...string) *process {
 	if err != nil {
 		t.Fatalf("redistest: %v", err)
 	}
+	return newProcessOn(t, bin, root, name, port, args...)
+}
+
+// newProcessOn is newProcess on the given port.
+func newProcessOn(t testing.TB, bin, root, name string, port int, args ...string) *process {
+	t.Helper()
 	dir := filepath.Join(root, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatalf("redistest: %v", err)
