@@ -227,7 +227,7 @@ func TestConsentAcrossReplicas(t *testing.T) {
 	for name, start := range deployments {
 		t.Run(name, func(t *testing.T) {
 			clients := start(t)
-			a := newApp(t, clients, 0, redisstore.WithWait(1, time.Second))
+			a := newApp(t, clients, 0, redisstore.WithWait(1, healthyWait))
 			u := a.addUser(0)
 			steps := []struct {
 				consentOn, servedBy int

@@ -18,10 +18,14 @@ import (
 func TestWaitFailsWritesNoReplicaHas(t *testing.T) {
 	s := redistest.StartSentinel(t)
 	store := redisstore.New(s.Client(t), redisstore.WithWait(1, 200*time.Millisecond))
-	ctx := context.Background()
-	if err := store.Set(ctx, "k", []byte("v"), 0); err != nil {
+	// On a loaded machine the replica may take longer than WithWait's timeout
+	// to acknowledge: with a deadline, the write is tried again until it does.
+	healthy, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := store.Set(healthy, "k", []byte("v"), 0); err != nil {
 		t.Fatalf("Set with the replica up: %v", err)
 	}
+	ctx := context.Background() // one attempt: a write no replica acknowledges fails
 	replica := s.Addrs()[1]
 	s.Kill(replica)
 	writes := map[string]func() error{
@@ -42,7 +46,7 @@ func TestWaitFailsWritesNoReplicaHas(t *testing.T) {
 	}
 	s.Restart(replica)
 	s.WaitHealthy()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel = context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	// An attempt whose write no replica acknowledged in time is tried again,
 	// and then finds its own value: swapped may be false.
