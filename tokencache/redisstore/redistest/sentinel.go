@@ -66,7 +66,10 @@ func StartSentinel(t testing.TB) *Sentinel {
 		// Redis 7's SENTINEL DEBUG shortens the sentinels' 10 s INFO and 2 s hello
 		// periods, so that they see the replica, each other and a restarted server
 		// quickly.
-		if err := poll("SENTINEL DEBUG", func(ctx context.Context) error {
+		if err := poll("SENTINEL DEBUG at "+p.addr, func(ctx context.Context) error {
+			if err := p.ping(ctx); err != nil { // ends the wait, with its log, if the sentinel exited
+				return err
+			}
 			return p.rdb.Do(ctx, "SENTINEL", "DEBUG", "info-period", 100, "publish-period", 200).Err()
 		}); err != nil {
 			t.Fatal(err)
