@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"log"
 	"os"
+	"time"
 
 	"github.com/consentry/consentry/tokencache"
 	"github.com/consentry/consentry/tokencache/redisstore"
@@ -22,4 +23,17 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	_ = c // confidential.New(..., confidential.WithCache(c))
+}
+
+// A token cache on a Redis Cluster whose writes survive a primary's crash:
+// each write returns once a replica has acknowledged it.
+func ExampleWithWait() {
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"redis-0:6379", "redis-1:6379", "redis-2:6379"}})
+	defer rdb.Close()
+	store := redisstore.New(rdb, redisstore.WithPrefix("myapp:tokens:"), redisstore.WithWait(1, 500*time.Millisecond))
+	c, err := tokencache.New(store, tokencache.WithKey("2026-01", []byte(os.Getenv("TOKENCACHE_KEY"))))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = c // confidential.New(..., confidential.WithCache(c)); middleware.Config{Cache: c, FlowStore: store}
 }
