@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"encoding/base64"
 	"log"
 	"os"
 	"time"
@@ -16,7 +17,10 @@ import (
 func ExampleNew() {
 	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"localhost:6379"}})
 	defer rdb.Close()
-	key := []byte(os.Getenv("TOKENCACHE_KEY")) // 32 bytes, from your secret store
+	key, err := base64.StdEncoding.DecodeString(os.Getenv("TOKENCACHE_KEY")) // base64 of 32 random bytes (openssl rand -base64 32)
+	if err != nil {
+		log.Fatal(err)
+	}
 	c, err := tokencache.New(redisstore.New(rdb, redisstore.WithPrefix("myapp:tokens:")),
 		tokencache.WithKey("2026-01", key))
 	if err != nil {
@@ -31,7 +35,11 @@ func ExampleWithWait() {
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"redis-0:6379", "redis-1:6379", "redis-2:6379"}})
 	defer rdb.Close()
 	store := redisstore.New(rdb, redisstore.WithPrefix("myapp:tokens:"), redisstore.WithWait(1, 500*time.Millisecond))
-	c, err := tokencache.New(store, tokencache.WithKey("2026-01", []byte(os.Getenv("TOKENCACHE_KEY"))))
+	key, err := base64.StdEncoding.DecodeString(os.Getenv("TOKENCACHE_KEY")) // base64 of 32 random bytes
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := tokencache.New(store, tokencache.WithKey("2026-01", key))
 	if err != nil {
 		log.Fatal(err)
 	}
