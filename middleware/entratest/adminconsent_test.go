@@ -26,7 +26,7 @@ func TestAdminConsentEndpoint(t *testing.T) {
 		{"decline", "admin@contoso.example", entratest.Decline, "", func(e *env, q url.Values) {},
 			"", map[string]string{"error": "access_denied", "error_subcode": "cancel", "admin_consent": "True", "tenant": "", "state": state}, "AADSTS65004: "},
 		{"non-admin", "user@contoso.example", entratest.Accept, "", func(e *env, q url.Values) {},
-			"", map[string]string{"error": "access_denied", "admin_consent": "True", "state": state}, "AADSTS90094: "},
+			"", map[string]string{"error": "access_denied", "admin_consent": "True", "state": state}, "AADSTS65004: "},
 		{"missing scope", "admin@contoso.example", entratest.Accept, "", func(e *env, q url.Values) { q.Del("scope") },
 			"", map[string]string{"error": "invalid_request", "admin_consent": "True", "state": state}, "AADSTS900144: "},
 		{"unregistered redirect", "admin@contoso.example", entratest.Accept, "", func(e *env, q url.Values) { q.Set("redirect_uri", "https://evil.example/") },
@@ -46,7 +46,7 @@ func TestAdminConsentEndpoint(t *testing.T) {
 			tc.edit(e, q)
 			tenant := tc.tenant
 			if tenant == "" {
-				tenant = "organizations"
+				tenant = e.tenant.ID
 			}
 			page, err := e.browser(tc.upn, tc.action).Get(e.srv.Authority(tenant) + "/v2.0/adminconsent?" + q.Encode())
 			if err != nil {

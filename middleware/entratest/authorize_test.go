@@ -46,7 +46,7 @@ func TestAuthorizeErrorPagesNeverRedirect(t *testing.T) {
 		{"missing client", "", func(e *env, q url.Values) { q.Del("client_id") }, "AADSTS900144"},
 		{"unknown tenant", "nowhere.example", func(e *env, q url.Values) {}, "AADSTS90002"},
 		{"single-tenant app in other tenant", "other.example", func(e *env, q url.Values) {}, "AADSTS700016"},
-		{"response_mode form_post", "", func(e *env, q url.Values) { q.Set("response_mode", "form_post") }, "AADSTS90014"},
+		{"unknown response_mode", "", func(e *env, q url.Values) { q.Set("response_mode", "web_message") }, "AADSTS90014"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,8 +84,13 @@ func TestAuthorizeErrorRedirects(t *testing.T) {
 	}{
 		{"prompt none without session", "", entratest.Accept, func(e *env, q url.Values) { q.Set("prompt", "none") }, "login_required", "AADSTS50058"},
 		{"decline", "user@contoso.example", entratest.Decline, func(e *env, q url.Values) {}, "access_denied", "AADSTS65004"},
-		{"admin-only scope as user", "user@contoso.example", entratest.Accept, func(e *env, q url.Values) { q.Set("scope", "openid Directory.Read.All") }, "access_denied", "AADSTS90094"},
-		{"user consent disabled", "user@contoso.example", entratest.Accept, func(e *env, q url.Values) { e.srv.SetUserConsent(e.tenant.ID, false) }, "access_denied", "AADSTS90094"},
+		{"admin-only scope as user", "user@contoso.example", entratest.Accept, func(e *env, q url.Values) { q.Set("scope", "openid Directory.Read.All") }, "access_denied", "AADSTS65004"},
+		{"user consent disabled", "user@contoso.example", entratest.Accept, func(e *env, q url.Values) { e.srv.SetUserConsent(e.tenant.ID, false) }, "access_denied", "AADSTS65004"},
+		{"missing response_type", "", entratest.Accept, func(e *env, q url.Values) { q.Del("response_type") }, "invalid_request", "AADSTS900144"},
+		{"default of an unlisted resource", "", entratest.Accept, func(e *env, q url.Values) {
+			api := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, ExposedScopes: []entratest.Permission{{Value: "x"}}})
+			q.Set("scope", "openid api://"+api.ClientID+"/.default")
+		}, "invalid_client", "AADSTS650057"},
 		{"unknown scope", "", entratest.Accept, func(e *env, q url.Values) { q.Set("scope", "Nope.Nope") }, "invalid_client", "AADSTS650053"},
 		{"unknown resource", "", entratest.Accept, func(e *env, q url.Values) { q.Set("scope", "api://nothing/x") }, "invalid_resource", "AADSTS500011"},
 		{"response type token", "", entratest.Accept, func(e *env, q url.Values) { q.Set("response_type", "token") }, "unsupported_response_type", "AADSTS900021"},

@@ -3,6 +3,7 @@ package entratest_test
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -13,11 +14,39 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
-func TestTokensVerifyWithPublishedJWKS(t *testing.T) {
+// TestGraphTokensAreOpaqueToClients: Graph's access tokens carry a header
+// nonce, so a client checking them against the JWKS fails, while tokens for
+// an app's own API verify
+// (https://learn.microsoft.com/entra/identity-platform/access-tokens#validate-tokens).
+func TestGraphTokensAreOpaqueToClients(t *testing.T) {
 	e := newEnv(t)
+	pub := publishedKey(t, e)
+	_, m := e.postToken(t, e.tenant.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {e.app.ClientID},
+		"client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}})
+	tok := m["access_token"].(string)
+	if verifyRS256(tok, pub) == nil {
+		t.Fatal("a Graph token verified against the JWKS; Graph tokens must be opaque to clients")
+	}
+	if h := tokenHeader(t, tok); h["nonce"] == nil {
+		t.Fatalf("Graph token header %v has no nonce", h)
+	}
+	api := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, Secrets: []string{secret}, AccessTokenVersion: 2})
+	_, m = e.postToken(t, e.tenant.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {api.ClientID},
+		"client_secret": {secret}, "scope": {"api://" + api.ClientID + "/.default"}})
+	if err := verifyRS256(m["access_token"].(string), pub); err != nil {
+		t.Fatalf("API token does not verify: %v", err)
+	}
+}
+
+// publishedKey reads the tenant's discovery document and its one JWKS key,
+// which carries x5t, x5c and issuer as Entra's keys do.
+func publishedKey(t *testing.T, e *env) *rsa.PublicKey {
+	t.Helper()
 	var disc struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
@@ -27,20 +56,47 @@ func TestTokensVerifyWithPublishedJWKS(t *testing.T) {
 		t.Fatalf("issuer %q", disc.Issuer)
 	}
 	var jwks struct {
-		Keys []struct{ N, E, Kid string } `json:"keys"`
+		Keys []struct {
+			N, E, Kid, X5t, Issuer string
+			X5c                    []string
+		} `json:"keys"`
 	}
 	getJSON(t, e, disc.JWKSURI, &jwks)
 	if len(jwks.Keys) != 1 {
 		t.Fatalf("jwks %+v", jwks)
 	}
-	n, _ := base64.RawURLEncoding.DecodeString(jwks.Keys[0].N)
-	ex, _ := base64.RawURLEncoding.DecodeString(jwks.Keys[0].E)
-	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(ex).Int64())}
-	_, m := e.postToken(t, e.tenant.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {e.app.ClientID},
-		"client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}})
-	if err := verifyRS256(m["access_token"].(string), pub); err != nil {
+	k := jwks.Keys[0]
+	if k.X5t == "" || len(k.X5c) != 1 || k.Issuer != disc.Issuer {
+		t.Fatalf("key lacks x5t, x5c or issuer: %+v", k)
+	}
+	der, err := base64.StdEncoding.DecodeString(k.X5c[0])
+	if err != nil {
 		t.Fatal(err)
 	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := base64.RawURLEncoding.DecodeString(k.N)
+	ex, _ := base64.RawURLEncoding.DecodeString(k.E)
+	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(ex).Int64())}
+	if !pub.Equal(cert.PublicKey) {
+		t.Fatal("x5c certificate does not hold the key n/e describe")
+	}
+	return pub
+}
+
+func tokenHeader(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func getJSON(t *testing.T, e *env, u string, v any) {
@@ -56,12 +112,9 @@ func getJSON(t *testing.T, e *env, u string, v any) {
 }
 
 func verifyRS256(tok string, pub *rsa.PublicKey) error {
-	parts := strings.Split(tok, ".")
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil {
-		return err
-	}
-	return rsaVerify(pub, parts[0]+"."+parts[1], sig)
+	_, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return pub, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
+	return err
 }
 
 func TestTokenLatencyHonoursCancellation(t *testing.T) {
