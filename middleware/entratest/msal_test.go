@@ -138,7 +138,7 @@ func TestMSALAdminOnlyScopeNeedsAdminConsent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after admin consent: %v", err)
 	}
-	if got := claimsOf(t, res.AccessToken); got["scp"] != "User.Read.All" || got["iss"] != e.srv.URL+"/"+e.tenant.ID+"/v2.0" {
+	if got := claimsOf(t, res.AccessToken); got["scp"] != "User.Read.All" || got["iss"] != "https://sts.windows.net/"+e.tenant.ID+"/" {
 		t.Fatalf("claims %v", got)
 	}
 	if _, err := client.AcquireTokenSilent(ctx, []string{"User.Read.All"}, confidentialAccount(res)); err != nil {
