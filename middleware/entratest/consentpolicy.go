@@ -29,6 +29,7 @@ const (
 // user may grant them. Caller holds s.mu.
 func (s *Server) consentNeeds(f *flow, a *App, u *User) consentNeed {
 	var n consentNeed
+	var requested []pendingScope
 	all := f.Prompt == "consent" || f.Prompt == "admin_consent"
 	for _, res := range resourcesOf(f.Refs) {
 		rs := s.lookupResource(res)
@@ -39,6 +40,7 @@ func (s *Server) consentNeeds(f *flow, a *App, u *User) consentNeed {
 		for _, v := range s.wanted(a, f.Refs, res) {
 			p, _ := rs.scope(v)
 			ps := pendingScope{Resource: res, Perm: p}
+			requested = append(requested, ps)
 			if len(missing([]string{v}, have)) > 0 {
 				n.miss = append(n.miss, ps)
 				n.blocked = worse(n.blocked, s.userMayGrant(a, u, ps, f.Prompt))
@@ -48,8 +50,8 @@ func (s *Server) consentNeeds(f *flow, a *App, u *User) consentNeed {
 			}
 		}
 	}
-	if f.Prompt == "admin_consent" && !u.Admin {
-		n.blocked = worse(n.blocked, codeAdminOnly)
+	if f.Prompt == "admin_consent" && !u.Admin { // only an admin may consent for the tenant
+		n.miss, n.blocked = requested, worse(n.blocked, codeAdminOnly)
 	}
 	if !all || n.blocked != 0 {
 		n.show = n.miss
