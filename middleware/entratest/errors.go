@@ -249,7 +249,9 @@ func (s *Server) writeTokenError(w http.ResponseWriter, r *http.Request, e *entr
 
 // errorURI is the error_uri Entra sends with errors: its error lookup page
 // for the code.
-func (s *Server) errorURI(e *entraError) string { return fmt.Sprintf("%s/error?code=%d", s.URL, e.Code) }
+func (s *Server) errorURI(e *entraError) string {
+	return fmt.Sprintf("%s/error?code=%d", s.URL, e.Code)
+}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

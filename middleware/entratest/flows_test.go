@@ -1,7 +1,6 @@
 package entratest_test
 
 import (
-	"time"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentry/consentry/middleware/entratest"
 )

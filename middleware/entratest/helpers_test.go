@@ -203,3 +203,5 @@ func claimsOf(t *testing.T, jwt string) map[string]any {
 	}
 	return m
 }
+
+func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }

@@ -2,9 +2,9 @@ package entratest
 
 import (
 	"encoding/json"
-	"net/url"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )

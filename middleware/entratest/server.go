@@ -69,6 +69,7 @@ type Server struct {
 	st        state
 	counts    map[Endpoint]int
 	accessTTL time.Duration
+	issued    int // access tokens issued, which seeds their lifetimes
 	failN     int
 	failCode  int
 	latency   time.Duration

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -66,7 +67,7 @@ func (s *Server) userTokens(a *App, u *User, in issue) (*tokenResponse, *entraEr
 // mintUserTokens signs the access and id tokens and builds the response.
 // Caller holds s.mu.
 func (s *Server) mintUserTokens(a *App, u *User, refs []scopeRef, res string, have []string, in issue) (*tokenResponse, *entraError) {
-	now, ttl := s.clock(), s.accessLifetime(a.ClientID+u.ObjectID)
+	now, ttl := s.clock(), s.accessLifetime()
 	scp := slices.Clone(have)
 	if len(scp) == 0 {
 		for _, r := range refs {
@@ -174,13 +175,15 @@ func (s *Server) signAccess(res string, claims map[string]any) (string, error) {
 // when set, else Entra's default, "a random value ranging between 60-90
 // minutes (75 minutes on average)"
 // (https://learn.microsoft.com/entra/identity-platform/configurable-token-lifetimes#access-tokens),
-// drawn deterministically from the emulator's clock and the grant so that
-// tests repeat exactly. Caller holds s.mu.
-func (s *Server) accessLifetime(grant string) time.Duration {
+// drawn from the emulator's clock and the number of tokens issued so far, so
+// that a test making the same requests on the same clock sees the same
+// lifetimes. Caller holds s.mu.
+func (s *Server) accessLifetime() time.Duration {
+	s.issued++
 	if s.accessTTL > 0 {
 		return s.accessTTL
 	}
-	sum := sha256.Sum256([]byte(s.clock().UTC().Format(time.RFC3339Nano) + "|" + grant))
+	sum := sha256.Sum256([]byte(s.clock().UTC().Format(time.RFC3339Nano) + "|" + strconv.Itoa(s.issued)))
 	spread := int64(sum[0])<<8 | int64(sum[1])
 	return time.Hour + time.Duration(spread%1801)*time.Second
 }
@@ -230,7 +233,7 @@ func resourceURI(res string) string {
 // appToken issues a client_credentials access token; its oid is the object
 // id (a GUID) of the app's service principal in the tenant. Caller holds s.mu.
 func (s *Server) appToken(a *App, t *Tenant, res string, roles []string) (*tokenResponse, *entraError) {
-	now, ttl := s.clock(), s.accessLifetime(a.ClientID+t.ID)
+	now, ttl := s.clock(), s.accessLifetime()
 	c := s.accessClaims(res, t.ID, a.ClientID, now, ttl)
 	spOID := servicePrincipalID(t.ID, a.ClientID)
 	c["oid"], c["sub"], c["idtyp"] = spOID, spOID, "app"
