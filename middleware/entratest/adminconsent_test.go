@@ -89,3 +89,14 @@ func TestAdminConsentDefaultGrantsRequiredScopesAndRoles(t *testing.T) {
 		t.Fatalf("roles %v", r)
 	}
 }
+
+// TestAdminConsentRefusesCommon: the admin consent doc says "Do not use
+// common" (https://learn.microsoft.com/entra/identity-platform/v2-admin-consent).
+func TestAdminConsentRefusesCommon(t *testing.T) {
+	e := newMultiTenantEnv(t)
+	q := url.Values{"client_id": {e.app.ClientID}, "redirect_uri": {e.redirect}, "scope": {"https://graph.microsoft.com/.default"}}
+	page, err := e.browser(e.admin.UPN, entratest.Accept).Get(e.srv.Authority("common") + "/v2.0/adminconsent?" + q.Encode())
+	if err != nil || page.StatusCode != 400 || page.Trail[len(page.Trail)-1].Kind != "error" {
+		t.Fatalf("common admin consent: %v %d %v", err, page.StatusCode, trailKinds(page))
+	}
+}

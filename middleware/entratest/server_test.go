@@ -99,6 +99,31 @@ func tokenHeader(t *testing.T, tok string) map[string]any {
 	return h
 }
 
+// TestDiscoveryListsWhatEntraLists: the v2.0 discovery document has Entra's
+// fields (https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration),
+// and an unknown tenant gets invalid_tenant with AADSTS90002.
+func TestDiscoveryListsWhatEntraLists(t *testing.T) {
+	e := newEnv(t)
+	var d map[string]any
+	getJSON(t, e, e.srv.Authority("organizations")+"/v2.0/.well-known/openid-configuration", &d)
+	for _, k := range []string{"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "end_session_endpoint",
+		"userinfo_endpoint", "response_modes_supported", "subject_types_supported", "id_token_signing_alg_values_supported",
+		"token_endpoint_auth_methods_supported", "claims_supported", "msgraph_host", "cloud_instance_name",
+		"tenant_region_scope", "http_logout_supported", "frontchannel_logout_supported"} {
+		if d[k] == nil {
+			t.Errorf("discovery lacks %s", k)
+		}
+	}
+	if d["issuer"] != e.srv.URL+"/{tenantid}/v2.0" || d["code_challenge_methods_supported"] != nil {
+		t.Errorf("issuer %v; Entra lists no code_challenge_methods_supported, got %v", d["issuer"], d["code_challenge_methods_supported"])
+	}
+	var bad map[string]any
+	getJSON(t, e, e.srv.Authority("nowhere.example")+"/v2.0/.well-known/openid-configuration", &bad)
+	if bad["error"] != "invalid_tenant" || bad["error_codes"].([]any)[0] != float64(90002) {
+		t.Fatalf("unknown tenant: %v", bad)
+	}
+}
+
 func getJSON(t *testing.T, e *env, u string, v any) {
 	t.Helper()
 	resp, err := e.srv.Client().Get(u)
