@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -176,4 +178,57 @@ func TestAddPanicsOnBadSetup(t *testing.T) {
 			tc.fn()
 		})
 	}
+}
+
+// BenchmarkSignInAtScale measures the emulator as users' load tests use it:
+// with a directory of n users, each signed in once (seeding, reported as
+// seed-ns/user), a full sign-in (authorize with login_hint, code, token
+// redemption) costs the same whatever n is (ns/op).
+func BenchmarkSignInAtScale(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			e := newEnv(b)
+			e.srv.GrantDelegated(e.tenant.ID, e.app.ClientID, "", "User.Read")
+			h := e.srv.Handler()
+			upns := make([]string, n)
+			start := time.Now()
+			for i := range n {
+				upns[i] = fmt.Sprintf("u%d@contoso.example", i)
+				e.srv.AddUser(entratest.User{TenantID: e.tenant.ID, UPN: upns[i]})
+				if code := benchAuthorize(b, e, h, upns[i]); code == "" {
+					b.Fatal("no code")
+				}
+			}
+			seed := float64(time.Since(start).Nanoseconds()) / float64(n)
+			i := 0
+			for b.Loop() {
+				code := benchAuthorize(b, e, h, upns[i%n])
+				form := url.Values{"grant_type": {"authorization_code"}, "client_id": {e.app.ClientID}, "client_secret": {secret},
+					"code": {code}, "redirect_uri": {e.redirect}}
+				req := httptest.NewRequest(http.MethodPost, "/"+e.tenant.ID+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("token: %d %s", rec.Code, rec.Body)
+				}
+				i += 7919 // a prime stride: users all over the directory
+			}
+			b.ReportMetric(seed, "seed-ns/user")
+		})
+	}
+}
+
+// benchAuthorize signs upn in (login_hint, consent already granted) and
+// returns the code.
+func benchAuthorize(b *testing.B, e *env, h http.Handler, upn string) string {
+	q := e.authorizeQuery("User.Read")
+	q.Set("login_hint", upn)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+e.tenant.ID+"/oauth2/v2.0/authorize?"+q.Encode(), nil))
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != http.StatusFound || err != nil {
+		b.Fatalf("authorize: %d %s", rec.Code, rec.Body)
+	}
+	return loc.Query().Get("code")
 }
