@@ -52,14 +52,3 @@ func parseClaims(claims string) (claimsRequest, *entraError) {
 func capable(caps []string) bool {
 	return slices.ContainsFunc(caps, func(c string) bool { return strings.EqualFold(c, "cp1") })
 }
-
-// satisfiedAcrs is what an interactive sign-in satisfies: the requested
-// authentication contexts plus the one the user's Conditional Access rule
-// requires (the user meets it on Entra's pages). Caller holds s.mu.
-func (s *Server) satisfiedAcrs(requested []string, u *User) []string {
-	out := slices.Clone(requested)
-	if want, on := s.st.ca[strings.ToLower(u.ObjectID)]; on && !slices.Contains(out, want) {
-		out = append(out, want)
-	}
-	return out
-}

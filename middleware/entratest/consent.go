@@ -185,7 +185,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, f *flow, u *U
 	}
 	s.st.codes[code] = &authCode{ClientID: f.ClientID, RedirectURI: f.RedirectURI, UserOID: u.ObjectID,
 		TenantID: u.TenantID, Nonce: f.Nonce, Challenge: f.Challenge, Method: f.Method,
-		Refs: f.Refs, Acrs: s.satisfiedAcrs(f.Acrs, u), Caps: f.Caps, Expires: s.clock().Add(codeLifetime)}
+		Refs: f.Refs, Acrs: f.Acrs, Caps: f.Caps, Expires: s.clock().Add(codeLifetime)}
 	delete(s.st.flows, f.ID)
 	s.mu.Unlock()
 	q := url.Values{"code": {code}, "session_state": {f.SessionID}}

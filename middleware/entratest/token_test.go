@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/consentry/consentry/middleware/entratest"
 )
 
 // TestScopeOptionalAtRedemptionAndRefresh: scope is optional at code
@@ -124,6 +126,8 @@ func TestTokenClaimsShape(t *testing.T) {
 // the token endpoint answers interaction_required with the claims to pass to
 // the next authorize request and a suberror
 // (https://learn.microsoft.com/entra/identity-platform/developer-guide-conditional-access-authentication-context).
+// A sign-in that does not pass those claims gets tokens that still fall short,
+// so an app that drops them loops; one that passes them is through.
 func TestClaimsChallengeAtRefresh(t *testing.T) {
 	e := newEnv(t)
 	rt := e.refreshToken(t)
@@ -131,6 +135,21 @@ func TestClaimsChallengeAtRefresh(t *testing.T) {
 	st, m := e.postToken(t, e.tenant.ID, e.refreshForm(rt, "User.Read"))
 	if st != 400 || m["error"] != "interaction_required" || m["claims"] != want || m["suberror"] != "basic_action" {
 		t.Fatalf("refresh under a Conditional Access rule: %d %v", st, m)
+	}
+	for _, pass := range []bool{false, true} {
+		q := e.authorizeQuery("openid offline_access User.Read")
+		if pass {
+			q.Set("claims", m["claims"].(string))
+		}
+		page, err := e.browser(e.user.UPN, entratest.Accept).Get(e.authorizeURL(e.tenant.ID, q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, tok := e.postToken(t, e.tenant.ID, e.codeForm(page.URL.Query().Get("code"), "", "openid offline_access User.Read"))
+		st, _ := e.postToken(t, e.tenant.ID, e.refreshForm(tok["refresh_token"].(string), "User.Read"))
+		if want := map[bool]int{false: 400, true: 200}[pass]; st != want {
+			t.Fatalf("claims passed %v: refresh %d, want %d", pass, st, want)
+		}
 	}
 }
 
