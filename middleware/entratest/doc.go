@@ -102,9 +102,8 @@
 // SetClock (or WithClock) injects the clock used for codes, tokens and expiry
 // checks (and the dates of mail sent through Graph); SetTokenLifetime,
 // FailTokenRequests, SetTokenLatency, SetUserConsent, SetUserConsentPolicy,
-// SetRequiredPermissions
-// (scope drift), RequireClaims and Count let tests reach every branch without
-// sleeping. AddMessage and AddEvent seed Graph's mailboxes and calendars.
+// SetRequiredPermissions (scope drift), RequireClaims and Count let tests
+// reach every branch without sleeping. AddMessage and AddEvent seed Graph's mailboxes and calendars.
 //
 // # What the emulator models, and what it does not
 //

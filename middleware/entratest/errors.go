@@ -145,8 +145,7 @@ func errAdminConsentAtCommon() *entraError {
 // errClaimsChallenge is the token endpoint's answer when Conditional Access
 // needs the user back: interaction_required with the claims to pass to the
 // next authorize request and suberror basic_action
-// (https://learn.microsoft.com/entra/identity-platform/developer-guide-conditional-access-authentication-context,
-// https://learn.microsoft.com/entra/msal/dotnet/advanced/exceptions/msal-error-handling#conditional-access-and-claims-challenges).
+// (https://learn.microsoft.com/entra/identity-platform/developer-guide-conditional-access-authentication-context).
 // The code 50076 (MFA required) is guessed.
 func errClaimsChallenge(claims string) *entraError {
 	e := newErr(400, "interaction_required", 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", GraphAppID)
