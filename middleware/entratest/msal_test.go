@@ -54,7 +54,7 @@ func TestMSALAuthCodeSilentRefreshAndIncrementalConsent(t *testing.T) {
 		t.Fatalf("AcquireTokenByAuthCode: %v", err)
 	}
 	at := claimsOf(t, res.AccessToken)
-	if at["aud"] != entratest.GraphAppID || at["scp"] != "User.Read" || at["tid"] != e.tenant.ID || at["oid"] != e.user.ObjectID {
+	if at["aud"] != entratest.GraphAppID || at["scp"] != "User.Read openid profile" || at["tid"] != e.tenant.ID || at["oid"] != e.user.ObjectID {
 		t.Fatalf("access token claims = %v", at)
 	}
 	if res.IDToken.Oid != e.user.ObjectID || res.Account.HomeAccountID != e.user.ObjectID+"."+e.tenant.ID {
@@ -138,7 +138,7 @@ func TestMSALAdminOnlyScopeNeedsAdminConsent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after admin consent: %v", err)
 	}
-	if got := claimsOf(t, res.AccessToken); got["scp"] != "User.Read.All" || got["iss"] != "https://sts.windows.net/"+e.tenant.ID+"/" {
+	if got := claimsOf(t, res.AccessToken); got["scp"] != "User.Read.All openid profile" || got["iss"] != "https://sts.windows.net/"+e.tenant.ID+"/" {
 		t.Fatalf("claims %v", got)
 	}
 	if _, err := client.AcquireTokenSilent(ctx, []string{"User.Read.All"}, confidentialAccount(res)); err != nil {

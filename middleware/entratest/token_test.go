@@ -21,12 +21,12 @@ func TestScopeOptionalAtRedemptionAndRefresh(t *testing.T) {
 	form := e.codeForm(code, v, "")
 	form.Del("scope")
 	st, m := e.postToken(t, e.tenant.ID, form)
-	if st != 200 || claimsOf(t, m["access_token"].(string))["scp"] != "User.Read" || m["refresh_token"] == nil || m["id_token"] == nil {
+	if st != 200 || claimsOf(t, m["access_token"].(string))["scp"] != "User.Read openid" || m["refresh_token"] == nil || m["id_token"] == nil {
 		t.Fatalf("redeem without scope: %d %v", st, m)
 	}
 	rf := e.refreshForm(m["refresh_token"].(string), "")
 	rf.Del("scope")
-	if st, m = e.postToken(t, e.tenant.ID, rf); st != 200 || claimsOf(t, m["access_token"].(string))["scp"] != "User.Read" {
+	if st, m = e.postToken(t, e.tenant.ID, rf); st != 200 || claimsOf(t, m["access_token"].(string))["scp"] != "User.Read openid" {
 		t.Fatalf("refresh without scope: %d %v", st, m)
 	}
 }

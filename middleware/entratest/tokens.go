@@ -68,14 +68,7 @@ func (s *Server) userTokens(a *App, u *User, in issue) (*tokenResponse, *entraEr
 // Caller holds s.mu.
 func (s *Server) mintUserTokens(a *App, u *User, refs []scopeRef, res string, have []string, in issue) (*tokenResponse, *entraError) {
 	now, ttl := s.clock(), s.accessLifetime()
-	scp := slices.Clone(have)
-	if len(scp) == 0 {
-		for _, r := range refs {
-			if r.OIDC && r.Value != "offline_access" {
-				scp = append(scp, r.Value)
-			}
-		}
-	}
+	scp := tokenScopes(refs, res, have)
 	at := s.accessClaims(res, u.TenantID, a.ClientID, now, ttl)
 	at["oid"], at["sub"], at["name"] = u.ObjectID, pairwise(u.ObjectID, a.ClientID), u.DisplayName
 	at["scp"], at["idtyp"] = strings.Join(scp, " "), "user"
@@ -108,6 +101,25 @@ func (s *Server) mintUserTokens(a *App, u *User, refs []scopeRef, res string, ha
 		resp.RefreshToken = s.newRefreshToken(a, u, in.scope, in.acrs, now)
 	}
 	return resp, nil
+}
+
+// tokenScopes is an access token's scp: the scopes granted for res and, in
+// Graph's tokens, the OpenID Connect scopes openid, profile and email that
+// were requested (they are Graph's permissions: a Graph token reads
+// "scp": "openid profile User.Read email", e.g. in
+// https://github.com/christian-posta/entra-agent-id-agw/blob/main/PART-2.md),
+// which Graph's UserInfo endpoint requires. offline_access is never listed.
+func tokenScopes(refs []scopeRef, res string, have []string) []string {
+	scp := slices.Clone(have)
+	if res != GraphAppID {
+		return scp
+	}
+	for _, r := range refs {
+		if r.OIDC && r.Value != "offline_access" && !slices.Contains(scp, r.Value) {
+			scp = append(scp, r.Value)
+		}
+	}
+	return scp
 }
 
 // idClaims are the v2.0 id_token's claims
