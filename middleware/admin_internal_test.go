@@ -36,8 +36,12 @@ func TestAdminHelp(t *testing.T) {
 	}{
 		{"admin route, non-admin back from approval page", flowstore.Flow{Admin: true, Scopes: []string{"User.Read.All"}, ReturnURL: "/dir"}, false,
 			ErrAdminConsentRequired, "https://app.example/auth/adminconsent?redirect=%2Fdir&scope=User.Read.All"},
-		{"admin route, admin declined", flowstore.Flow{Admin: true, Scopes: []string{"User.Read.All"}}, true, ErrConsentDeclined, ""},
-		{"plain route decline", flowstore.Flow{Scopes: []string{"Mail.Read"}}, false, ErrConsentDeclined, ""},
+		{"admin route, admin declined", flowstore.Flow{Admin: true, Scopes: []string{"User.Read.All"}, ReturnURL: "/dir"}, true,
+			ErrConsentDeclined, "https://app.example/auth/adminconsent?redirect=%2Fdir&scope=User.Read.All"},
+		// Entra answers "not allowed to consent" like a decline: the link is there for both.
+		{"plain route decline", flowstore.Flow{Scopes: []string{"Mail.Read"}, ReturnURL: "/mail"}, false,
+			ErrConsentDeclined, "https://app.example/auth/adminconsent?redirect=%2Fmail&scope=Mail.Read"},
+		{"plain sign-in decline", flowstore.Flow{ReturnURL: "/"}, false, ErrConsentDeclined, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

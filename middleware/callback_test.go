@@ -23,6 +23,14 @@ func TestDeclineEndsOnClearPage(t *testing.T) {
 	if !strings.Contains(p.Body, "Mail.Read") || !strings.Contains(p.Body, "Try again") {
 		t.Errorf("decline page should name the permission and offer a retry: %q", p.Body)
 	}
+	// Entra sends the same answer when the user was not allowed to consent:
+	// the page says a decline is fine and offers the administrator's link.
+	if !strings.Contains(p.Body, "Declining is fine") || !strings.Contains(p.Body, "only an administrator") {
+		t.Errorf("decline page should cover both a decline and a user not allowed to consent: %q", p.Body)
+	}
+	if link := adminLink(t, p); link != e.srv.URL+"/auth/adminconsent?redirect=%2Fmail&scope=Mail.Read" {
+		t.Errorf("admin link %q", link)
+	}
 	if n := e.idp.Count(entratest.EndpointAuthorize); n != 1 {
 		t.Errorf("authorize called %d times, want 1 (no loop)", n)
 	}

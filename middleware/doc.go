@@ -104,7 +104,12 @@
 // route's scopes (AADSTS90094 and kin; on RequireAdmin routes also a
 // non-admin's access_denied), the user gets a page naming the permissions,
 // with a link for their administrator (ConsentError.AdminConsentURL, served by
-// AuthHandler's /auth/adminconsent) and a "Try again" link. An administrator
+// AuthHandler's /auth/adminconsent) and a "Try again" link. A user whom the
+// tenant does not allow to consent sees Entra's "Need admin approval" page,
+// and its way back to the app sends what a decline sends (access_denied,
+// AADSTS65004). The middleware cannot tell the two apart, so the page of
+// ErrConsentDeclined says a decline is fine and offers both ways on: "Try
+// again" and the link for an administrator, for exactly the route's scopes. An administrator
 // who opens it approves the scopes for the organization at Entra's
 // adminconsent endpoint; its callback is checked like a sign-in's (state
 // single use, expiring, bound to the browser session) and resumes the request.
