@@ -243,7 +243,8 @@ func TestTransportAndChallengeOutsideRequire(t *testing.T) {
 
 func TestClaimsChallengeForScriptIs401JSON(t *testing.T) {
 	e := newEnv(t)
-	e.serveApp(t, nil)
+	// Graph sends claims challenges only to clients that declared cp1.
+	e.serveApp(t, func(c *middleware.Config) { c.ClientCapabilities = []string{"cp1"} })
 	b := e.browser(e.user, entratest.Accept)
 	e.get(t, b, "/me")
 	e.idp.RequireClaims(e.user.ObjectID)

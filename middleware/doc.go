@@ -137,7 +137,9 @@
 // POST is kept across that round trip like one that needed consent (below),
 // up to MaxChallengeBody (64 KiB): Require copies that much of every POST
 // from the app's pages as the handler reads it, in case it calls Challenge.
-// Config.ClientCapabilities declares "cp1" for continuous access evaluation.
+// Claims challenges of continuous access evaluation (CAE) reach only clients
+// that declared "cp1": set Config.ClientCapabilities to []string{"cp1"} to
+// receive them (without it, Graph keeps accepting the token until it expires).
 // AppToken retries Entra faults (5xx, timeouts) like silent refreshes; after
 // Close, AppToken, Client and Transport fail with ErrClosed.
 //
