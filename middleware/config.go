@@ -23,7 +23,9 @@ import (
 // SessionKeys are required; every other field has the default its comment states.
 type Config struct {
 	// Authority is the Entra ID authority: https://login.microsoftonline.com/{tenant},
-	// where tenant is a tenant id, a domain, "organizations" or "common".
+	// where tenant is a tenant id, a domain, "organizations" or "common". A
+	// single-tenant app (the registration's default) must name its tenant:
+	// at "organizations" or "common" Entra refuses it with AADSTS50194.
 	Authority string
 	// ClientID is the application (client) id of the app registration.
 	ClientID string
