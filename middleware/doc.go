@@ -5,7 +5,7 @@
 // context.
 //
 //	mw, err := middleware.New(middleware.Config{
-//		Authority:   "https://login.microsoftonline.com/organizations",
+//		Authority:   "https://login.microsoftonline.com/organizations", // multi-tenant; single-tenant: the tenant id
 //		ClientID:    clientID,
 //		Credential:  cred, // confidential.NewCredFromSecret(secret)
 //		RedirectURL: "https://app.example/auth/callback",

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -436,4 +437,23 @@ func (e *env) dropSession(b *entratest.Browser) {
 func (e *env) dropSessionCookie(b *entratest.Browser) {
 	u, _ := url.Parse(e.srv.URL)
 	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: "", Path: "/", MaxAge: -1}})
+}
+
+// scriptGet requests path as a script (Accept: application/json) in b's
+// session and returns the status, the signin_url of a 401 answer and the body.
+func (e *env) scriptGet(t *testing.T, b *entratest.Browser, path string) (status int, signInURL, body string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		SignInURL string `json:"signin_url"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(raw, &v)
+	return resp.StatusCode, v.SignInURL, string(raw)
 }

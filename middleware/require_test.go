@@ -463,22 +463,11 @@ func TestConditionalAccessAtRefreshCarriesClaims(t *testing.T) {
 		b := refreshingUser(t, e)
 		e.idp.SetTokenLifetime(0)
 		e.idp.RequireClaims(e.user.ObjectID)
-		req, _ := http.NewRequest("GET", e.srv.URL+"/profile", nil)
-		req.Header.Set("Accept", "application/json")
-		resp, err := b.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		status, signIn, raw := e.scriptGet(t, b, "/profile")
+		if status != http.StatusUnauthorized || !strings.Contains(signIn, "claims=") {
+			t.Fatalf("script: %d %s", status, raw)
 		}
-		defer resp.Body.Close()
-		var body struct {
-			SignInURL string `json:"signin_url"`
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		_ = json.Unmarshal(raw, &body)
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body.SignInURL, "claims=") {
-			t.Fatalf("script: %d %s", resp.StatusCode, raw)
-		}
-		if p := e.get(t, b, body.SignInURL); p.StatusCode != http.StatusOK || len(authorizeClaims(p)) != 1 {
+		if p := e.get(t, b, signIn); p.StatusCode != http.StatusOK || len(authorizeClaims(p)) != 1 {
 			t.Fatalf("signin_url: %d %s%s", p.StatusCode, p.Body, trail(p))
 		}
 	})
