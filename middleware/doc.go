@@ -72,9 +72,10 @@
 // Entra's authorize endpoint for the route's scopes plus openid, profile and
 // offline_access, with login_hint and domain_hint so no account picker shows,
 // with state, nonce and PKCE (S256), and with the claims Conditional Access
-// asked for when it refused the refresh (without them the user would loop). Scripts get 401 with JSON instead
-// (see Require). A failure of Entra or of the token store is a 503 page, never
-// a redirect, so an outage cannot turn into a consent loop.
+// asked for when it refused the refresh (without them the user would loop).
+// Scripts get 401 with JSON instead (see Require). A failure of Entra or of
+// the token store is a 503 page, never a redirect, so an outage cannot turn
+// into a consent loop.
 //
 // # The round trip
 //
