@@ -167,7 +167,8 @@
 // Lifetimes: authorization codes 10 minutes, access tokens 60 to 90 minutes
 // (SetTokenLifetime fixes them), refresh tokens 90 days, and a used refresh
 // token stays valid until it expires (Entra does not revoke refresh tokens on
-// use).
+// use) while it is among the newest eight of its user and client (a departure
+// that bounds memory by the directory, not by the number of refreshes).
 //
 // # Scale
 //
