@@ -133,3 +133,25 @@ func TestConsentToAPIWithoutServicePrincipal(t *testing.T) {
 		t.Fatalf("landed on %s", page.URL)
 	}
 }
+
+// TestConsentToOwnAPIFromAnotherTenant: a multi-tenant app asking a user of
+// another tenant for the scopes it exposes itself gets the consent page and a
+// code, not AADSTS650052: consent creates the app's service principal there,
+// and that is the API's
+// (https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/error-code-aadsts650052-app-needs-access-service).
+func TestConsentToOwnAPIFromAnotherTenant(t *testing.T) {
+	e := newEnv(t)
+	app := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, MultiTenant: true, Secrets: []string{secret},
+		RedirectURIs: []string{e.redirect}, ExposedScopes: []entratest.Permission{{Value: "access_as_user"}}})
+	other := e.srv.AddTenant(entratest.Tenant{Domain: "fabrikam.example"})
+	fred := e.srv.AddUser(entratest.User{TenantID: other.ID, UPN: "fred@fabrikam.example"})
+	q := e.authorizeQuery("openid api://" + app.ClientID + "/access_as_user")
+	q.Set("client_id", app.ClientID)
+	page, err := e.browser(fred.UPN, entratest.Accept).Get(e.authorizeURL("organizations", q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.URL.Query().Get("code") == "" || !slices.Contains(trailKinds(page), "consent") {
+		t.Fatalf("landed on %s after %v, want the consent page and a code", page.URL, trailKinds(page))
+	}
+}
