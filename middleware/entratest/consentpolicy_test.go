@@ -113,6 +113,15 @@ func TestPromptAdminConsent(t *testing.T) {
 	if err != nil || !slices.Contains(trailKinds(page), "admin_approval") || page.URL.Query().Get("error") != "access_denied" {
 		t.Fatalf("non-admin: %v %v %s", err, trailKinds(page), page.URL)
 	}
+	// Even when the app asks for nothing beyond sign-in.
+	bare := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, Secrets: []string{secret}, RedirectURIs: []string{e.redirect}})
+	q = e.authorizeQuery("openid profile")
+	q.Set("client_id", bare.ClientID)
+	q.Set("prompt", "admin_consent")
+	page, err = e.browser(e.user.UPN, entratest.Accept).Get(e.authorizeURL(e.tenant.ID, q))
+	if err != nil || !slices.Contains(trailKinds(page), "admin_approval") || page.URL.Query().Get("code") != "" {
+		t.Fatalf("non-admin, sign-in scopes only: %v %v %s", err, trailKinds(page), page.URL)
+	}
 }
 
 // TestConsentToAPIWithoutServicePrincipal: a multi-tenant app asking a user of
