@@ -1,6 +1,7 @@
 package entratest_test
 
 import (
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -162,5 +163,26 @@ func TestConsentToOwnAPIFromAnotherTenant(t *testing.T) {
 	}
 	if page.URL.Query().Get("code") == "" || !slices.Contains(trailKinds(page), "consent") {
 		t.Fatalf("landed on %s after %v, want the consent page and a code", page.URL, trailKinds(page))
+	}
+}
+
+// TestConsentPolicyPageNamesTenant: the policy page reads "An administrator
+// of <tenantDisplayName> has set a policy that prevents you from granting
+// <name of app> the permissions it is requesting"
+// (https://learn.microsoft.com/entra/identity/enterprise-apps/application-sign-in-unexpected-user-consent-error).
+func TestConsentPolicyPageNamesTenant(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetUserConsentPolicy(e.tenant.ID, entratest.UserConsentNone)
+	q := e.authorizeQuery("openid User.Read")
+	q.Set("login_hint", e.user.UPN)
+	resp, err := e.srv.Client().Get(e.authorizeURL(e.tenant.ID, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	want := "An administrator of " + e.tenant.DisplayName + " has set a policy"
+	if resp.StatusCode != 200 || e.tenant.DisplayName == "" || !strings.Contains(string(body), want) {
+		t.Fatalf("%d: page lacks %q:\n%s", resp.StatusCode, want, body)
 	}
 }
