@@ -268,7 +268,7 @@ func (s *Server) afterSignIn(w http.ResponseWriter, r *http.Request, f *flow, u 
 // missing, else the consent page or "Need admin approval".
 func (s *Server) consentStep(w http.ResponseWriter, r *http.Request, f *flow, a *App, u *User, need consentNeed) {
 	switch {
-	case len(need.show) == 0:
+	case len(need.show) == 0 && need.blocked == 0:
 		s.issueCode(w, r, f, u)
 	case f.Prompt == "none":
 		// Guessed: the authorize docs list interaction_required ("An additional

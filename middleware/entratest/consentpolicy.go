@@ -115,10 +115,12 @@ func (t *Tenant) lowImpact(p pendingScope) bool {
 // custom API whose service principal is not in the user's tenant: Entra
 // cannot create it by consent
 // (https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/error-code-aadsts650052-app-needs-access-service).
+// An app asking for its own exposed scopes is not such a case: consent
+// creates the app's service principal, which is the API's.
 // Caller holds s.mu.
 func (s *Server) checkResourcesInTenant(f *flow, a *App, u *User) *entraError {
 	for _, res := range resourcesOf(f.Refs) {
-		if res != GraphAppID && !s.st.sps[spKey{strings.ToLower(u.TenantID), res}] {
+		if res != GraphAppID && !strings.EqualFold(res, a.ClientID) && !s.st.sps[spKey{strings.ToLower(u.TenantID), res}] {
 			return errNoServicePrincipal(res, u.TenantID)
 		}
 	}

@@ -1,6 +1,7 @@
 package entratest_test
 
 import (
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -113,6 +114,15 @@ func TestPromptAdminConsent(t *testing.T) {
 	if err != nil || !slices.Contains(trailKinds(page), "admin_approval") || page.URL.Query().Get("error") != "access_denied" {
 		t.Fatalf("non-admin: %v %v %s", err, trailKinds(page), page.URL)
 	}
+	// Even when the app asks for nothing beyond sign-in.
+	bare := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, Secrets: []string{secret}, RedirectURIs: []string{e.redirect}})
+	q = e.authorizeQuery("openid profile")
+	q.Set("client_id", bare.ClientID)
+	q.Set("prompt", "admin_consent")
+	page, err = e.browser(e.user.UPN, entratest.Accept).Get(e.authorizeURL(e.tenant.ID, q))
+	if err != nil || !slices.Contains(trailKinds(page), "admin_approval") || page.URL.Query().Get("code") != "" {
+		t.Fatalf("non-admin, sign-in scopes only: %v %v %s", err, trailKinds(page), page.URL)
+	}
 }
 
 // TestConsentToAPIWithoutServicePrincipal: a multi-tenant app asking a user of
@@ -131,5 +141,48 @@ func TestConsentToAPIWithoutServicePrincipal(t *testing.T) {
 	}
 	if got := page.URL.Query(); got.Get("error") != "invalid_client" || !strings.HasPrefix(got.Get("error_description"), "AADSTS650052: ") {
 		t.Fatalf("landed on %s", page.URL)
+	}
+}
+
+// TestConsentToOwnAPIFromAnotherTenant: a multi-tenant app asking a user of
+// another tenant for the scopes it exposes itself gets the consent page and a
+// code, not AADSTS650052: consent creates the app's service principal there,
+// and that is the API's
+// (https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/error-code-aadsts650052-app-needs-access-service).
+func TestConsentToOwnAPIFromAnotherTenant(t *testing.T) {
+	e := newEnv(t)
+	app := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, MultiTenant: true, Secrets: []string{secret},
+		RedirectURIs: []string{e.redirect}, ExposedScopes: []entratest.Permission{{Value: "access_as_user"}}})
+	other := e.srv.AddTenant(entratest.Tenant{Domain: "fabrikam.example"})
+	fred := e.srv.AddUser(entratest.User{TenantID: other.ID, UPN: "fred@fabrikam.example"})
+	q := e.authorizeQuery("openid api://" + app.ClientID + "/access_as_user")
+	q.Set("client_id", app.ClientID)
+	page, err := e.browser(fred.UPN, entratest.Accept).Get(e.authorizeURL("organizations", q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.URL.Query().Get("code") == "" || !slices.Contains(trailKinds(page), "consent") {
+		t.Fatalf("landed on %s after %v, want the consent page and a code", page.URL, trailKinds(page))
+	}
+}
+
+// TestConsentPolicyPageNamesTenant: the policy page reads "An administrator
+// of <tenantDisplayName> has set a policy that prevents you from granting
+// <name of app> the permissions it is requesting"
+// (https://learn.microsoft.com/entra/identity/enterprise-apps/application-sign-in-unexpected-user-consent-error).
+func TestConsentPolicyPageNamesTenant(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetUserConsentPolicy(e.tenant.ID, entratest.UserConsentNone)
+	q := e.authorizeQuery("openid User.Read")
+	q.Set("login_hint", e.user.UPN)
+	resp, err := e.srv.Client().Get(e.authorizeURL(e.tenant.ID, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	want := "An administrator of " + e.tenant.DisplayName + " has set a policy"
+	if resp.StatusCode != 200 || e.tenant.DisplayName == "" || !strings.Contains(string(body), want) {
+		t.Fatalf("%d: page lacks %q:\n%s", resp.StatusCode, want, body)
 	}
 }

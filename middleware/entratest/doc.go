@@ -130,21 +130,25 @@
 //	authorize answers    response_mode query, fragment, form_post;         response_type other than code (id_token, hybrid);
 //	                     error_uri on errors; 900144 without response_type the form_post page needs a click (no script)
 //	token endpoint       code (single use; kept on request errors), PKCE,  certificates and client assertions
-//	                     refresh (scope optional), client credentials,     (private_key_jwt), on-behalf-of, device code,
-//	                     700025, 9002326 for Origin from confidential      ROPC; refresh token rotation limits; the
-//	                     clients, interaction_required with claims and     consent_required/interaction_required choice at
-//	                     suberror                                          prompt=none is guessed (65001)
-//	tokens               Graph: v1.0, header nonce (opaque to clients);    the token scope echoes requested scopes verbatim,
-//	                     custom APIs: accessTokenAcceptedVersion; id_token ".default" included, so MSAL Go sees none as
-//	                     aio/rh; app oid a GUID; expires_in 60-90 min,     declined (Entra lists the granted scopes)
-//	                     seeded by the clock; client_info on request
+//	                     refresh (scope optional), client credentials,     (private_key_jwt, not advertised), on-behalf-of,
+//	                     700025, 9002326 for Origin from confidential      device code, ROPC; refresh token rotation limits;
+//	                     clients, interaction_required with claims and     the SPA platform (any public client may redeem
+//	                     suberror                                          cross-origin; Entra: only SPA redirect URIs); the
+//	                                                                       consent_required/interaction_required choice at
+//	                                                                       prompt=none is guessed (65001)
+//	tokens               Graph: v1.0, header nonce (opaque to clients),    the token scope echoes requested scopes verbatim,
+//	                     scp with the requested openid/profile/email;      ".default" included, so MSAL Go sees none as
+//	                     custom APIs: accessTokenAcceptedVersion; id_token declined (Entra lists the granted scopes); CAE
+//	                     aio/rh; app oid a GUID; expires_in 60-90 min,     lifetimes: cp1 clients get 60-90 min too (Entra:
+//	                     seeded by the clock; client_info on request       up to 28 hours for CAE-enabled APIs such as Graph)
 //	Conditional Access   RequireClaims: acrs satisfied interactively;      real policies, locations, devices; Graph's CAE
 //	                     Graph challenges only cp1 clients (xms_cc);       revocation events (only the acrs rule is modeled)
 //	                     refresh answers interaction_required + claims
 //	discovery, keys      Entra's discovery fields; invalid_tenant 90002;   device code and Kerberos endpoints (not
 //	                     JWKS keys with x5t, x5c, issuer                   implemented, so not advertised); key rollover
 //	Graph API            /me, /me/messages, /me/sendMail, /me/events,      OData query options, paging, mail folders,
-//	                     /users, /oidc/userinfo in Graph's shapes          bounces; per-route 403 texts come from field reports
+//	                     /users, /oidc/userinfo (openid required) in       bounces; per-route 403 texts come from field reports;
+//	                     Graph's shapes                                    UserInfo's answer without openid (403) is guessed
 //	transport            TLS on loopback                                   WithPlainHTTPFrontChannel serves pages over plain
 //	                                                                       HTTP (demos only); Entra never does
 //
@@ -163,12 +167,17 @@
 // Lifetimes: authorization codes 10 minutes, access tokens 60 to 90 minutes
 // (SetTokenLifetime fixes them), refresh tokens 90 days, and a used refresh
 // token stays valid until it expires (Entra does not revoke refresh tokens on
-// use).
+// use) while it is among the newest eight of its user and client (a departure
+// that bounds memory by the directory, not by the number of refreshes).
 //
 // # Scale
 //
 // Sign-in, consent and token requests cost the same whatever the number of
 // users, flows, codes and refresh tokens (index maps, and expired entries
 // swept at most once a minute of the emulator's clock), so users' load tests
-// can seed 100,000 users in seconds; see BenchmarkSignInAtScale.
+// can seed 100,000 users in seconds; see BenchmarkSignInAtScale. Memory
+// stays bounded under abuse: past 10,000 pending sign-ins, 10,000 browser
+// sessions, 50,000 unredeemed codes or about a million refresh tokens the
+// emulator drops all of that kind at once, so a load test keeps fewer than
+// these in flight.
 package entratest

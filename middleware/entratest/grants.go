@@ -39,6 +39,7 @@ type state struct {
 	flows       map[string]*flow
 	codes       map[string]*authCode
 	rts         map[string]*refreshToken
+	grantRTs    map[rtGrant][]string // a grant's refresh tokens, oldest first
 	sessions    map[string]*session
 	ca          map[string]string    // user oid -> required acrs value
 	mail        map[string][]Message // user oid -> mailbox
@@ -51,7 +52,7 @@ func newState() state {
 		tenants: map[string]*Tenant{}, tenantNames: map[string]*Tenant{}, users: map[string]*User{},
 		upns: map[string]*User{}, members: map[string][]*User{}, apps: map[string]*App{},
 		sps: map[spKey]bool{}, grants: map[grantKey][]string{}, roles: map[roleKey][]string{},
-		flows: map[string]*flow{}, codes: map[string]*authCode{}, rts: map[string]*refreshToken{},
+		flows: map[string]*flow{}, codes: map[string]*authCode{}, rts: map[string]*refreshToken{}, grantRTs: map[rtGrant][]string{},
 		sessions: map[string]*session{}, ca: map[string]string{}, mail: map[string][]Message{},
 		events: map[string][]Event{},
 	}

@@ -203,7 +203,8 @@ func (s *Server) pageAdminApproval(w http.ResponseWriter, r *http.Request, f *fl
 	h := hook{Kind: "admin_approval", Scopes: permNames(perms, false), Back: back, Error: "AADSTS" + itoa(code)}
 	msg := a.DisplayName + " needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it."
 	if code == codeConsentPolicy {
-		msg = "An administrator of your organization has set a policy that prevents you from granting " + a.DisplayName + " the permissions it is requesting. Contact an administrator, who can grant permissions to this app on your behalf."
+		org := s.tenantDisplayName(u.TenantID)
+		msg = "An administrator of " + org + " has set a policy that prevents you from granting " + a.DisplayName + " the permissions it is requesting. Contact an administrator of " + org + ", who can grant permissions to this app on your behalf."
 	}
 	s.render(w, http.StatusOK, pageData{Heading: "Need admin approval", App: a.DisplayName, User: u.UPN,
 		Message: msg, H: h, Perms: perms, Back: back})
@@ -218,4 +219,14 @@ func (s *Server) formPost(w http.ResponseWriter, target string, q url.Values) {
 		fields[k] = q.Get(k)
 	}
 	s.render(w, http.StatusOK, pageData{Heading: "Working...", H: hook{Kind: "form_post", Action: target, Fields: fields}})
+}
+
+// tenantDisplayName is the display name of a tenant, as the pages name it.
+func (s *Server) tenantDisplayName(tenantID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tenant(tenantID); t != nil {
+		return t.DisplayName
+	}
+	return "your organization"
 }

@@ -233,7 +233,8 @@ func (t tenantSeg) allows(u *User) bool {
 // v2.0 document lists
 // (https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration),
 // minus the endpoints the emulator does not implement (device code,
-// Kerberos) and with only the response types it supports. An unknown tenant
+// Kerberos), with only the response types and client authentication methods
+// it supports (no private_key_jwt). An unknown tenant
 // gets 400 invalid_tenant with AADSTS90002, as Entra answers there.
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("tenant")
@@ -258,7 +259,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
 		"claims_supported": []string{"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
 			"msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver",
 			"at_hash", "c_hash", "email"},

@@ -116,6 +116,9 @@ func TestDiscoveryListsWhatEntraLists(t *testing.T) {
 			t.Errorf("discovery lacks %s", k)
 		}
 	}
+	if auth := fmt.Sprint(d["token_endpoint_auth_methods_supported"]); strings.Contains(auth, "private_key_jwt") {
+		t.Errorf("discovery advertises %s, but client assertions are not implemented", auth)
+	}
 	if d["issuer"] != e.srv.URL+"/{tenantid}/v2.0" || d["code_challenge_methods_supported"] != nil {
 		t.Errorf("issuer %v; Entra lists no code_challenge_methods_supported, got %v", d["issuer"], d["code_challenge_methods_supported"])
 	}

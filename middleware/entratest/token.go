@@ -29,6 +29,15 @@ const refreshLifetime = 90 * 24 * time.Hour
 // dropped (their users sign in again), which keeps memory bounded.
 const maxRefreshTokens = 1 << 20
 
+// refreshTokensPerGrant is how many of a grant's newest refresh tokens stay
+// redeemable. Entra does not revoke a refresh token when it is used; the
+// emulator keeps the newest few, which covers a client retrying with the
+// token it just used.
+const refreshTokensPerGrant = 8
+
+// rtGrant names the user and client a refresh token was issued to.
+type rtGrant struct{ user, client string }
+
 // handleToken serves /{tenant}/oauth2/v2.0/token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {

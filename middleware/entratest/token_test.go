@@ -176,3 +176,37 @@ func TestCrossOriginTokenRequest(t *testing.T) {
 		t.Fatalf("got %d %+v %v", resp.StatusCode, body, err)
 	}
 }
+
+// TestRefreshTokensPerGrant: Entra keeps a used refresh token valid; the
+// emulator keeps a grant's newest eight, so memory follows the directory and
+// not the number of refreshes, and a busy user never costs another user
+// theirs.
+func TestRefreshTokensPerGrant(t *testing.T) {
+	e := newEnv(t)
+	code, v := e.getCode(t, e.admin.UPN, "openid offline_access User.Read")
+	_, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, "openid offline_access User.Read"))
+	other, _ := m["refresh_token"].(string)
+	first := e.refreshToken(t)
+	rt := first
+	for i := range 8 {
+		st, m := e.postToken(t, e.tenant.ID, e.refreshForm(rt, "User.Read offline_access"))
+		if st != 200 {
+			t.Fatalf("refresh %d: %d %v", i, st, m)
+		}
+		if i == 0 {
+			if st, _ := e.postToken(t, e.tenant.ID, e.refreshForm(first, "User.Read")); st != 200 {
+				t.Fatalf("a just-used refresh token: %d, want it still valid", st)
+			}
+		}
+		rt = m["refresh_token"].(string)
+	}
+	if st, m := e.postToken(t, e.tenant.ID, e.refreshForm(first, "User.Read")); st != 400 || m["error"] != "invalid_grant" {
+		t.Fatalf("a grant's ninth-newest refresh token: %d %v, want invalid_grant", st, m)
+	}
+	if st, m := e.postToken(t, e.tenant.ID, e.refreshForm(rt, "User.Read offline_access")); st != 200 {
+		t.Fatalf("the newest refresh token: %d %v", st, m)
+	}
+	if st, m := e.postToken(t, e.tenant.ID, e.refreshForm(other, "User.Read")); other == "" || st != 200 {
+		t.Fatalf("another user's refresh token: %d %v", st, m)
+	}
+}

@@ -200,14 +200,27 @@ func (s *Server) accessLifetime() time.Duration {
 	return time.Hour + time.Duration(spread%1801)*time.Second
 }
 
+// newRefreshToken stores a refresh token for u and a. A grant (user and
+// client) keeps its newest refreshTokensPerGrant tokens; older ones are
+// dropped, so memory grows with the directory, not with the number of
+// refreshes, and one busy user never costs the others their tokens.
+// Caller holds s.mu.
 func (s *Server) newRefreshToken(a *App, u *User, scope string, acrs []string, now time.Time) string {
 	s.prune(now)
 	if len(s.st.rts) > maxRefreshTokens {
-		clear(s.st.rts) // bound memory under abuse, as for flows and codes
+		clear(s.st.rts) // a backstop for huge directories
+		clear(s.st.grantRTs)
 	}
 	rt := "1.R" + randToken(64)
 	s.st.rts[rt] = &refreshToken{ClientID: a.ClientID, UserOID: u.ObjectID, TenantID: u.TenantID,
 		Scope: scope, Acrs: slices.Clone(acrs), Expires: now.Add(refreshLifetime)}
+	k := rtGrant{user: strings.ToLower(u.ObjectID), client: strings.ToLower(a.ClientID)}
+	held := append(s.st.grantRTs[k], rt)
+	if len(held) > refreshTokensPerGrant {
+		delete(s.st.rts, held[0])
+		held = slices.Delete(held, 0, 1)
+	}
+	s.st.grantRTs[k] = held
 	return rt
 }
 

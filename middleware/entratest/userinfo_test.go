@@ -2,13 +2,31 @@ package entratest_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"testing"
 )
 
-// TestUserInfo: Graph's OpenID Connect UserInfo endpoint answers a user's
-// Graph token with the same sub as the id_token
+// getUserInfo calls UserInfo at endpoint with a bearer token.
+func getUserInfo(t *testing.T, e *env, endpoint, token string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, endpoint, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var info map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		t.Fatalf("userinfo %d: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, info
+}
+
+// TestUserInfo: Graph's OpenID Connect UserInfo endpoint, found through
+// discovery, answers a user's Graph token with the same sub as the id_token
 // (https://learn.microsoft.com/entra/identity-platform/userinfo).
 func TestUserInfo(t *testing.T) {
 	e := newEnv(t)
@@ -18,19 +36,9 @@ func TestUserInfo(t *testing.T) {
 		UserInfo string `json:"userinfo_endpoint"`
 	}
 	getJSON(t, e, e.srv.Authority(e.tenant.ID)+"/v2.0/.well-known/openid-configuration", &disc)
-	req, _ := http.NewRequest(http.MethodGet, disc.UserInfo, nil)
-	req.Header.Set("Authorization", "Bearer "+m["access_token"].(string))
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var info map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("%d %v", resp.StatusCode, err)
-	}
-	if info["sub"] != claimsOf(t, m["id_token"].(string))["sub"] || info["name"] != e.user.DisplayName {
-		t.Fatalf("userinfo %v", info)
+	st, info := getUserInfo(t, e, disc.UserInfo, m["access_token"].(string))
+	if st != 200 || info["sub"] != claimsOf(t, m["id_token"].(string))["sub"] || info["name"] != e.user.DisplayName {
+		t.Fatalf("userinfo %d %v", st, info)
 	}
 }
 
@@ -52,27 +60,11 @@ func TestUserInfoScopes(t *testing.T) {
 	} {
 		code, v := e.getCode(t, e.user.UPN, tc.scope)
 		_, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, tc.scope))
-		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/oidc/userinfo", nil)
-		req.Header.Set("Authorization", "Bearer "+m["access_token"].(string))
-		resp, err := e.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
+		st, info := getUserInfo(t, e, e.srv.URL+"/oidc/userinfo", m["access_token"].(string))
+		if st != tc.status {
+			t.Fatalf("%q: %d %v, want %d", tc.scope, st, info, tc.status)
 		}
-		var info map[string]any
-		err = json.NewDecoder(resp.Body).Decode(&info)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != tc.status {
-			t.Fatalf("%q: %d %v, want %d", tc.scope, resp.StatusCode, err, tc.status)
-		}
-		if tc.status != http.StatusOK {
-			continue
-		}
-		var keys []string
-		for k := range info {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		if !slices.Equal(keys, tc.keys) {
+		if keys := slices.Sorted(maps.Keys(info)); st == http.StatusOK && !slices.Equal(keys, tc.keys) {
 			t.Fatalf("%q: userinfo %v, want the claims %v", tc.scope, info, tc.keys)
 		}
 	}
