@@ -37,24 +37,40 @@ func tenantName(id string) string {
 	return ""
 }
 
-// errorHandler shows the example's page when only an administrator can grant a
-// permission (pointing to Connect your organization), and the middleware's default
-// page for everything else.
-func (s *site) errorHandler(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if !errors.Is(err, middleware.ErrAdminConsentRequired) {
-		middleware.DefaultErrorHandler(w, r, status, err)
+// middlewarePage draws the middleware's own pages in the example's layout: its page
+// for "only an administrator can grant this" (pointing to Connect your organization),
+// and the middleware's text for the others (a form kept across consent, sign-out
+// from another site, ...). Entra ID answers a user who may not consent and leaves
+// its "Need admin approval" page exactly as it answers a decline (access_denied,
+// AADSTS65004), so a decline that carries an administrator's link gets the admin
+// page too, saying that a decline is fine.
+func (s *site) middlewarePage(w http.ResponseWriter, r *http.Request, p middleware.Page) {
+	v := adminNeededView{Scopes: p.Scopes, Detail: p.Detail}
+	for _, l := range p.Links {
+		switch l.ID {
+		case "retry":
+			v.RetryURL = l.URL
+		case "admin":
+			v.AdminURL = l.URL
+		}
+	}
+	v.Declined = errors.Is(p.Err, middleware.ErrConsentDeclined) && v.AdminURL != "" && v.RetryURL != ""
+	if !errors.Is(p.Err, middleware.ErrAdminConsentRequired) && !v.Declined {
+		s.render(w, r, p.Status, "builtin", p.Title, p)
 		return
 	}
-	v := adminNeededView{}
-	var ce *middleware.ConsentError
-	if errors.As(err, &ce) {
-		v.Scopes, v.RetryURL, v.Detail, v.AdminURL = ce.Scopes, ce.URL, ce.Description, ce.AdminConsentURL
+	title := "Administrator approval needed"
+	if v.Declined {
+		title = "Permission not granted"
 	}
-	s.log.Info("example: administrator approval needed", "path", r.URL.Path, "scopes", v.Scopes)
-	s.render(w, r, status, "adminneeded", "Administrator approval needed", v)
+	s.log.Info("example: administrator approval needed", "path", r.URL.Path, "scopes", v.Scopes, "declined_or_not_allowed", v.Declined)
+	s.render(w, r, p.Status, "adminneeded", title, v)
 }
 
 type adminNeededView struct {
 	Scopes                     []string
 	RetryURL, Detail, AdminURL string
+	// Declined: Entra said "declined", which is also what a user who may not
+	// consent gets; the page covers both.
+	Declined bool
 }

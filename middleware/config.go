@@ -24,7 +24,9 @@ import (
 // SessionKeys are required; every other field has the default its comment states.
 type Config struct {
 	// Authority is the Entra ID authority: https://login.microsoftonline.com/{tenant},
-	// where tenant is a tenant id, a domain, "organizations" or "common".
+	// where tenant is a tenant id, a domain, "organizations" or "common". A
+	// single-tenant app (the registration's default) must name its tenant:
+	// at "organizations" or "common" Entra refuses it with AADSTS50194.
 	Authority string
 	// ClientID is the application (client) id of the app registration.
 	ClientID string
@@ -34,7 +36,8 @@ type Config struct {
 	// RedirectURL is the absolute redirect URI registered for the app, e.g.
 	// https://app.example/auth/callback. It must be https, except http on
 	// localhost or 127.0.0.1 for development. AuthHandler serves the callback at its
-	// path, and sign-in and sign-out next to it (see AuthHandler).
+	// path, and sign-in and sign-out next to it (see AuthHandler); the path must
+	// be clean, without query, braces or escaped slashes.
 	RedirectURL string
 	// SessionKeys are gorilla/securecookie key pairs: a hash key of 32 or 64
 	// bytes, optionally followed by a block (encryption) key of 16, 24 or 32
@@ -58,19 +61,33 @@ type Config struct {
 	// only when given one FlowStore too.
 	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
-	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=/, Secure unless
+	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=BasePath, Secure unless
 	// RedirectURL is http://localhost or http://127.0.0.1). With a server-side
 	// store (the cookie holds an id), a sign-in saves the session under a new
 	// id and erases the old one (Save with MaxAge -1), so an id planted before
 	// sign-in is not signed in afterwards (session fixation).
 	Sessions sessions.Store
+	// AppSession, when set, keeps the middleware's session values in the
+	// app's own session (scs, a cookie of its own) instead of Sessions; see
+	// AppSession. Set Sessions or AppSession, not both.
+	AppSession AppSession
 	// SessionName is the session (cookie) name. Default "consentry".
 	SessionName string
 	// SessionMaxAge is the lifetime of the default cookie session. Default 24h.
 	SessionMaxAge time.Duration
 	// PostLogoutRedirectURL is where Entra sends the browser after sign-out.
-	// Default: the origin of RedirectURL followed by "/". Register it in the app.
+	// Default: the origin of RedirectURL followed by BasePath. Register it in the app.
 	PostLogoutRedirectURL string
+	// BasePath is the path the app is mounted at as browsers see it, e.g.
+	// "/app/" for an app served under https://example.com/app/ (behind
+	// http.StripPrefix, chi's Mount, a gorilla/mux subrouter, or a proxy that
+	// strips the prefix). It must start and end with "/" and contain
+	// RedirectURL's path. The session cookie is scoped to it, the built-in
+	// pages link home to it, a sign-in without a redirect parameter returns
+	// to it, and PostLogoutRedirectURL defaults to it. Default: the directory
+	// above AuthHandler's (RedirectURL https://example.com/app/auth/callback
+	// gives "/app/"; /auth/callback gives "/").
+	BasePath string
 
 	// HTTPClient makes MSAL's calls to Entra. Default: http.DefaultTransport's
 	// settings keeping up to TokenConcurrency idle connections to Entra
@@ -88,9 +105,17 @@ type Config struct {
 	Logger *slog.Logger
 	// ErrorHandler writes the page for a request that cannot continue: status is
 	// the suggested HTTP status and err wraps one of the package's sentinel errors
-	// (see ConsentError). Default: a short HTML page (JSON for scripts) saying what
-	// happened and what the user can do.
+	// (see ConsentError). Default: a short HTML page drawn by RenderPage (JSON
+	// for scripts) saying what happened and what the user can do.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// RenderPage draws the middleware's pages in the app's layout: the
+	// default ErrorHandler's error pages (declined, an administrator must
+	// approve, not found, a form from another site, ...), the resume page
+	// ("Almost done", whose form a script served by AuthHandler submits) and
+	// the sign-out confirmation. It gets the status, title, message, links
+	// and form (see Page), with the default text; it writes the status.
+	// Default DefaultRenderPage.
+	RenderPage func(w http.ResponseWriter, r *http.Request, p Page)
 	// Now is the clock for token expiry and pending sign-in expiry. Default time.Now.
 	Now func() time.Time
 	// TokenCacheSize bounds the in-process cache of access tokens, in
@@ -147,9 +172,13 @@ type Config struct {
 	// checked, which a user's own consent also creates, so set it when
 	// onboarding must prove an administrator's approval.
 	ConnectRoles []string
-	// ClientCapabilities are declared to Entra with every token request, e.g.
-	// []string{"cp1"} to receive continuous access evaluation (CAE) tokens and
-	// claims challenges. Default none.
+	// ClientCapabilities are declared to Entra with every token request.
+	// Continuous access evaluation (CAE) needs []string{"cp1"}: only then do
+	// tokens carry xms_cc and do Microsoft Graph and other CAE-enabled APIs
+	// answer with claims challenges (a 401 with insufficient_claims) instead
+	// of accepting the token until it expires
+	// (https://learn.microsoft.com/entra/identity-platform/claims-challenge).
+	// Default none: no claims challenges from CAE.
 	ClientCapabilities []string
 	// MaxResumeBody bounds the body of a form POST kept server-side while
 	// the user consents, so the request completes afterwards (other methods
@@ -217,7 +246,7 @@ func (a authPaths) has(p string) bool {
 func (c Config) validate() (*settings, error) {
 	s := &settings{Config: c}
 	for _, check := range []func(*settings) error{
-		checkAuthority, checkClient, checkRedirect, checkSessionKeys, checkOptional,
+		checkAuthority, checkClient, checkRedirect, checkBasePath, checkSessionKeys, checkOptional,
 	} {
 		if err := check(s); err != nil {
 			return nil, err
@@ -271,8 +300,8 @@ func checkRedirect(s *settings) error {
 		return fmt.Errorf("middleware: Config.RedirectURL %q must not carry a query or fragment", s.RedirectURL)
 	case u.Path == "" || u.Path == "/" || strings.HasSuffix(u.Path, "/"):
 		return fmt.Errorf("middleware: Config.RedirectURL %q needs a path that names the callback, e.g. /auth/callback", s.RedirectURL)
-	case strings.ContainsAny(u.Path, "{}") || path.Clean(u.Path) != u.Path:
-		return fmt.Errorf("middleware: Config.RedirectURL %q needs a clean path without braces, e.g. /auth/callback", s.RedirectURL)
+	case strings.ContainsAny(u.Path, "{}") || path.Clean(u.Path) != u.Path || strings.Contains(strings.ToUpper(u.EscapedPath()), "%2F"):
+		return fmt.Errorf("middleware: Config.RedirectURL %q needs a clean path without braces or escaped slashes, e.g. /auth/callback", s.RedirectURL)
 	}
 	s.redirect = u
 	dir := path.Dir(u.Path)
@@ -289,10 +318,10 @@ func checkSessionKeys(s *settings) error {
 	}
 	for i, k := range s.SessionKeys {
 		if i%2 == 0 && len(k) != 32 && len(k) != 64 {
-			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a hash key of %d bytes: it must be 32 or 64 random bytes", i, len(k))
+			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a hash key of %d bytes: it must be 32 or 64 random bytes%s", i, len(k), encodedKeyHint(k))
 		}
 		if i%2 == 1 && len(k) != 0 && len(k) != 16 && len(k) != 24 && len(k) != 32 {
-			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a block key of %d bytes: it must be 16, 24 or 32 random bytes, or nil", i, len(k))
+			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a block key of %d bytes: it must be 16, 24 or 32 random bytes, or nil%s", i, len(k), encodedKeyHint(k))
 		}
 	}
 	return nil
@@ -304,6 +333,9 @@ func checkOptional(s *settings) error {
 		if err != nil || !u.IsAbs() || (u.Scheme != "https" && !(u.Scheme == "http" && s.localhost)) {
 			return fmt.Errorf("middleware: Config.PostLogoutRedirectURL %q must be an absolute https URL", s.PostLogoutRedirectURL)
 		}
+	}
+	if s.Sessions != nil && s.AppSession != nil {
+		return fmt.Errorf("middleware: Config.Sessions and Config.AppSession are both set: keep one")
 	}
 	if s.SessionName != "" && strings.ContainsAny(s.SessionName, " ;,=\"\t\r\n") {
 		return fmt.Errorf("middleware: Config.SessionName %q is not a valid cookie name", s.SessionName)
@@ -340,7 +372,7 @@ func (s *settings) applyDefaults() {
 		s.SessionMaxAge = DefaultSessionMaxAge
 	}
 	if s.PostLogoutRedirectURL == "" {
-		s.PostLogoutRedirectURL = s.redirect.Scheme + "://" + s.redirect.Host + "/"
+		s.PostLogoutRedirectURL = s.redirect.Scheme + "://" + s.redirect.Host + s.BasePath
 	}
 	if s.HTTPClient == nil {
 		s.HTTPClient = entraClient(cmp.Or(s.TokenConcurrency, DefaultTokenConcurrency))
@@ -350,6 +382,9 @@ func (s *settings) applyDefaults() {
 	}
 	if s.ErrorHandler == nil {
 		s.ErrorHandler = DefaultErrorHandler
+	}
+	if s.RenderPage == nil {
+		s.RenderPage = DefaultRenderPage
 	}
 	if s.Now == nil {
 		s.Now = time.Now

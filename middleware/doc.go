@@ -5,7 +5,7 @@
 // context.
 //
 //	mw, err := middleware.New(middleware.Config{
-//		Authority:   "https://login.microsoftonline.com/organizations",
+//		Authority:   "https://login.microsoftonline.com/organizations", // multi-tenant; single-tenant: the tenant id
 //		ClientID:    clientID,
 //		Credential:  cred, // confidential.NewCredFromSecret(secret)
 //		RedirectURL: "https://app.example/auth/callback",
@@ -25,23 +25,30 @@
 // The path of a request, file by file:
 //
 //	config.go, middleware.go  New validates Config, builds the Middleware (MSAL client
-//	                          pool, stores, Close)
+//	                          pool, stores, Close); keyhint.go explains encoded keys
+//	resumeforms.go            (optional, outermost) a kept form restored before the app's own middleware
 //	require.go                Require / RequireAdmin wrap a handler; serveRoute runs:
 //	  replay.go               a re-post of a form kept across a round trip gets its body back
 //	  hot.go                  fast path: session cookie and route to a token in process memory
 //	  session.go              else the session cookie is decoded: who is signed in
+//	                          (appsession.go: or the app's own session)
 //	  cold.go                 else the route's token read straight from the shared cache
 //	  require.go              else MSAL's silent acquisition, once per user and scopes
 //	  retry.go                (Entra faults and timeouts are tried again)
 //	  context.go              the handler runs with Token and Account in its context
-//	origin.go                 when the user is needed: script (401 JSON) or page, own site or not
+//	require.go                when the user is needed: a script gets 401 JSON, a page goes on
+//	  origin.go               which tells a script from a page, the app's pages from another site
+//	  mount.go                the URL as the browser sent it (prefixes)
+//	  scripts.go              the script's page to return to, Bearer and htmx headers
 //	flow.go                   a round trip to Entra: loop guard (loopguard.go), flow record,
 //	                          flow cookie, authorize or admin-consent URL (frontchannel.go)
 //	authhandler.go            AuthHandler's endpoints and the URLs that lead to them
 //	callback.go               Entra's answer: state, code, nonce, session, back to the page
 //	admin.go, tenant.go       admin consent and tenant onboarding, checked on the back channel
 //	replay.go                 the resume page re-posts a kept form to its route
-//	errors.go, pages.go       every failure: its sentinel, status and page
+//	errors.go, pages.go       every failure: its sentinel, status and page; layout.go: Page,
+//	                          drawn by Config.RenderPage, the stylesheet and resume script
+//	logs.go                   what routine round trips log (DEBUG), scopes in one casing
 //
 // Beside the request path: apptoken.go (app-only tokens), claims.go (an
 // API's claims challenge: Transport, Client, Challenge), signout.go.
@@ -64,9 +71,11 @@
 // consent missing, MFA, an expired refresh token), a browser is redirected to
 // Entra's authorize endpoint for the route's scopes plus openid, profile and
 // offline_access, with login_hint and domain_hint so no account picker shows,
-// and with state, nonce and PKCE (S256). Scripts get 401 with JSON instead
-// (see Require). A failure of Entra or of the token store is a 503 page, never
-// a redirect, so an outage cannot turn into a consent loop.
+// with state, nonce and PKCE (S256), and with the claims Conditional Access
+// asked for when it refused the refresh (without them the user would loop).
+// Scripts get 401 with JSON instead (see Require). A failure of Entra or of
+// the token store is a 503 page, never a redirect, so an outage cannot turn
+// into a consent loop.
 //
 // # The round trip
 //
@@ -105,7 +114,12 @@
 // route's scopes (AADSTS90094 and kin; on RequireAdmin routes also a
 // non-admin's access_denied), the user gets a page naming the permissions,
 // with a link for their administrator (ConsentError.AdminConsentURL, served by
-// AuthHandler's /auth/adminconsent) and a "Try again" link. An administrator
+// AuthHandler's /auth/adminconsent) and a "Try again" link. A user whom the
+// tenant does not allow to consent sees Entra's "Need admin approval" page,
+// and its way back to the app sends what a decline sends (access_denied,
+// AADSTS65004). The middleware cannot tell the two apart, so the page of
+// ErrConsentDeclined says a decline is fine and offers both ways on: "Try
+// again" and the link for an administrator, for exactly the route's scopes. An administrator
 // who opens it approves the scopes for the organization at Entra's
 // adminconsent endpoint; its callback is checked like a sign-in's (state
 // single use, expiring, bound to the browser session) and resumes the request.
@@ -133,7 +147,9 @@
 // POST is kept across that round trip like one that needed consent (below),
 // up to MaxChallengeBody (64 KiB): Require copies that much of every POST
 // from the app's pages as the handler reads it, in case it calls Challenge.
-// Config.ClientCapabilities declares "cp1" for continuous access evaluation.
+// Claims challenges of continuous access evaluation (CAE) reach only clients
+// that declared "cp1": set Config.ClientCapabilities to []string{"cp1"} to
+// receive them (without it, Graph keeps accepting the token until it expires).
 // AppToken retries Entra faults (5xx, timeouts) like silent refreshes; after
 // Close, AppToken, Client and Transport fail with ErrClosed.
 //
@@ -161,6 +177,28 @@
 // (declined, failing, tokens without the scopes, a claims challenge again)
 // gets a page (ErrLoopDetected), not a fourth round trip. Outages (503) do
 // not count, and a successful flow resets the count.
+//
+// # Fitting an app
+//
+// Prefixes. An app mounted under a path (http.StripPrefix, chi's Mount, a
+// gorilla/mux subrouter) gives its public callback as RedirectURL; every URL
+// the middleware shows the browser keeps the prefix (Config.BasePath, by
+// default the directory above AuthHandler's), read from the request line as
+// the browser sent it.
+//
+// Scripts and htmx. A script's 401 names a sign-in URL that returns to the
+// page the script runs on (htmx's HX-Current-URL, else the Referer), carries
+// RFC 6750's Bearer challenge, and for htmx an HX-Redirect.
+//
+// CSRF middleware. A token-checking middleware (gorilla/csrf) in front of
+// the app sees the resume page's re-post with the kept form's fields when
+// the app wraps everything in ResumeForms; http.CrossOriginProtection needs
+// nothing.
+//
+// Look and session. Config.RenderPage draws the middleware's pages (a Page:
+// status, title, message, links, form) in the app's layout; none holds inline
+// script or style. Config.AppSession keeps the middleware's session values in
+// the app's own session.
 //
 // # A whole program
 //

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -102,7 +103,7 @@ func newEnvWith(t testing.TB, opts ...entratest.Option) *env {
 	t.Cleanup(e.srv.Close)
 	e.tenant = e.idp.AddTenant(entratest.Tenant{Domain: "contoso.example", DisplayName: "Contoso"})
 	e.user = e.addUser("adele")
-	e.app = e.idp.AddApp(entratest.App{DisplayName: "Consentry Test", HomeTenantID: e.tenant.ID,
+	e.app = e.idp.AddApp(entratest.App{DisplayName: "Consentry Test", HomeTenantID: e.tenant.ID, MultiTenant: true,
 		Secrets: []string{testSecret}, RedirectURIs: []string{e.srv.URL + "/auth/callback"}})
 	e.cfg = e.config(t, nil)
 	e.mw = e.newMiddleware(t, e.cfg)
@@ -157,6 +158,7 @@ func (e *env) newMiddleware(t testing.TB, cfg middleware.Config) *middleware.Mid
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	middleware.LiftDeadlines(mw) // tests of timeouts set their own (SetRetry)
 	return mw
 }
 
@@ -232,6 +234,7 @@ func (a *testApp) compose(w http.ResponseWriter, r *http.Request) {
 func (e *env) browser(u entratest.User, c entratest.ConsentAction) *entratest.Browser {
 	b := e.idp.NewBrowser(e.srv.Certificate())
 	b.User, b.Consent = u.UPN, c
+	b.NoScript = true // tests look at the resume page before posting it
 	b.Client.Transport = &originTransport{base: b.Client.Transport, origin: e.srv.URL}
 	return b
 }
@@ -404,6 +407,9 @@ type headerTransport struct {
 func (t *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodPost && !strings.Contains(r.URL.RawQuery, "consentry_resume") {
 		r = r.Clone(r.Context())
+		for _, k := range []string{"Origin", "Referer", "Sec-Fetch-Site"} {
+			r.Header.Del(k) // only the test's headers say where the form comes from
+		}
 		for k, v := range t.header {
 			r.Header[k] = v
 		}
@@ -436,4 +442,23 @@ func (e *env) dropSession(b *entratest.Browser) {
 func (e *env) dropSessionCookie(b *entratest.Browser) {
 	u, _ := url.Parse(e.srv.URL)
 	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: "", Path: "/", MaxAge: -1}})
+}
+
+// scriptGet requests path as a script (Accept: application/json) in b's
+// session and returns the status, the signin_url of a 401 answer and the body.
+func (e *env) scriptGet(t *testing.T, b *entratest.Browser, path string) (status int, signInURL, body string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		SignInURL string `json:"signin_url"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(raw, &v)
+	return resp.StatusCode, v.SignInURL, string(raw)
 }
