@@ -292,7 +292,9 @@ func naiveCookie(b *testing.B, store sessions.Store, id string) *http.Cookie {
 // refresh at the same moment, one request each, all at once, with Entra's
 // token endpoint answering in 200 ms (its usual range is 100-300 ms). One
 // iteration is one herd; p50-ms, p99-ms and max-ms are the requests'
-// latencies over all herds. Every iteration checks that Entra saw exactly one
+// latencies over all herds but the first, which runs before the timer
+// (first-p99-ms: the server's MSAL clients and its connections to Entra are
+// made then). Every iteration checks that Entra saw exactly one
 // refresh per user. TokenConcurrency 8 was the default before the client pool
 // grew on demand; 0 is the default now. cpu-ms is the process's CPU time
 // per herd, the emulator's (RSA signatures, TLS) included.
@@ -316,14 +318,20 @@ func BenchmarkRefreshHerd(b *testing.B) {
 				}
 			}
 			e.idp.SetTokenLatency(200 * time.Millisecond)
-			var lat []time.Duration
-			cpu0 := cpuTime()
-			for b.Loop() {
+			once := func() []time.Duration {
 				e.idp.ResetCounts()
-				lat = append(lat, herdLatencies(b, e.srv.URL+"/profile", herd)...)
+				lat := herdLatencies(b, e.srv.URL+"/profile", herd)
 				if n := e.idp.Count(entratest.EndpointToken); n != users {
 					b.Fatalf("%d token requests, want %d (one refresh per user)", n, users)
 				}
+				return lat
+			}
+			first := once() // a server's first herd: MSAL clients and connections made
+			slices.Sort(first)
+			var lat []time.Duration
+			cpu0 := cpuTime()
+			for b.Loop() {
+				lat = append(lat, once()...)
 			}
 			b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms")
 			slices.Sort(lat)
@@ -331,6 +339,7 @@ func BenchmarkRefreshHerd(b *testing.B) {
 			b.ReportMetric(q(0.5), "p50-ms")
 			b.ReportMetric(q(0.99), "p99-ms")
 			b.ReportMetric(q(1), "max-ms")
+			b.ReportMetric(float64(first[len(first)*99/100])/1e6, "first-p99-ms")
 		})
 	}
 }
@@ -391,7 +400,7 @@ func BenchmarkMemoryPerUser(b *testing.B) {
 		b.Run(fmt.Sprintf("users=%d/routes=%d/tok=%d", c.users, c.routes, c.tok), func(b *testing.B) {
 			e := newEnv(b)
 			cfg := e.cfg
-			cfg.TokenCacheSize = 2 * c.users
+			cfg.TokenCacheSize = 2 * c.users * c.routes // room for every (user, route) where entries are per route
 			mw := e.newMiddleware(b, cfg)
 			hs := make([]http.Handler, c.routes)
 			for i := range hs {

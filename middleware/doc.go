@@ -25,12 +25,14 @@
 // The path of a request, file by file:
 //
 //	config.go, middleware.go  New validates Config, builds the Middleware (MSAL client
-//	                          pool, stores, Close); keyhint.go explains encoded keys
+//	                          pool: clientpool.go, stores, Close); keyhint.go explains encoded keys
 //	resumeforms.go            (optional, outermost) a kept form restored before the app's own middleware
 //	require.go                Require / RequireAdmin wrap a handler; serveRoute runs:
 //	  replay.go               a re-post of a form kept across a round trip gets its body back
 //	  hot.go                  fast path: session cookie and route to a token in process memory
+//	                          (routeset.go: one entry per cookie or account, all its routes)
 //	  session.go              else the session cookie is decoded: who is signed in
+//	                          (memoexpiry.go: for how long the answer is reused)
 //	                          (appsession.go: or the app's own session)
 //	  cold.go                 else the route's token read straight from the shared cache
 //	  require.go              else MSAL's silent acquisition, once per user and scopes
