@@ -102,7 +102,7 @@ func newEnvWith(t testing.TB, opts ...entratest.Option) *env {
 	t.Cleanup(e.srv.Close)
 	e.tenant = e.idp.AddTenant(entratest.Tenant{Domain: "contoso.example", DisplayName: "Contoso"})
 	e.user = e.addUser("adele")
-	e.app = e.idp.AddApp(entratest.App{DisplayName: "Consentry Test", HomeTenantID: e.tenant.ID,
+	e.app = e.idp.AddApp(entratest.App{DisplayName: "Consentry Test", HomeTenantID: e.tenant.ID, MultiTenant: true,
 		Secrets: []string{testSecret}, RedirectURIs: []string{e.srv.URL + "/auth/callback"}})
 	e.cfg = e.config(t, nil)
 	e.mw = e.newMiddleware(t, e.cfg)
