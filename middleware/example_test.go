@@ -207,7 +207,7 @@ func ExampleMiddleware_ConsentStatus() {
 	user := idp.AddUser(entratest.User{TenantID: tenant.ID, UPN: "adele@contoso.example"})
 	reg := idp.AddApp(entratest.App{HomeTenantID: tenant.ID, MultiTenant: true, Secrets: []string{"secret"},
 		RedirectURIs: []string{"https://app.example/auth/callback"}})
-	idp.GrantDelegated(tenant.ID, reg.ClientID, "", "User.Read")           // an admin, for everyone
+	idp.GrantDelegated(tenant.ID, reg.ClientID, "", "User.Read")            // an admin, for everyone
 	idp.GrantDelegated(tenant.ID, reg.ClientID, user.ObjectID, "Mail.Read") // one user, for herself
 
 	cred, _ := confidential.NewCredFromSecret("secret")
