@@ -52,6 +52,7 @@ type PermissionStatus struct {
 	// Unknown reports that the resource does not expose the permission (or
 	// the resource is not in the tenant): nobody can grant it.
 	Unknown bool
+	id      string // the permission's id at the resource, "" when Unknown
 }
 
 // GraphAppID is Microsoft Graph's application id, PermissionStatus.Resource of Graph's permissions.
@@ -195,7 +196,7 @@ func permissionStatus(sp *servicePrincipal, c string, grants []permissionGrant) 
 	p := PermissionStatus{Scope: c, Resource: sp.AppID, ResourceName: sp.DisplayName, Unknown: true}
 	for _, s := range sp.Scopes {
 		if strings.EqualFold(s.Value, value) {
-			value, p.Unknown, p.AdminOnly = s.Value, false, s.Type == "Admin"
+			value, p.Unknown, p.AdminOnly, p.id = s.Value, false, s.Type == "Admin", s.ID
 		}
 	}
 	p.Scope = value
