@@ -77,7 +77,10 @@ func startEmulator(addr, redirectURL string, log *slog.Logger) (srv *entratest.S
 		RedirectURIs:   []string{redirectURL},
 		MultiTenant:    true,
 		RequiredScopes: exampleScopes,
+		// What the Permissions page reads grants with; connecting a tenant grants it.
+		RequiredRoles: []string{middleware.ReadGrantsPermission},
 	})
+	srv.GrantAppRoles(contosoID, exampleClientID, middleware.ReadGrantsPermission) // Contoso's admin did
 	seedMailboxes(srv, time.Now())
 	return srv, nil
 }
