@@ -21,6 +21,20 @@ type application struct {
 	} `json:"requiredResourceAccess"`
 }
 
+// listedScopes returns the lower-case ids of the delegated permissions the
+// registration lists for the resource appID.
+func (a *application) listedScopes(appID string) map[string]bool {
+	listed := map[string]bool{}
+	for _, rra := range a.RequiredResourceAccess {
+		for _, ra := range rra.ResourceAccess {
+			if strings.EqualFold(rra.ResourceAppID, appID) && ra.Type == "Scope" {
+				listed[strings.ToLower(ra.ID)] = true
+			}
+		}
+	}
+	return listed
+}
+
 // UnlistedScopes is a check to run once at startup: it returns the
 // delegated permissions the routes declare (Require, RequireAdmin) that the
 // app registration's required permissions (API permissions,
@@ -51,14 +65,7 @@ func (m *Middleware) UnlistedScopes(ctx context.Context, homeTenantID string) ([
 	}
 	var out []string
 	for _, res := range declaredByResource(m.routeScopes()) {
-		listed := map[string]bool{}
-		for _, rra := range app.RequiredResourceAccess {
-			for _, a := range rra.ResourceAccess {
-				if strings.EqualFold(rra.ResourceAppID, res.appID) && a.Type == "Scope" {
-					listed[strings.ToLower(a.ID)] = true
-				}
-			}
-		}
+		listed := app.listedScopes(res.appID)
 		ps, err := g.resourceStatus(ctx, res.appID, res.scopes, nil)
 		if err != nil {
 			return nil, err

@@ -163,6 +163,9 @@ func (s *Server) newGrantKey(tenantID string, req grantRequest) (grantKey, strin
 func (s *Server) grantScopes(resourceID, scope string) []string {
 	r := s.lookupResource(resourceID)
 	var out []string
+	if r == nil {
+		return nil
+	}
 	for _, v := range strings.Fields(scope) {
 		if p, ok := r.scope(v); ok {
 			out = appendUnique(out, p.Value)
