@@ -118,19 +118,22 @@ func (g *graphDirectory) get(ctx context.Context, u string, v any) error {
 	return g.failed(ctx, resp.StatusCode, body)
 }
 
-// failed turns a Graph error answer into the middleware's error. A 401 or
-// 403 also drops the cached app token, so that a permission granted since
-// shows up on the next call.
+// failed turns a Graph error answer into the middleware's error: 403 is a
+// missing permission (*ConsentStatusError), anything else but 404 wraps
+// ErrUnavailable. A 401 or 403 also drops the cached app token, so that the
+// next call gets a new one, with a permission granted since.
 func (g *graphDirectory) failed(ctx context.Context, status int, body io.Reader) error {
 	var ge graphError
 	_ = json.NewDecoder(body).Decode(&ge)
-	switch status {
-	case http.StatusNotFound:
+	if status == http.StatusNotFound {
 		return errGraphNotFound
-	case http.StatusUnauthorized, http.StatusForbidden:
+	}
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		if err := g.m.cache.Remove(ctx, g.m.appPartition(g.tenant)); err != nil {
 			g.m.log.WarnContext(ctx, "middleware: drop cached app token", "tenant", g.tenant, "err", err)
 		}
+	}
+	if status == http.StatusForbidden {
 		return &ConsentStatusError{TenantID: g.tenant, Permission: ReadGrantsPermission, Code: ge.Error.Code, Message: ge.Error.Message}
 	}
 	return fmt.Errorf("%w: Graph answered %d %s: %s", ErrUnavailable, status, ge.Error.Code, ge.Error.Message)
