@@ -55,6 +55,14 @@ type PermissionStatus struct {
 	id      string // the permission's id at the resource, "" when Unknown
 }
 
+// RoleStatus is one Microsoft Graph application permission the app needs
+// (Config.ConnectRoles) and whether the tenant granted it (an
+// appRoleAssignment to the app's service principal).
+type RoleStatus struct {
+	Role    string // e.g. "User.Read.All"
+	Granted bool
+}
+
 // GraphAppID is Microsoft Graph's application id, PermissionStatus.Resource of Graph's permissions.
 const GraphAppID = "00000003-0000-0000-c000-000000000000"
 
@@ -65,7 +73,10 @@ type ConsentStatus struct {
 	// Permissions are the declared permissions, Graph's first, then by
 	// resource and scope.
 	Permissions []PermissionStatus
-	m           *Middleware
+	// Roles are Config.ConnectRoles, the application permissions AppToken
+	// callers need, and whether each is granted.
+	Roles []RoleStatus
+	m     *Middleware
 }
 
 // Missing returns the permissions not granted tenant-wide: those an
@@ -104,7 +115,10 @@ func (s *ConsentStatus) AdminConsentURLs(returnURL string) []string {
 // permission the routes declared, whether it is granted tenant-wide, to some
 // users only, or not at all, and whether it needs an administrator. It makes
 // one request for the app's grants (following Graph's paging) and one per
-// resource. The app needs the application permission ReadGrantsPermission
+// resource. With Config.ConnectRoles it also says which of those
+// application permissions the tenant granted (appRoleAssignments).
+//
+// The app needs the application permission ReadGrantsPermission
 // (Directory.Read.All) in the tenant: without it Graph answers 403 and the
 // error is a *ConsentStatusError (errors.Is ErrGrantsUnreadable) naming the
 // permission; an app the tenant never admitted gets AppToken's
@@ -119,14 +133,21 @@ func (m *Middleware) ConsentStatus(ctx context.Context, tenantID string) (*Conse
 	}
 	st := &ConsentStatus{TenantID: tenantID, m: m}
 	var grants []permissionGrant
+	var roles []appRoleAssignment
 	switch client, err := g.servicePrincipal(ctx, m.cfg.ClientID); {
 	case errors.Is(err, errGraphNotFound): // not in the tenant: nothing granted
 	case err != nil:
 		return nil, err
 	default:
-		if grants, err = g.grants(ctx, client.ID); err != nil {
+		if grants, err = g.grants(ctx, client.ID); err == nil && len(m.cfg.ConnectRoles) > 0 {
+			roles, err = g.roleAssignments(ctx, client.ID)
+		}
+		if err != nil {
 			return nil, err
 		}
+	}
+	if st.Roles, err = g.roleStatus(ctx, m.cfg.ConnectRoles, roles); err != nil {
+		return nil, err
 	}
 	for _, res := range declaredByResource(m.routeScopes()) {
 		ps, err := g.resourceStatus(ctx, res.appID, res.scopes, grants)
@@ -218,6 +239,31 @@ func permissionStatus(sp *servicePrincipal, c string, grants []permissionGrant) 
 	}
 	slices.Sort(p.Users)
 	return p
+}
+
+// roleStatus says which of the Graph application permissions want the
+// assignments grant.
+func (g *graphDirectory) roleStatus(ctx context.Context, want []string, assigned []appRoleAssignment) ([]RoleStatus, error) {
+	if len(want) == 0 {
+		return nil, nil
+	}
+	graph, err := g.servicePrincipal(ctx, GraphAppID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RoleStatus, 0, len(want))
+	for _, w := range want {
+		rs := RoleStatus{Role: w}
+		for _, r := range graph.AppRoles {
+			if strings.EqualFold(r.Value, w) {
+				rs.Granted = slices.ContainsFunc(assigned, func(a appRoleAssignment) bool {
+					return a.ResourceID == graph.ID && strings.EqualFold(a.AppRoleID, r.ID)
+				})
+			}
+		}
+		out = append(out, rs)
+	}
+	return out, nil
 }
 
 // routeScopes returns every scope the routes declared (Require,

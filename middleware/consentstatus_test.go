@@ -154,3 +154,20 @@ func TestConsentStatusWithoutReadPermission(t *testing.T) {
 		t.Fatalf("after the grant: %v", err)
 	}
 }
+
+// TestConsentStatusRoles: the application permissions of Config.ConnectRoles
+// are reported granted when the tenant assigned them to the app.
+func TestConsentStatusRoles(t *testing.T) {
+	e := newEnv(t)
+	e.idp.GrantAppRoles(e.tenant.ID, e.app.ClientID, middleware.ReadGrantsPermission, "User.Read.All")
+	e.cfg.ConnectRoles = []string{"User.Read.All", "Mail.Read"}
+	mw := e.consentApp(t, map[string][]string{"/profile": {"User.Read"}})
+	st, err := mw.ConsentStatus(context.Background(), e.tenant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []middleware.RoleStatus{{Role: "User.Read.All", Granted: true}, {Role: "Mail.Read", Granted: false}}
+	if !slices.Equal(st.Roles, want) {
+		t.Errorf("roles %+v, want %+v", st.Roles, want)
+	}
+}

@@ -143,7 +143,8 @@
 // Consent status. ConsentStatus reads, through Graph with the app's own
 // token, a tenant's oAuth2PermissionGrants and says for every permission the
 // routes declare whether it is granted tenant-wide, by some users only, or
-// missing, and whether it needs an administrator; AdminConsentURLs asks an
+// missing, and whether it needs an administrator (and, from the app's
+// appRoleAssignments, which Config.ConnectRoles are granted); AdminConsentURLs asks an
 // administrator for exactly the missing ones. UnlistedScopes, run once at
 // startup, names declared permissions the app registration does not list
 // (admin consent to /.default does not cover them). Both need the Graph

@@ -170,6 +170,10 @@ type servicePrincipal struct {
 		Value string `json:"value"`
 		Type  string `json:"type"` // "Admin" or "User"
 	} `json:"oauth2PermissionScopes"`
+	AppRoles []struct {
+		ID    string `json:"id"`
+		Value string `json:"value"`
+	} `json:"appRoles"`
 }
 
 // servicePrincipal reads the service principal of appID in the tenant;
@@ -195,4 +199,18 @@ type permissionGrant struct {
 // principal clientSP.
 func (g *graphDirectory) grants(ctx context.Context, clientSP string) ([]permissionGrant, error) {
 	return list[permissionGrant](ctx, g, "/oauth2PermissionGrants?$filter="+url.QueryEscape("clientId eq '"+clientSP+"'"))
+}
+
+// appRoleAssignment is Graph's appRoleAssignment: an application permission
+// granted to a service principal
+// (https://learn.microsoft.com/graph/api/resources/approleassignment).
+type appRoleAssignment struct {
+	AppRoleID  string `json:"appRoleId"`
+	ResourceID string `json:"resourceId"`
+}
+
+// roleAssignments lists the application permissions granted to the service
+// principal sp (https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignments).
+func (g *graphDirectory) roleAssignments(ctx context.Context, sp string) ([]appRoleAssignment, error) {
+	return list[appRoleAssignment](ctx, g, "/servicePrincipals/"+url.PathEscape(sp)+"/appRoleAssignments")
 }
