@@ -91,6 +91,10 @@ type Config struct {
 	// HTTPClient makes MSAL's calls to Entra. Default http.DefaultClient.
 	// Against entratest use its Server.Client().
 	HTTPClient *http.Client
+	// GraphURL is Microsoft Graph's base URL, without /v1.0, which
+	// ConsentStatus and UnlistedScopes read. Default DefaultGraphURL; against
+	// entratest use its Server.URL.
+	GraphURL string
 	// DisableInstanceDiscovery turns off MSAL's authority validation, for
 	// private clouds and the entratest emulator.
 	DisableInstanceDiscovery bool
