@@ -124,7 +124,7 @@ func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error
 	ret := m.returnURL(r)
 	m.log.InfoContext(r.Context(), "middleware: claims challenge", "path", r.URL.Path, "scopes", logScopes(ce.Scopes))
 	if isScript(r) {
-		m.scriptChallenge(w, r, ce.Scopes, m.signInWithClaims(m.scriptReturn(r), ce.Scopes, ce.Claims), err)
+		m.scriptChallenge(w, r, ce.Scopes, m.signInWithClaims(m.scriptReturn(r), ce.Scopes, ce.Claims), err, ce.Claims)
 		return true
 	}
 	fr := flowRequest{scopes: ce.Scopes, returnURL: ret, claims: ce.Claims}

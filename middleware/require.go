@@ -221,7 +221,7 @@ func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route,
 		if claims != "" {
 			u = m.signInWithClaims(back, rt.scopes, claims)
 		}
-		m.scriptChallenge(w, r, rt.scopes, u, reason)
+		m.scriptChallenge(w, r, rt.scopes, u, reason, claims)
 		return
 	}
 	m.interactive(w, r, rt, ret, claims)
@@ -237,10 +237,10 @@ type challenge struct {
 
 // scriptChallenge answers a script that needs the user: 401, never a redirect
 // (a script cannot follow one to a sign-in page).
-func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error) {
+func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error, claims string) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Consentry realm=%s, error="interaction_required", scope=%s, signin_url=%s`,
 		quotedString(m.cfg.redirect.Host), quotedString(strings.Join(scopes, " ")), quotedString(u)))
-	m.standardChallenge(w, r, scopes, u, reason)
+	m.standardChallenge(w, r, scopes, u, reason, claims)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusUnauthorized)

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -48,13 +49,20 @@ func (m *Middleware) pageOf(raw string) (string, bool) {
 // standardChallenge adds to a script's 401 what standard clients read:
 // RFC 6750's Bearer challenge (section 3: no error code for a request
 // without a signed-in user, error="insufficient_scope" with the scopes
-// needed for one whose consent is missing), and for htmx (HX-Request: true)
-// HX-Redirect, which makes htmx load the sign-in URL whatever the status
+// needed for one whose consent is missing), or for a claims request
+// (claims, as Conditional Access or a claims challenge asks) Entra's
+// error="insufficient_claims" with the claims in base64
+// (https://learn.microsoft.com/entra/identity-platform/claims-challenge);
+// and for htmx (HX-Request: true) HX-Redirect, which makes htmx load the
+// sign-in URL whatever the status
 // (https://htmx.org/reference/#response_headers; htmx's handleAjaxResponse
 // acts on HX-Redirect before it looks at the status).
-func (m *Middleware) standardChallenge(w http.ResponseWriter, r *http.Request, scopes []string, signIn string, reason error) {
+func (m *Middleware) standardChallenge(w http.ResponseWriter, r *http.Request, scopes []string, signIn string, reason error, claims string) {
 	params := []string{"realm=" + quotedString(m.cfg.redirect.Host)}
-	if !errors.Is(reason, ErrNotSignedIn) {
+	switch {
+	case claims != "":
+		params = append(params, `error="insufficient_claims"`, "claims="+quotedString(base64.StdEncoding.EncodeToString([]byte(claims))))
+	case !errors.Is(reason, ErrNotSignedIn):
 		params = append(params, `error="insufficient_scope"`)
 	}
 	params = append(params, "scope="+quotedString(strings.Join(scopes, " ")))

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"encoding/base64"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -45,7 +46,7 @@ func TestChallengeScopeIsAQuotedString(t *testing.T) {
 	scopes := []string{"api://11111111-2222-3333-4444-555555555555/Lire.Données", "api://11111111-2222-3333-4444-555555555555/x\u200by"}
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "https://app.example/api/mail", nil)
-	m.scriptChallenge(w, r, scopes, m.SignInURL("/", scopes...), ErrNotSignedIn)
+	m.scriptChallenge(w, r, scopes, m.SignInURL("/", scopes...), ErrNotSignedIn, "")
 	got := w.Header().Values("WWW-Authenticate")
 	if len(got) != 2 {
 		t.Fatalf("WWW-Authenticate %q, want the Consentry and the Bearer challenges", got)
@@ -72,5 +73,29 @@ func TestQuotedString(t *testing.T) {
 		if got := quotedString(in); got != want {
 			t.Errorf("quotedString(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestBearerClaimsChallenge: a script whose user must sign in again for a
+// claims request (Conditional Access, a claims challenge) gets Entra's
+// claims challenge format: error="insufficient_claims" and the claims in
+// base64 (https://learn.microsoft.com/entra/identity-platform/claims-challenge).
+func TestBearerClaimsChallenge(t *testing.T) {
+	m := testMiddleware(t, false)
+	claims := `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "https://app.example/api/mail", nil)
+	m.scriptChallenge(w, r, []string{"Mail.Read"}, m.signInWithClaims("/", []string{"Mail.Read"}, claims), ErrClaimsChallenge, claims)
+	var bearer string
+	for _, c := range w.Header().Values("WWW-Authenticate") {
+		if strings.HasPrefix(c, "Bearer ") {
+			bearer = c
+		}
+	}
+	if unquote(t, bearer, "error") != "insufficient_claims" {
+		t.Errorf("Bearer challenge %q: want error=\"insufficient_claims\"", bearer)
+	}
+	if got, err := base64.StdEncoding.DecodeString(unquote(t, bearer, "claims")); err != nil || string(got) != claims {
+		t.Errorf("claims of %q decode to %q (%v), want %s", bearer, got, err, claims)
 	}
 }
