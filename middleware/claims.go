@@ -112,9 +112,12 @@ func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string
 }
 
 // Challenge answers a request whose handler got a claims challenge from an
-// API: if err holds a *ClaimsChallengeError, a browser is sent through an
-// interactive sign-in carrying the claims and comes back to r's URL; a
-// script gets 401 with the sign-in URL. A browser's form POST is kept like
+// API, or an error from Token that needs the user: if err holds a
+// *ClaimsChallengeError, a browser is sent through an interactive sign-in
+// carrying the claims and comes back to r's URL; if it holds Token's
+// *ConsentError (errors.Is(err, ErrInteractionRequired)), a browser is sent
+// through sign-in and consent for just that error's scopes and comes back.
+// A script gets 401 with the sign-in URL, the JSON Require answers. A browser's form POST is kept like
 // one Require keeps before consent: Require records the body while the
 // handler reads it (up to MaxChallengeBody, 64 KiB, or Config.MaxResumeBody
 // if smaller), Challenge reads what is left, and after the sign-in the form
@@ -129,27 +132,10 @@ func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string
 func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error) bool {
 	var ce *ClaimsChallengeError
 	if !errors.As(err, &ce) || len(ce.Scopes) == 0 {
-		return false
+		return m.challengeToken(w, r, err)
 	}
-	ret := returnurl.Or(r.URL.RequestURI(), "/")
 	m.log.InfoContext(r.Context(), "middleware: claims challenge", "path", r.URL.Path, "scopes", strings.Join(ce.Scopes, " "))
-	if isScript(r) {
-		m.scriptChallenge(w, r, ce.Scopes, m.signInWithClaims(ret, ce.Scopes, ce.Claims), err)
-		return true
-	}
-	fr := flowRequest{scopes: ce.Scopes, returnURL: ret, claims: ce.Claims}
-	if needsKeeping(r) {
-		if kerr := m.keepable(r); kerr != nil {
-			m.fail(w, r, kerr)
-			return true
-		}
-		k, kerr := m.keptForChallenge(r)
-		if kerr != nil {
-			m.fail(w, r, m.formNotKept(r, ce, kerr))
-			return true
-		}
-		fr.keep = k
-	}
-	m.startFlow(w, r, m.loadSession(r), fr)
+	m.reauthorize(w, r, reauth{scopes: ce.Scopes, claims: ce.Claims, reason: err,
+		url: func(ret string) string { return m.signInWithClaims(ret, ce.Scopes, ce.Claims) }})
 	return true
 }

@@ -103,3 +103,37 @@ func ExampleMiddleware_AuthHandler() {
 	// /auth/signin?redirect=%2Fmail&scope=Mail.Read
 	// 401 true
 }
+
+// Get tokens inside a handler, for any scopes and several resources: when one
+// needs consent, Challenge sends a browser to Entra for just those scopes and
+// back to this request (a script gets 401 JSON instead).
+func ExampleMiddleware_Token() {
+	mw := exampleMiddleware(nil)
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler())
+	mux.HandleFunc("GET /dashboard", func(w http.ResponseWriter, r *http.Request) {
+		graph, err := mw.Token(r, "User.Read")
+		if mw.Challenge(w, r, err) {
+			return // to Entra and back here, then this handler runs again
+		}
+		if err != nil {
+			http.Error(w, "try again later", http.StatusServiceUnavailable)
+			return
+		}
+		api, err := mw.Token(r, "api://00001111-aaaa-2222-bbbb-3333cccc4444/access_as_user")
+		if mw.Challenge(w, r, err) {
+			return
+		}
+		if err != nil {
+			http.Error(w, "try again later", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, graph.Scopes, api.Scopes)
+	})
+	r := httptest.NewRequest("GET", "https://app.example/dashboard", nil)
+	r.Header.Set("Accept", "application/json") // a script, not signed in
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Header().Get("Content-Type"))
+	// Output: 401 application/json
+}

@@ -75,11 +75,12 @@ func (m *Middleware) keptForChallenge(r *http.Request) (*keptRequest, error) {
 }
 
 // formNotKept is the page of a POST whose form could not be kept: sign in
-// again (with the claims) from the page the form was on, then send it again.
-func (m *Middleware) formNotKept(r *http.Request, ce *ClaimsChallengeError, err error) error {
+// again (with ra's claims and scopes) from the page the form was on, then
+// send it again.
+func (m *Middleware) formNotKept(r *http.Request, ra reauth, err error) error {
 	ret := "/"
 	if ref, perr := url.Parse(r.Referer()); perr == nil && m.sameOrigin(r) && returnurl.Valid(ref.RequestURI()) {
 		ret = ref.RequestURI()
 	}
-	return &ConsentError{Scopes: ce.Scopes, URL: m.signInWithClaims(ret, ce.Scopes, ce.Claims), kind: errFormNotKept, cause: err}
+	return &ConsentError{Scopes: ra.scopes, URL: ra.url(ret), kind: errFormNotKept, cause: err}
 }

@@ -85,13 +85,10 @@ func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *rout
 	if raw != decoded {
 		raw = "" // not the cookie the session came from: no fast-path entry
 	}
-	ai, ok = m.tokens.Get(tokenOwner(acct), rt.id, math.MinInt64)
-	if !ok || !ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin)) {
-		var err error
-		if ai, err = m.silent(r.Context(), acct, rt); err != nil {
-			m.silentFailed(w, r, rt, acct, err)
-			return
-		}
+	ai, err := m.tokenFor(r.Context(), acct, rt)
+	if err != nil {
+		m.silentFailed(w, r, rt, acct, err)
+		return
 	}
 	m.fastPut(raw, rt, ai, memoUntil)
 	next.ServeHTTP(w, withAuth(r, ai))
