@@ -1,6 +1,8 @@
 package middleware_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -136,4 +138,19 @@ func ExampleMiddleware_Token() {
 	mux.ServeHTTP(w, r)
 	fmt.Println(w.Code, w.Header().Get("Content-Type"))
 	// Output: 401 application/json
+}
+
+// Act for a user outside any request: keep the account id from a request,
+// and later get a token from the shared token cache (refreshed as needed).
+// When the user must come back, the error says so; nothing redirects.
+func ExampleMiddleware_AccountToken() {
+	mw := exampleMiddleware(nil)
+	accountID := "00000000-0000-0000-66f3-3332eca7ea81.9188040d-6c67-4c5b-b112-36a304b66dad" // Account.HomeAccountID
+	_, err := mw.AccountToken(context.Background(), accountID, "Mail.Read")
+	var ce *middleware.ConsentError
+	if errors.As(err, &ce) && errors.Is(err, middleware.ErrInteractionRequired) {
+		// e.g. email the user a link to the app: ce.URL signs in and consents to ce.Scopes.
+		fmt.Println(errors.Is(err, middleware.ErrNotSignedIn), ce.URL)
+	}
+	// Output: true /auth/signin?redirect=%2F&scope=Mail.Read
 }
