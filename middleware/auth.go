@@ -132,6 +132,11 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 		m.refuse(w, r, sess, acct, err)
 		return
 	}
+	if err := m.onSignIn(r.Context(), acct); err != nil {
+		m.refuse(w, r, sess, acct, err)
+		return
+	}
+	acct = acct.forSession()
 	m.finishSignIn(w, r, sess, f, acct, ar)
 }
 
@@ -238,7 +243,8 @@ func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Ac
 	if acct.HomeAccountID == "" {
 		return Account{}, ar, fmt.Errorf("%w: the token response has no client_info (home account id)", ErrSignInFailed)
 	}
-	return acct, ar, nil
+	acct, err = withIDClaims(acct, ar.IDToken.RawToken)
+	return acct, ar, err
 }
 
 func (m *Middleware) redeemError(f *flowstore.Flow, err error) error {

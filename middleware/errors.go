@@ -156,7 +156,7 @@ func statusOf(err error) int {
 	case errors.Is(err, errResumeGone):
 		return http.StatusGone
 	case errors.Is(err, ErrTenantNotAllowed), errors.Is(err, ErrTenantNotOnboarded), errors.Is(err, ErrAppConsentRequired),
-		errors.Is(err, ErrCrossSiteForm):
+		errors.Is(err, ErrCrossSiteForm), errors.Is(err, ErrSignInRefused):
 		return http.StatusForbidden
 	case errors.Is(err, ErrClaimsChallenge):
 		return http.StatusUnauthorized

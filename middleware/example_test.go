@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -153,4 +154,22 @@ func ExampleMiddleware_AccountToken() {
 		fmt.Println(errors.Is(err, middleware.ErrNotSignedIn), ce.URL)
 	}
 	// Output: true /auth/signin?redirect=%2F&scope=Mail.Read
+}
+
+// Create the app's own user at sign-in, keyed by the stable object id, or
+// refuse the sign-in with a page saying why.
+func ExampleSignInRefusedError() {
+	users := map[string]string{} // the app's user table: object id → role
+	onSignIn := func(ctx context.Context, acct middleware.Account) error {
+		if !slices.Contains(acct.Roles, "Expenses.User") {
+			return &middleware.SignInRefusedError{Reason: "Ask your manager for access to Contoso Expenses."}
+		}
+		users[acct.TenantID+"/"+acct.ObjectID] = strings.Join(acct.Roles, " ") // groups: acct.Groups, only here
+		return nil
+	}
+	mw := exampleMiddleware(func(c *middleware.Config) { c.OnSignIn = onSignIn })
+	_ = mw
+	err := onSignIn(context.Background(), middleware.Account{ObjectID: "o1", TenantID: "t1"})
+	fmt.Println(errors.Is(err, middleware.ErrSignInRefused), err)
+	// Output: true middleware: sign-in refused: Ask your manager for access to Contoso Expenses.
 }

@@ -34,6 +34,7 @@ var explanations = []struct {
 	{ErrSignInFailed, "Sign-in failed", "Microsoft Entra ID did not accept the sign-in.", "Try again. If it keeps failing, contact the app's support with the details below."},
 	{ErrLoopDetected, "Sign-in keeps failing for this page", "You were sent to Microsoft several times for this page and it still lacks the permissions or sign-in conditions it needs, so we stopped instead of trying forever.", "Wait ten minutes and try again. If it keeps happening, contact the app's support or your IT administrator."},
 	{ErrRequestTooLarge, "Your form is too large to keep", "This page needs you to sign in or grant a permission first, and the data you sent is too large to keep while you do.", "Open the page again, sign in, and then send the form."},
+	{ErrSignInRefused, "You cannot sign in to this app", "The app did not accept your sign-in.", "Contact the app's support if you think you should have access."},
 	{ErrTenantNotAllowed, "Your organization cannot use this app", "You signed in with an account of an organization this app does not serve. Nothing was kept.", "Sign in with an account of an organization that uses this app, or contact the app's provider."},
 	{ErrTenantNotOnboarded, "Your organization has not connected this app yet", "An administrator of your organization must first connect this app. Nothing was kept.", "Send the link below to your IT administrator, then try again."},
 	{errNotFound, "Not found", "There is no page at this address.", "Check the address."},
@@ -53,6 +54,10 @@ func explain(err error) page {
 	}
 	if !matched && errors.Is(err, ErrInvalidRequest) {
 		p = page{Title: "Bad request", What: "The request was not understood: " + strings.TrimPrefix(err.Error(), "middleware: invalid request: "), Todo: "Go back and try again."}
+	}
+	var sre *SignInRefusedError
+	if errors.As(err, &sre) && sre.Reason != "" {
+		p.What = sre.Reason
 	}
 	var ace *AppConsentError
 	if errors.As(err, &ace) {

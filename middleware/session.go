@@ -20,6 +20,10 @@ const (
 	keySID      = "sid"  // random session binding id that pending flows are bound to
 	keyPending  = "pend" // space-separated ids (state hashes) of pending flows
 	keyAdmin    = "adm"  // "1" when the ID token's wids named an admin role
+	keyOID      = "oid"
+	keyEmail    = "email"
+	keyRoles    = "roles" // space-separated
+	keyWIDs     = "wids"  // space-separated
 )
 
 // maxPending bounds the pending flows one browser session may hold.
@@ -71,7 +75,8 @@ func (m *Middleware) loadSession(r *http.Request) *session {
 		raw: raw,
 		account: Account{
 			HomeAccountID: str(keyAccount), Username: str(keyUsername),
-			TenantID: str(keyTenant), Name: str(keyName),
+			TenantID: str(keyTenant), Name: str(keyName), ObjectID: str(keyOID), Email: str(keyEmail),
+			Roles: strings.Fields(str(keyRoles)), WIDs: strings.Fields(str(keyWIDs)),
 		},
 		sid:     str(keySID),
 		pending: strings.Fields(str(keyPending)),
@@ -166,6 +171,10 @@ func (s *session) save(w http.ResponseWriter, r *http.Request) error {
 	set(keyUsername, s.account.Username)
 	set(keyTenant, s.account.TenantID)
 	set(keyName, s.account.Name)
+	set(keyOID, s.account.ObjectID)
+	set(keyEmail, s.account.Email)
+	set(keyRoles, strings.Join(s.account.Roles, " "))
+	set(keyWIDs, strings.Join(s.account.WIDs, " "))
 	set(keySID, s.sid)
 	set(keyPending, strings.Join(s.pending, " "))
 	set(keyAdmin, map[bool]string{true: "1"}[s.admin])
