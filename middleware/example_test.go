@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"golang.org/x/oauth2"
 
 	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
@@ -172,4 +173,24 @@ func ExampleSignInRefusedError() {
 	err := onSignIn(context.Background(), middleware.Account{ObjectID: "o1", TenantID: "t1"})
 	fmt.Println(errors.Is(err, middleware.ErrSignInRefused), err)
 	// Output: true middleware: sign-in refused: Ask your manager for access to Contoso Expenses.
+}
+
+// Call an API with golang.org/x/oauth2's client: the TokenSource gets the
+// user's tokens, and a consent it needs goes through Challenge.
+func ExampleMiddleware_TokenSource() {
+	mw := exampleMiddleware(nil)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+		client := oauth2.NewClient(r.Context(), mw.TokenSource(r, "Calendars.Read"))
+		resp, err := client.Get("https://graph.microsoft.com/v1.0/me/events")
+		if mw.Challenge(w, r, err) {
+			return // consent for Calendars.Read, then back here
+		}
+		if err != nil {
+			http.Error(w, "Graph is unreachable", http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		io.Copy(w, resp.Body)
+	})
 }
