@@ -19,7 +19,8 @@ import (
 // Config.RedirectURL; for https://app.example/auth/callback they are:
 //
 //	GET  /auth/signin?redirect=/mail&scope=Mail.Read  start sign-in (and consent for scope, optional),
-//	                                                   then return to redirect (a path on this site; default /)
+//	                                                   then return to redirect (a path on this site; default /);
+//	                                                   prompt=select_account: Entra's account picker (SwitchAccountURL)
 //	GET  /auth/callback                                 the redirect URI Entra answers to
 //	POST /auth/signout (or GET)                         forget the user and their tokens, then Entra's logout;
 //	                                                    only from this site (Sec-Fetch-Site, Origin or Referer),
@@ -92,7 +93,12 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, fmt.Errorf("%w: the claims parameter must be a JSON claims request, with scope", ErrInvalidRequest))
 		return
 	}
-	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: scopes, returnURL: ret, claims: claims})
+	prompt, err := signInPrompt(q)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: scopes, returnURL: ret, claims: claims, prompt: prompt})
 }
 
 // callback finishes a flow: state, error or code, nonce, session, resume.

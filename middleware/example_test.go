@@ -194,3 +194,11 @@ func ExampleMiddleware_TokenSource() {
 		io.Copy(w, resp.Body)
 	})
 }
+
+// Offer "Use another account": Entra shows its account picker instead of
+// signing the current user in again.
+func ExampleMiddleware_SwitchAccountURL() {
+	mw := exampleMiddleware(nil)
+	fmt.Println(mw.SwitchAccountURL("/"))
+	// Output: /auth/signin?redirect=%2F&prompt=select_account
+}

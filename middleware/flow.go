@@ -28,7 +28,8 @@ type flowRequest struct {
 	kind      string   // "" authorize, flowstore.KindAdminConsent or KindConnect
 	tenant    string   // admin consent: the tenant to ask ("" = the user's or the authority's)
 	keep      *keptRequest
-	admin     bool // the route declared its scopes admin-only
+	admin     bool   // the route declared its scopes admin-only
+	prompt    string // "select_account": no login_hint, Entra's account picker
 }
 
 // startFlow records a pending flow (server side, bound to the browser session)
@@ -46,6 +47,9 @@ func (m *Middleware) startFlow(w http.ResponseWriter, r *http.Request, sess *ses
 		Scopes: fr.scopes, ReturnURL: fr.returnURL, Created: m.cfg.Now(), SID: sess.bindingID(),
 		Attempt: n, Claims: fr.claims, LoginHint: sess.account.Username, Kind: fr.kind, Tenant: fr.tenant,
 		Admin: fr.admin,
+	}
+	if fr.prompt != "" {
+		f.Prompt, f.LoginHint = fr.prompt, ""
 	}
 	if fr.keep != nil {
 		if f.Resume, err = m.keep(ctx, fr.keep, f.SID); err != nil {
@@ -177,7 +181,7 @@ func (m *Middleware) authorizeURL(ctx context.Context, f *flowstore.Flow) (strin
 	if err != nil {
 		return "", err
 	}
-	return protocol.AppendAuthorizeParams(raw, protocol.AuthorizeParams{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier})
+	return protocol.AppendAuthorizeParams(raw, protocol.AuthorizeParams{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier, Prompt: f.Prompt})
 }
 
 // SignInURL returns the app-relative URL of AuthHandler's sign-in endpoint that

@@ -33,6 +33,7 @@ type Flow struct {
 	Resume    string    `json:"rs,omitempty"` // id of a kept request to replay after the callback
 	Tenant    string    `json:"tn,omitempty"` // tenant the admin consent was sent to
 	Admin     bool      `json:"ad,omitempty"` // scopes declared admin-only (RequireAdmin)
+	Prompt    string    `json:"pr,omitempty"` // prompt to send to authorize, e.g. "select_account"
 }
 
 // Kinds of flow besides the authorize request.
