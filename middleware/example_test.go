@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 
@@ -201,4 +202,39 @@ func ExampleMiddleware_SwitchAccountURL() {
 	mw := exampleMiddleware(nil)
 	fmt.Println(mw.SwitchAccountURL("/"))
 	// Output: /auth/signin?redirect=%2F&prompt=select_account
+}
+
+// Configure the app's identity from the environment, as azidentity does: a
+// secret, a certificate, or (here) workload identity federation.
+func ExampleConfigFromEnv() {
+	os.Setenv("AZURE_TENANT_ID", "organizations")
+	os.Setenv("AZURE_CLIENT_ID", "00001111-aaaa-2222-bbbb-3333cccc4444")
+	os.Setenv("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token")
+	os.Setenv("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us") // a national cloud
+	cfg, err := middleware.ConfigFromEnv(middleware.Config{
+		RedirectURL: "https://app.example/auth/callback",
+		SessionKeys: [][]byte{[]byte("an example 32-byte hash key!!!!!")},
+	})
+	if err != nil {
+		log.Fatal(err) // names the missing variables
+	}
+	mw, err := middleware.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(cfg.Authority)
+	fmt.Println(mw.GraphURL() + "/v1.0/me")
+	// Output:
+	// https://login.microsoftonline.us/organizations
+	// https://graph.microsoft.us/v1.0/me
+}
+
+// Authenticate the app with a federated token (Kubernetes workload
+// identity, GitHub Actions) instead of a secret.
+func ExampleNewCredFromTokenFile() {
+	cred, err := middleware.NewCredFromTokenFile(os.Getenv("AZURE_FEDERATED_TOKEN_FILE"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = middleware.Config{Credential: cred} // with Authority, ClientID, RedirectURL, SessionKeys
 }
