@@ -130,6 +130,21 @@
 // gets a page (ErrLoopDetected), not a fourth round trip. Outages (503) do
 // not count, and a successful flow resets the count.
 //
+// # Tokens outside Require
+//
+// Token gets a token for any scopes inside any handler (the in-process
+// cache, then MSAL silently, deduplicated and retried like Require); when it
+// needs the user its *ConsentError goes to Challenge, which sends a browser
+// through consent for just those scopes and back to the request. A page may
+// call several APIs this way, one consent each. TokenSource adapts it to
+// golang.org/x/oauth2 and package azcred to azcore.TokenCredential for the
+// Microsoft Graph and Azure SDKs. AccountToken gets a token for an account
+// outside any request, from the shared token cache and the refresh token,
+// and never redirects. Config.OnSignIn sees the ID token's claims at
+// sign-in and may refuse it; SwitchAccountURL signs in through Entra's
+// account picker; ConfigFromEnv reads the AZURE_* variables azidentity
+// reads, certificates and federated tokens included.
+//
 // # A whole program
 //
 //	package main
