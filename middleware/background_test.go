@@ -3,7 +3,6 @@ package middleware_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -16,13 +15,7 @@ import (
 // consenting to User.Read, and returns the account id a job would keep.
 func signedInAccount(t *testing.T, e *env) string {
 	t.Helper()
-	mux := http.NewServeMux()
-	mux.Handle("/", e.routes(e.mw))
-	mux.Handle("GET /whoami", e.mw.Require("User.Read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		acct, _ := middleware.AccountFromContext(r.Context())
-		fmt.Fprint(w, acct.HomeAccountID)
-	})))
-	e.setHandler(mux)
+	e.serveWhoami(func(a middleware.Account) string { return a.HomeAccountID })
 	p := e.get(t, e.browser(e.user, entratest.Accept), "/whoami")
 	if p.StatusCode != http.StatusOK || p.Body == "" {
 		t.Fatalf("sign-in: %d %q%s", p.StatusCode, p.Body, trail(p))

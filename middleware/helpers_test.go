@@ -236,3 +236,15 @@ func middlewareToken(r *http.Request) (string, bool) {
 	tok, ok := middleware.TokenFromContext(r.Context())
 	return tok.AccessToken, ok
 }
+
+// serveWhoami serves env's routes plus GET /whoami (Require User.Read),
+// which writes show of the request's account.
+func (e *env) serveWhoami(show func(middleware.Account) string) {
+	mux := http.NewServeMux()
+	mux.Handle("/", e.routes(e.mw))
+	mux.Handle("GET /whoami", e.mw.Require("User.Read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		acct, _ := middleware.AccountFromContext(r.Context())
+		fmt.Fprint(w, show(acct))
+	})))
+	e.setHandler(mux)
+}

@@ -1,7 +1,6 @@
 package middleware_test
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -16,13 +15,7 @@ import (
 func TestSwitchAccount(t *testing.T) {
 	e := newEnv(t)
 	megan := e.addUser("megan")
-	mux := http.NewServeMux()
-	mux.Handle("/", e.routes(e.mw))
-	mux.Handle("GET /whoami", e.mw.Require("User.Read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		acct, _ := middleware.AccountFromContext(r.Context())
-		fmt.Fprint(w, acct.Username)
-	})))
-	e.setHandler(mux)
+	e.serveWhoami(func(a middleware.Account) string { return a.Username })
 	b := e.browser(e.user, entratest.Accept)
 	if p := e.get(t, b, "/whoami"); p.Body != e.user.UPN {
 		t.Fatalf("first sign-in: %d %q%s", p.StatusCode, p.Body, trail(p))
