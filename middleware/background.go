@@ -56,7 +56,7 @@ func (m *Middleware) cachedAccount(ctx context.Context, accountID string) (Accou
 	if accountID == "" || len(accountID) > 256 {
 		return Account{}, fmt.Errorf("%w: AccountToken needs an Account.HomeAccountID", ErrInvalidRequest)
 	}
-	ctx, done, err := m.cfg.perf.life.enter(ctx)
+	ctx, done, err := m.life.enter(ctx)
 	if err != nil {
 		return Account{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}

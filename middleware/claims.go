@@ -65,7 +65,7 @@ type claimsTransport struct {
 func (t *claimsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var err error
 	switch {
-	case t.m.cfg.perf.life.isClosed():
+	case t.m.life.isClosed():
 		err = fmt.Errorf("%w: %w: Transport used after Close", ErrUnavailable, ErrClosed)
 	case t.ai == nil:
 		err = fmt.Errorf("%w: Transport needs a request that went through Require", ErrNotSignedIn)
@@ -97,15 +97,6 @@ func (t *claimsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		URL: t.m.signInWithClaims(t.ret, t.ai.tok.Scopes, claims)}
 }
 
-// forget drops a token from the in-process cache, so the fast path stops
-// serving it (the next request asks MSAL, or the claims round trip replaces it).
-func (m *Middleware) forget(ai *authInfo) {
-	m.tokens.Remove(tokenOwner(ai.acct), m.routes.id(protocol.Key(ai.tok.Scopes)))
-	if m.fast != nil { // the account's other fast-path entries come back from m.tokens
-		m.fast.RemoveGroup(m.fast.GroupHash(ai.acct.HomeAccountID))
-	}
-}
-
 // signInWithClaims is SignInURL carrying a claims request.
 func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string) string {
 	return m.SignInURL(ret, scopes...) + "&" + url.Values{"claims": {claims}}.Encode()
@@ -117,8 +108,8 @@ func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string
 // carrying the claims and comes back to r's URL; if it holds Token's
 // *ConsentError (errors.Is(err, ErrInteractionRequired)), a browser is sent
 // through sign-in and consent for just that error's scopes and comes back.
-// A script gets 401 with the sign-in URL, the JSON Require answers. A browser's form POST is kept like
-// one Require keeps before consent: Require records the body while the
+// A script gets 401 with the sign-in URL, the JSON Require answers. A
+// browser's form POST is kept like one Require keeps before consent: Require records the body while the
 // handler reads it (up to MaxChallengeBody, 64 KiB, or Config.MaxResumeBody
 // if smaller), Challenge reads what is left, and after the sign-in the form
 // is posted again, once, with its original body. When it cannot be kept
@@ -138,4 +129,18 @@ func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error
 	m.reauthorize(w, r, reauth{scopes: ce.Scopes, claims: ce.Claims, reason: err,
 		url: func(ret string) string { return m.signInWithClaims(ret, ce.Scopes, ce.Claims) }})
 	return true
+}
+
+// errFormNotKept: Challenge on a POST whose body could not be kept.
+var errFormNotKept = fmt.Errorf("%w: the form could not be kept across the new sign-in", ErrClaimsChallenge)
+
+// formNotKept is the page of a POST whose form could not be kept: sign in
+// again (with ra's claims and scopes) from the page the form was on, then
+// send it again.
+func (m *Middleware) formNotKept(r *http.Request, ra reauth, err error) error {
+	ret := "/"
+	if ref, perr := url.Parse(r.Referer()); perr == nil && m.sameOrigin(r) && returnurl.Valid(ref.RequestURI()) {
+		ret = ref.RequestURI()
+	}
+	return &ConsentError{Scopes: ra.scopes, URL: ra.url(ret), kind: errFormNotKept, cause: err}
 }

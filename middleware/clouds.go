@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // National clouds. An app in a national cloud uses that cloud's Entra host
@@ -18,7 +18,7 @@ import (
 
 // graphHosts maps an Entra authority host to its cloud's Microsoft Graph.
 var graphHosts = map[string]string{
-	"login.microsoftonline.com":        protocol.GraphResource,
+	"login.microsoftonline.com":        scope.GraphResource,
 	"login.microsoftonline.us":         "https://graph.microsoft.us",
 	"login.chinacloudapi.cn":           "https://microsoftgraph.chinacloudapi.cn",
 	"login.partner.microsoftonline.cn": "https://microsoftgraph.chinacloudapi.cn",
@@ -36,10 +36,10 @@ func (m *Middleware) GraphURL() string { return graphURLFor(m.cfg.Authority) }
 func graphURLFor(authority string) string {
 	u, err := url.Parse(authority)
 	if err != nil {
-		return protocol.GraphResource
+		return scope.GraphResource
 	}
 	if g, ok := graphHosts[strings.ToLower(u.Hostname())]; ok {
 		return g
 	}
-	return protocol.GraphResource
+	return scope.GraphResource
 }

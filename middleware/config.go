@@ -16,7 +16,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/gorilla/sessions"
 
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 	"github.com/consentry/consentry/tokencache"
 )
 
@@ -47,13 +47,15 @@ type Config struct {
 	// Share a Redis-backed Cache between replicas.
 	Cache *tokencache.Cache
 	// FlowStore holds what anonymous requests may write: pending sign-in
-	// flows, forms kept across consent (resume.go) and loop-guard counters,
-	// so they can never evict the token cache's entries. Default: the token
-	// cache's Store when it leaves the process (e.g. Redis: shared by
-	// replicas, every entry with a TTL of about FlowTTL); with an in-process
-	// token cache, a MemoryStore of its own bounded to DefaultFlowStoreBytes
-	// (a flood of anonymous requests evicts other pending flows, never tokens).
-	// Replicas must share it, like Cache.
+	// flows, forms kept across consent and loop-guard counters, so they can
+	// never evict the token cache's entries. Default: the token cache's
+	// Store when it leaves the process (e.g. Redis: shared by replicas,
+	// every entry with a TTL of about FlowTTL); with an in-process token
+	// cache, a MemoryStore of this Middleware's own bounded to
+	// DefaultFlowStoreBytes (a flood of anonymous requests evicts other
+	// pending flows, never tokens). Replicas must share it, like Cache:
+	// Middlewares in one process that share an in-process Cache share flows
+	// only when given one FlowStore too.
 	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
 	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=/, Secure unless
@@ -143,8 +145,9 @@ type Config struct {
 	// []string{"cp1"} to receive continuous access evaluation (CAE) tokens and
 	// claims challenges. Default none.
 	ClientCapabilities []string
-	// MaxResumeBody bounds the body of a POST (PUT, PATCH, DELETE) kept
-	// server-side while the user consents, so the request completes afterwards.
+	// MaxResumeBody bounds the body of a form POST kept server-side while
+	// the user consents, so the request completes afterwards (other methods
+	// come from scripts, which get a 401 instead of a round trip).
 	// A larger body gets a 413 page before leaving for Entra. Default
 	// DefaultMaxResumeBody (1 MiB); negative: never keep a body (413 page).
 	// A post without a signed-in user (anyone can send one) is kept only up
@@ -169,15 +172,24 @@ const (
 	DefaultTokenConcurrency = 8
 	DefaultMaxResumeBody    = 1 << 20
 	DefaultMaxAttempts      = 3
-	// MaxAnonymousResumeBody bounds the body of a post kept for a browser
-	// with no signed-in user (see Config.MaxResumeBody): 16 KiB.
-	MaxAnonymousResumeBody = 16 << 10
 	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB.
 	DefaultFlowStoreBytes = 16 << 20
-	// FlowTTL is how long a sign-in started by the middleware may take.
+)
+
+// Fixed behaviour. No setting changes these values; they are exported so
+// that apps and their tests can name the limits their users meet.
+const (
+	// FlowTTL is how long a sign-in started by the middleware may take, and
+	// the window in which Config.MaxAttempts round trips are counted.
 	FlowTTL = 10 * time.Minute
 	// RefreshMargin: an access token is used only while it is valid this much longer.
 	RefreshMargin = 5 * time.Minute
+	// MaxAnonymousResumeBody bounds the body of a post kept for a browser
+	// with no signed-in user (see Config.MaxResumeBody): 16 KiB.
+	MaxAnonymousResumeBody = 16 << 10
+	// MaxChallengeBody bounds the body of a POST that Require records in case
+	// its handler calls Challenge (see Middleware.Challenge): 64 KiB.
+	MaxChallengeBody = 64 << 10
 )
 
 // settings is a validated Config with its defaults applied.
@@ -186,11 +198,15 @@ type settings struct {
 	redirect  *url.URL
 	localhost bool
 	authPaths authPaths
-	perf      perf // refresh retry policy and Close state (retry.go, close.go)
 }
 
 // authPaths are the paths AuthHandler serves.
 type authPaths struct{ signIn, callback, signOut, adminConsent, connect, resume string }
+
+// has reports whether p is one of the paths.
+func (a authPaths) has(p string) bool {
+	return slices.Contains([]string{a.signIn, a.callback, a.signOut, a.adminConsent, a.connect, a.resume}, p)
+}
 
 func (c Config) validate() (*settings, error) {
 	s := &settings{Config: c}
@@ -249,6 +265,8 @@ func checkRedirect(s *settings) error {
 		return fmt.Errorf("middleware: Config.RedirectURL %q must not carry a query or fragment", s.RedirectURL)
 	case u.Path == "" || u.Path == "/" || strings.HasSuffix(u.Path, "/"):
 		return fmt.Errorf("middleware: Config.RedirectURL %q needs a path that names the callback, e.g. /auth/callback", s.RedirectURL)
+	case strings.ContainsAny(u.Path, "{}") || path.Clean(u.Path) != u.Path:
+		return fmt.Errorf("middleware: Config.RedirectURL %q needs a clean path without braces, e.g. /auth/callback", s.RedirectURL)
 	}
 	s.redirect = u
 	dir := path.Dir(u.Path)
@@ -301,7 +319,7 @@ func checkTenants(s *settings) error {
 		}
 	}
 	if len(s.ConnectScopes) > 0 {
-		if _, _, err := protocol.Route(s.ConnectScopes); err != nil {
+		if _, _, err := scope.Route(s.ConnectScopes); err != nil {
 			return fmt.Errorf("middleware: Config.ConnectScopes: %w", err)
 		}
 	}
@@ -343,7 +361,7 @@ func (s *settings) applyDefaults() {
 		s.MaxAttempts = DefaultMaxAttempts
 	}
 	if len(s.ConnectScopes) == 0 {
-		s.ConnectScopes = []string{protocol.GraphResource + "/.default"}
+		s.ConnectScopes = []string{scope.AppDefault(nil)}
 	}
 	s.authPaths.adminConsent = path.Join(path.Dir(s.authPaths.callback), "adminconsent")
 	s.authPaths.connect = path.Join(path.Dir(s.authPaths.callback), "connect")

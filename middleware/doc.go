@@ -20,6 +20,44 @@
 //	tok, _ := middleware.TokenFromContext(r.Context())
 //	tok.SetAuthHeader(graphRequest)
 //
+// # Map of the package
+//
+// The path of a request, file by file:
+//
+//	config.go, middleware.go  New validates Config, builds the Middleware (MSAL client
+//	                          pool, stores, Close)
+//	require.go                Require / RequireAdmin wrap a handler; serveRoute runs:
+//	  replay.go               a re-post of a form kept across a round trip gets its body back
+//	  hot.go                  fast path: session cookie and route to a token in process memory
+//	  session.go              else the session cookie is decoded: who is signed in
+//	  require.go              else MSAL's silent acquisition, once per user and scopes
+//	  retry.go                (Entra faults and timeouts are tried again)
+//	  context.go              the handler runs with Token and Account in its context
+//	origin.go                 when the user is needed: script (401 JSON) or page, own site or not
+//	flow.go                   a round trip to Entra: loop guard (loopguard.go), flow record,
+//	                          flow cookie, authorize or admin-consent URL (frontchannel.go)
+//	authhandler.go            AuthHandler's endpoints and the URLs that lead to them
+//	callback.go               Entra's answer: state, code, nonce, session, back to the page
+//	admin.go, tenant.go       admin consent and tenant onboarding, checked on the back channel
+//	replay.go                 the resume page re-posts a kept form to its route
+//	errors.go, pages.go       every failure: its sentinel, status and page
+//
+// Beside the request path: apptoken.go (app-only tokens), claims.go (an
+// API's claims challenge: Transport, Client, Challenge), signout.go;
+// token.go (Token: any scopes in any handler), challenge.go (Challenge's
+// round trip for a claims challenge or a Token that needs the user),
+// tokensource.go (oauth2.TokenSource), background.go (AccountToken, outside
+// requests), idclaims.go and onsignin.go (the ID token's claims,
+// Config.OnSignIn), switchaccount.go (the account picker), credentials.go,
+// envconfig.go and clouds.go (credentials without secrets, the AZURE_*
+// variables, national clouds). Package azcred adapts Token to azcore.
+// Protocol details live under internal/: entraerr (every Entra error code),
+// scope (scope spellings, resources, a route's scope set), protocol (PKCE,
+// authorize parameters, nonce, JWT claims, bearer challenges), sealed
+// (records sealed by tokencache/seal in a tokencache.Store) and flowstore
+// (pending sign-ins, on sealed), hotcache (the in-process caches), flight
+// (one call per key), returnurl (return URLs on the origin).
+//
 // # A request's path
 //
 // Require reads the session (a gorilla/sessions cookie by default holding who

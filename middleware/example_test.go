@@ -109,6 +109,96 @@ func ExampleMiddleware_AuthHandler() {
 	// 401 true
 }
 
+func exampleMiddleware(cfg func(*middleware.Config)) *middleware.Middleware {
+	cred, _ := confidential.NewCredFromSecret("secret")
+	c := middleware.Config{
+		Authority:   "https://login.microsoftonline.com/organizations",
+		ClientID:    "00001111-aaaa-2222-bbbb-3333cccc4444",
+		Credential:  cred,
+		RedirectURL: "https://app.example/auth/callback",
+		SessionKeys: [][]byte{[]byte("an example 32-byte hash key!!!!!")},
+	}
+	if cfg != nil {
+		cfg(&c)
+	}
+	mw, err := middleware.New(c)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return mw
+}
+
+// Declare a route whose scopes only an administrator can grant. A non-admin
+// gets a page with a link for their administrator; an admin is sent straight
+// to admin consent, after which every user of the tenant gets in.
+func ExampleMiddleware_RequireAdmin() {
+	mw := exampleMiddleware(func(c *middleware.Config) {
+		// Entra sends wids only if the registration asks for it; an app may know better.
+		c.IsAdmin = func(r *http.Request, acct middleware.Account) bool { return acct.Username == "it@contoso.example" }
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler())
+	mux.Handle("GET /directory", mw.RequireAdmin("User.Read.All")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "the organization's users")
+	})))
+	// The link the approval page shows, for an admin to open:
+	fmt.Println(mw.AdminConsentURL("/directory", "User.Read.All"))
+	// Output:
+	// /auth/adminconsent?redirect=%2Fdirectory&scope=User.Read.All
+}
+
+// Call the route's API with the user's token; a Conditional Access claims
+// challenge from the API sends the user through Entra again and back here.
+func ExampleMiddleware_Transport() {
+	mw := exampleMiddleware(func(c *middleware.Config) { c.ClientCapabilities = []string{"cp1"} })
+	mail := func(w http.ResponseWriter, r *http.Request) {
+		resp, err := mw.Client(r).Get("https://graph.microsoft.com/v1.0/me/messages")
+		if mw.Challenge(w, r, err) { // a *ClaimsChallengeError: redirect (browser) or 401 (script)
+			return
+		}
+		if err != nil {
+			http.Error(w, "Graph is unreachable", http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(w, resp.Body)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler())
+	mux.Handle("GET /mail", mw.Require("Mail.Read")(http.HandlerFunc(mail)))
+}
+
+// Get an app-only token for a customer tenant, and tell its admin how to
+// grant the application permission when it is missing.
+func ExampleMiddleware_AppToken() {
+	mw := exampleMiddleware(func(c *middleware.Config) {
+		c.RequireOnboarding, c.ConnectRoles = true, []string{"User.Read.All"}
+	})
+	tok, err := mw.AppToken(context.Background(), "aaaabbbb-0000-cccc-1111-dddd2222eeee", "", "User.Read.All")
+	var ace *middleware.AppConsentError
+	switch {
+	case errors.As(err, &ace):
+		fmt.Println("ask an admin of", ace.TenantID, "to open", ace.ConnectURL)
+	case err != nil:
+		log.Print(err)
+	default:
+		_ = tok // call Graph as the app
+	}
+}
+
+// Onboard a customer tenant: its admin opens the connect URL, consents to the
+// app's permissions for the organization, and the tenant is recorded.
+func ExampleMiddleware_ConnectURL() {
+	mw := exampleMiddleware(func(c *middleware.Config) {
+		c.RequireOnboarding = true                                          // users of unconnected tenants get the connect link
+		c.ConnectRoles = []string{"User.Read.All"}                          // what proves the admin's approval (an app-only token's roles)
+		c.AllowedTenants = []string{"aaaabbbb-0000-cccc-1111-dddd2222eeee"} // optional: only these may sign in at all
+	})
+	fmt.Println(mw.ConnectURL("/welcome", ""))
+	// Output:
+	// /auth/connect?redirect=%2Fwelcome
+}
+
 // Get tokens inside a handler, for any scopes and several resources: when one
 // needs consent, Challenge sends a browser to Entra for just those scopes and
 // back to this request (a script gets 401 JSON instead).

@@ -17,43 +17,20 @@ type page struct {
 	AdminURL          string // a link for an administrator (admin consent or connect)
 }
 
-// explanations, in order of precedence: the first sentinel err wraps wins.
-var explanations = []struct {
-	err               error
-	title, what, todo string
-}{
-	{errFormNotKept, "Please sign in again, then send your form again", "The service this page uses asks for a fresh sign-in (for example multi-factor authentication), and the form you sent could not be kept while you do. It was not sent.", "Sign in again with the link below, then fill in and send the form again."},
-	{ErrCrossSiteForm, "Please send the form again from the app", "A form sent from another site (or without saying where it came from) needs you to sign in first. To protect you, it was not kept and will not be sent.", "Please send the form again from the app: open it, go to the page with the form, and send it from there."},
-	{errResumeGone, "This form was already sent", "The form you submitted before signing in was already completed, has expired, or was started in another browser. It was not sent again.", "Go back to the page and fill the form in again if needed."},
-	{ErrConsentDeclined, "You declined the permissions", "This page needs your permission, and you declined it. Nothing was shared with the app.", "If you change your mind, try again and accept."},
-	{ErrAdminConsentRequired, "Your administrator must approve this app", "These permissions can only be granted by an administrator of your organization.", "Send the link below to your IT administrator. Once they approve, try again: you will not be asked again, nor will your colleagues."},
-	{ErrConsentRequired, "Permission needed", "This page needs permissions you have not granted yet.", "Try again and accept the permissions."},
-	{ErrInteractionRequired, "Permission needed", "This page needs permissions you have not granted yet.", "Try again and accept the permissions."},
-	{ErrInvalidState, "This sign-in link is no longer valid", "The sign-in was already completed, took longer than 10 minutes, or was started in another browser.", "Open the page you wanted again; you will be asked to sign in once more if needed."},
-	{ErrUnavailable, "Sign-in is temporarily unavailable", "The sign-in service or the token store did not answer in time.", "Wait a minute and reload the page."},
-	{ErrSignInFailed, "Sign-in failed", "Microsoft Entra ID did not accept the sign-in.", "Try again. If it keeps failing, contact the app's support with the details below."},
-	{ErrLoopDetected, "Sign-in keeps failing for this page", "You were sent to Microsoft several times for this page and it still lacks the permissions or sign-in conditions it needs, so we stopped instead of trying forever.", "Wait ten minutes and try again. If it keeps happening, contact the app's support or your IT administrator."},
-	{ErrRequestTooLarge, "Your form is too large to keep", "This page needs you to sign in or grant a permission first, and the data you sent is too large to keep while you do.", "Open the page again, sign in, and then send the form."},
-	{ErrSignInRefused, "You cannot sign in to this app", "The app did not accept your sign-in.", "Contact the app's support if you think you should have access."},
-	{ErrTenantNotAllowed, "Your organization cannot use this app", "You signed in with an account of an organization this app does not serve. Nothing was kept.", "Sign in with an account of an organization that uses this app, or contact the app's provider."},
-	{ErrTenantNotOnboarded, "Your organization has not connected this app yet", "An administrator of your organization must first connect this app. Nothing was kept.", "Send the link below to your IT administrator, then try again."},
-	{errNotFound, "Not found", "There is no page at this address.", "Check the address."},
-	{ErrAppConsentRequired, "Your organization has not granted this app's permissions", "An administrator of your organization must grant the app's application permissions first.", "Send the link below to your IT administrator, then try again."},
-	{ErrClaimsChallenge, "Please sign in again", "The service this page uses asks for a fresh sign-in (for example multi-factor authentication).", "Try again and complete the sign-in."},
-}
-
-// explain turns an error into words for the user.
+// explain turns an error into words for the user (errorTable).
 func explain(err error) page {
 	p := page{Title: "Something went wrong", What: "The request could not be completed.", Todo: "Go back to the home page and try again."}
-	matched := false
-	for _, x := range explanations {
-		if errors.Is(err, x.err) {
-			p, matched = page{Title: x.title, What: x.what, Todo: x.todo}, true
-			break
+	for _, row := range errorTable {
+		if !errors.Is(err, row.err) {
+			continue
 		}
-	}
-	if !matched && errors.Is(err, ErrInvalidRequest) {
-		p = page{Title: "Bad request", What: "The request was not understood: " + strings.TrimPrefix(err.Error(), "middleware: invalid request: "), Todo: "Go back and try again."}
+		if row.title != "" {
+			p = page{Title: row.title, What: row.what, Todo: row.todo}
+		}
+		if row.err == ErrInvalidRequest {
+			p.What += strings.TrimPrefix(err.Error(), "middleware: invalid request: ")
+		}
+		break
 	}
 	var sre *SignInRefusedError
 	if errors.As(err, &sre) && sre.Reason != "" {

@@ -3,8 +3,6 @@ package middleware
 import (
 	"html/template"
 	"net/http"
-	"net/url"
-	"strings"
 )
 
 // signOut forgets the user here (session, in-process tokens) and in the token
@@ -34,28 +32,6 @@ func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, m.logoutURL(r.Context()), http.StatusSeeOther)
 }
-
-// sameOrigin reports whether r comes from a page of this app (or from the
-// user typing the URL): Sec-Fetch-Site same-origin or none, else an Origin
-// or, lacking both, a Referer on RedirectURL's origin. A request with none of
-// these headers is not trusted.
-func (m *Middleware) sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "same-origin", "none":
-		return true
-	case "":
-	default:
-		return false // same-site, cross-site
-	}
-	if o := r.Header.Get("Origin"); o != "" {
-		return o == m.origin()
-	}
-	ref, err := url.Parse(r.Header.Get("Referer"))
-	return err == nil && ref.Host != "" && strings.EqualFold(ref.Scheme+"://"+ref.Host, m.origin())
-}
-
-// origin is RedirectURL's origin, e.g. "https://app.example".
-func (m *Middleware) origin() string { return m.cfg.redirect.Scheme + "://" + m.cfg.redirect.Host }
 
 // confirmSignOut answers a sign-out request from elsewhere with a page whose
 // button posts the sign-out from this origin: 200 for a GET (a link someone

@@ -8,8 +8,8 @@ import (
 	"net/http"
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
-	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/returnurl"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // Token returns an access token for scopes on behalf of the user signed in on
@@ -63,10 +63,10 @@ func (m *Middleware) Token(r *http.Request, scopes ...string) (Token, error) {
 
 // tokenRoute validates scopes given to Token or AccountToken.
 func (m *Middleware) tokenRoute(scopes []string) (*route, error) {
-	if m.cfg.perf.life.isClosed() {
+	if m.life.isClosed() {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ErrClosed)
 	}
-	clean, key, err := protocol.Route(scopes)
+	clean, key, err := scope.Route(scopes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: token scopes: %s", ErrInvalidRequest, err)
 	}
