@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
 	"github.com/consentry/consentry/middleware/internal/returnurl"
@@ -48,29 +49,40 @@ func (m *Middleware) Token(r *http.Request, scopes ...string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	ret := returnurl.Or(r.URL.RequestURI(), "/")
 	acct, ok := requestAccount(m, r)
 	if !ok {
+		ret := returnurl.Or(r.URL.RequestURI(), "/")
 		return Token{}, &ConsentError{Scopes: rt.scopes, URL: m.SignInURL(ret, rt.scopes...), kind: ErrNotSignedIn,
 			cause: ErrInteractionRequired}
 	}
 	ai, err := m.tokenFor(r.Context(), acct, rt)
 	if err != nil {
-		return Token{}, m.tokenError(r.Context(), acct, rt, ret, err)
+		return Token{}, m.tokenError(r.Context(), acct, rt, returnurl.Or(r.URL.RequestURI(), "/"), err)
 	}
 	return ai.tok, nil
 }
 
-// tokenRoute validates scopes given to Token or AccountToken.
+// tokenRoute validates scopes given to Token or AccountToken, once per
+// spelling: the same call site asks for the same scopes on every request.
 func (m *Middleware) tokenRoute(scopes []string) (*route, error) {
 	if m.life.isClosed() {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ErrClosed)
+	}
+	spelled := ""
+	if len(scopes) == 1 {
+		spelled = scopes[0]
+	} else {
+		spelled = strings.Join(scopes, " ")
+	}
+	if rt, ok := m.tokenRts.Load(spelled); ok {
+		return rt.(*route), nil
 	}
 	clean, key, err := scope.Route(scopes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: token scopes: %s", ErrInvalidRequest, err)
 	}
-	return &route{scopes: clean, key: key, id: m.routes.id(key)}, nil
+	rt, _ := m.tokenRts.LoadOrStore(spelled, &route{scopes: clean, key: key, id: m.routes.id(key)})
+	return rt.(*route), nil
 }
 
 // requestAccount is the account of a request that went through Require, or
