@@ -127,8 +127,9 @@ func TestTokenOnClickKeepsThePost(t *testing.T) {
 	e := newEnv(t)
 	a := e.startTokenApp(t)
 	b := e.browser(e.user, entratest.Accept)
-	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK || len(steps(p, "consent")) != 1 {
-		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
+	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK || len(steps(p, "consent")) != 1 ||
+		!slices.Equal(steps(p, "consent")[0].Scopes, []string{"User.Read"}) {
+		t.Fatalf("sign-in asked for more than User.Read: %d%s", p.StatusCode, trail(p))
 	}
 	p, err := b.PostForm(e.srv.URL+"/calendar/sync", url.Values{"calendar": {"Team"}})
 	if err != nil {
