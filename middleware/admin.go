@@ -37,7 +37,7 @@ func (m *Middleware) adminParams(w http.ResponseWriter, r *http.Request) (ret, t
 	q := r.URL.Query()
 	ret, tenant = q.Get("redirect"), q.Get("tenant")
 	if ret == "" {
-		ret = "/"
+		ret = m.cfg.BasePath
 	}
 	if !returnurl.Valid(ret) {
 		m.fail(w, r, fmt.Errorf("%w: the redirect parameter must be a path on this site, such as /", ErrInvalidRequest))
@@ -98,7 +98,7 @@ func (m *Middleware) adminCallback(w http.ResponseWriter, r *http.Request, sess 
 	}
 	m.flowSucceeded(ctx, f)
 	m.log.InfoContext(ctx, "middleware: admin consent granted", "kind", f.Kind, "tenant", tenant,
-		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State))
+		"scopes", logScopes(f.Scopes), "flow", flowstore.ID(f.State))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", returnurl.Or(f.ReturnURL, "/"))
 	w.WriteHeader(http.StatusSeeOther)
@@ -163,7 +163,7 @@ func (m *Middleware) adminScopesVerified(ctx context.Context, sess *session, ten
 	})
 	if err != nil {
 		m.log.InfoContext(ctx, "middleware: admin consent not confirmed by a token; scopes not recorded",
-			"tenant", tenant, "scopes", strings.Join(f.Scopes, " "), "err", err)
+			"tenant", tenant, "scopes", logScopes(f.Scopes), "err", err)
 	}
 	return err == nil
 }

@@ -24,9 +24,12 @@ import (
 //	GET  /auth/adminconsent?redirect=/dir&scope=User.Read.All  admin consent for scopes (see AdminConsentURL)
 //	GET  /auth/connect?redirect=/&tenant=id             tenant onboarding (see ConnectURL)
 //	GET  /auth/resume?id=...                            re-post a form kept across consent (see Require)
+//	GET  /auth/resume.js, /auth/consentry.css           the resume page's script, the built-in pages' style
 //
-// Mount it on the directory without stripping the prefix, e.g.
-// mux.Handle("/auth/", mw.AuthHandler()); any other path under it answers 404.
+// Mount it on the directory, e.g. mux.Handle("/auth/", mw.AuthHandler());
+// any other path under it answers 404. It matches the paths as browsers send
+// them, so it works behind http.StripPrefix, chi's Mount and gorilla/mux
+// subrouters alike (see Config.BasePath).
 func (m *Middleware) AuthHandler() http.Handler {
 	p := m.cfg.authPaths
 	mux := http.NewServeMux()
@@ -46,7 +49,9 @@ func (m *Middleware) AuthHandler() http.Handler {
 			mux.HandleFunc(meth+" "+e.path, e.h) // another method: 405 with Allow
 		}
 	}
+	m.handleAssets(mux) // the default look's stylesheet, the resume page's script
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = m.atRequestPath(r)
 		if _, pattern := mux.Handler(r); pattern == "" && !p.has(r.URL.Path) {
 			m.fail(w, r, fmt.Errorf("%w: no endpoint at %s (sign-in is %s, sign-out %s)", errNotFound, r.URL.Path, p.signIn, p.signOut))
 			return
@@ -63,7 +68,7 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ret := q.Get("redirect")
 	if ret == "" {
-		ret = "/"
+		ret = m.cfg.BasePath
 	}
 	if !returnurl.Valid(ret) {
 		m.fail(w, r, fmt.Errorf("%w: the redirect parameter must be a path on this site, such as /mail", ErrInvalidRequest))

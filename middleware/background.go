@@ -23,8 +23,9 @@ import (
 // the error is a *ConsentError: errors.Is(err, ErrInteractionRequired)
 // holds, plus ErrNotSignedIn when the cache holds no account for accountID
 // and ErrConsentRequired when Entra said consent is missing. Its URL is the
-// app-relative sign-in link for Scopes (returning to "/"), to send to the
-// user. Faults of Entra or the token store wrap ErrUnavailable; retry later.
+// app-relative sign-in link for Scopes (returning to Config.BasePath), to
+// send to the user. Faults of Entra or the token store wrap ErrUnavailable;
+// retry later.
 // After Close it fails with ErrClosed.
 //
 // Keep the HomeAccountID of AccountFromContext (or the Account given to
@@ -40,12 +41,12 @@ func (m *Middleware) AccountToken(ctx context.Context, accountID string, scopes 
 		return Token{}, err
 	}
 	if acct.HomeAccountID == "" {
-		return Token{}, &ConsentError{Scopes: rt.scopes, URL: m.SignInURL("/", rt.scopes...), kind: ErrNotSignedIn,
+		return Token{}, &ConsentError{Scopes: rt.scopes, URL: m.SignInURL(m.cfg.BasePath, rt.scopes...), kind: ErrNotSignedIn,
 			cause: fmt.Errorf("%w: no account %q in the token cache", ErrInteractionRequired, accountID)}
 	}
 	ai, err := m.tokenFor(ctx, acct, rt)
 	if err != nil {
-		return Token{}, m.tokenError(ctx, acct, rt, "/", err)
+		return Token{}, m.tokenError(ctx, acct, rt, m.cfg.BasePath, err)
 	}
 	return ai.tok, nil
 }

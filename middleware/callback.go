@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
@@ -198,7 +197,7 @@ func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, sess *
 	}
 	m.flowSucceeded(r.Context(), f)
 	m.log.InfoContext(r.Context(), "middleware: signed in", "account", acct.HomeAccountID,
-		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State))
+		"scopes", logScopes(f.Scopes), "flow", flowstore.ID(f.State))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", returnurl.Or(f.ReturnURL, "/"))
 	w.WriteHeader(http.StatusSeeOther)

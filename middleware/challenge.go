@@ -1,10 +1,6 @@
 package middleware
 
-import (
-	"net/http"
-
-	"github.com/consentry/consentry/middleware/internal/returnurl"
-)
+import "net/http"
 
 // reauth is a round trip to Entra that a handler asks for through
 // Challenge: a claims challenge, or consent for a token Token could not get.
@@ -22,7 +18,7 @@ func (m *Middleware) challengeToken(w http.ResponseWriter, r *http.Request, err 
 	if !ok {
 		return false
 	}
-	m.log.InfoContext(r.Context(), "middleware: token needs consent", "path", r.URL.Path, "scopes", ce.Scopes)
+	m.log.InfoContext(r.Context(), "middleware: token needs consent", "path", r.URL.Path, "scopes", logScopes(ce.Scopes))
 	m.reauthorize(w, r, reauth{scopes: ce.Scopes, reason: err,
 		url: func(ret string) string { return m.SignInURL(ret, ce.Scopes...) }})
 	return true
@@ -32,12 +28,11 @@ func (m *Middleware) challengeToken(w http.ResponseWriter, r *http.Request, err 
 // post recorded by Require is kept and posted again), or answers a script
 // with 401 and JSON.
 func (m *Middleware) reauthorize(w http.ResponseWriter, r *http.Request, ra reauth) {
-	ret := returnurl.Or(r.URL.RequestURI(), "/")
 	if isScript(r) {
-		m.scriptChallenge(w, r, ra.scopes, ra.url(ret), ra.reason)
+		m.scriptChallenge(w, r, ra.scopes, ra.url(m.scriptReturn(r)), ra.reason)
 		return
 	}
-	fr := flowRequest{scopes: ra.scopes, returnURL: ret, claims: ra.claims}
+	fr := flowRequest{scopes: ra.scopes, returnURL: m.returnURL(r), claims: ra.claims}
 	if needsKeeping(r) {
 		if kerr := m.keepable(r); kerr != nil {
 			m.fail(w, r, kerr)

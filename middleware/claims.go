@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/consentry/consentry/middleware/internal/protocol"
-	"github.com/consentry/consentry/middleware/internal/returnurl"
 )
 
 // ClaimsChallengeError is an API's refusal of the user's token with a claims
@@ -44,7 +43,7 @@ func (m *Middleware) Transport(r *http.Request, base http.RoundTripper) http.Rou
 		base = http.DefaultTransport
 	}
 	ai, _ := r.Context().Value(ctxKey{}).(*authInfo)
-	return &claimsTransport{m: m, ai: ai, base: base, ret: returnurl.Or(r.URL.RequestURI(), "/")}
+	return &claimsTransport{m: m, ai: ai, base: base, ret: m.returnURL(r)}
 }
 
 // Client returns an http.Client using Transport(r, base), where base is the
@@ -125,7 +124,7 @@ func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error
 	if !errors.As(err, &ce) || len(ce.Scopes) == 0 {
 		return m.challengeToken(w, r, err)
 	}
-	m.log.InfoContext(r.Context(), "middleware: claims challenge", "path", r.URL.Path, "scopes", strings.Join(ce.Scopes, " "))
+	m.log.InfoContext(r.Context(), "middleware: claims challenge", "path", r.URL.Path, "scopes", logScopes(ce.Scopes))
 	m.reauthorize(w, r, reauth{scopes: ce.Scopes, claims: ce.Claims, reason: err,
 		url: func(ret string) string { return m.signInWithClaims(ret, ce.Scopes, ce.Claims) }})
 	return true
@@ -138,9 +137,9 @@ var errFormNotKept = fmt.Errorf("%w: the form could not be kept across the new s
 // again (with ra's claims and scopes) from the page the form was on, then
 // send it again.
 func (m *Middleware) formNotKept(r *http.Request, ra reauth, err error) error {
-	ret := "/"
-	if ref, perr := url.Parse(r.Referer()); perr == nil && m.sameOrigin(r) && returnurl.Valid(ref.RequestURI()) {
-		ret = ref.RequestURI()
+	ret, ok := m.pageOf(r.Referer())
+	if !ok || !m.sameOrigin(r) {
+		ret = m.cfg.BasePath
 	}
 	return &ConsentError{Scopes: ra.scopes, URL: ra.url(ret), kind: errFormNotKept, cause: err}
 }

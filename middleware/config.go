@@ -34,7 +34,8 @@ type Config struct {
 	// RedirectURL is the absolute redirect URI registered for the app, e.g.
 	// https://app.example/auth/callback. It must be https, except http on
 	// localhost or 127.0.0.1 for development. AuthHandler serves the callback at its
-	// path, and sign-in and sign-out next to it (see AuthHandler).
+	// path, and sign-in and sign-out next to it (see AuthHandler); the path must
+	// be clean, without query, braces or escaped slashes.
 	RedirectURL string
 	// SessionKeys are gorilla/securecookie key pairs: a hash key of 32 or 64
 	// bytes, optionally followed by a block (encryption) key of 16, 24 or 32
@@ -58,19 +59,33 @@ type Config struct {
 	// only when given one FlowStore too.
 	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
-	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=/, Secure unless
+	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=BasePath, Secure unless
 	// RedirectURL is http://localhost or http://127.0.0.1). With a server-side
 	// store (the cookie holds an id), a sign-in saves the session under a new
 	// id and erases the old one (Save with MaxAge -1), so an id planted before
 	// sign-in is not signed in afterwards (session fixation).
 	Sessions sessions.Store
+	// AppSession, when set, keeps the middleware's session values in the
+	// app's own session (scs, a cookie of its own) instead of Sessions; see
+	// AppSession. Set Sessions or AppSession, not both.
+	AppSession AppSession
 	// SessionName is the session (cookie) name. Default "consentry".
 	SessionName string
 	// SessionMaxAge is the lifetime of the default cookie session. Default 24h.
 	SessionMaxAge time.Duration
 	// PostLogoutRedirectURL is where Entra sends the browser after sign-out.
-	// Default: the origin of RedirectURL followed by "/". Register it in the app.
+	// Default: the origin of RedirectURL followed by BasePath. Register it in the app.
 	PostLogoutRedirectURL string
+	// BasePath is the path the app is mounted at as browsers see it, e.g.
+	// "/app/" for an app served under https://example.com/app/ (behind
+	// http.StripPrefix, chi's Mount, a gorilla/mux subrouter, or a proxy that
+	// strips the prefix). It must start and end with "/" and contain
+	// RedirectURL's path. The session cookie is scoped to it, the built-in
+	// pages link home to it, a sign-in without a redirect parameter returns
+	// to it, and PostLogoutRedirectURL defaults to it. Default: the directory
+	// above AuthHandler's (RedirectURL https://example.com/app/auth/callback
+	// gives "/app/"; /auth/callback gives "/").
+	BasePath string
 
 	// HTTPClient makes MSAL's calls to Entra. Default http.DefaultClient.
 	// Against entratest use its Server.Client().
@@ -84,9 +99,17 @@ type Config struct {
 	Logger *slog.Logger
 	// ErrorHandler writes the page for a request that cannot continue: status is
 	// the suggested HTTP status and err wraps one of the package's sentinel errors
-	// (see ConsentError). Default: a short HTML page (JSON for scripts) saying what
-	// happened and what the user can do.
+	// (see ConsentError). Default: a short HTML page drawn by RenderPage (JSON
+	// for scripts) saying what happened and what the user can do.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// RenderPage draws the middleware's pages in the app's layout: the
+	// default ErrorHandler's error pages (declined, an administrator must
+	// approve, not found, a form from another site, ...), the resume page
+	// ("Almost done", whose form a script served by AuthHandler submits) and
+	// the sign-out confirmation. It gets the status, title, message, links
+	// and form (see Page), with the default text; it writes the status.
+	// Default DefaultRenderPage.
+	RenderPage func(w http.ResponseWriter, r *http.Request, p Page)
 	// Now is the clock for token expiry and pending sign-in expiry. Default time.Now.
 	Now func() time.Time
 	// TokenCacheSize bounds the in-process cache of access tokens, in entries
@@ -211,7 +234,7 @@ func (a authPaths) has(p string) bool {
 func (c Config) validate() (*settings, error) {
 	s := &settings{Config: c}
 	for _, check := range []func(*settings) error{
-		checkAuthority, checkClient, checkRedirect, checkSessionKeys, checkOptional,
+		checkAuthority, checkClient, checkRedirect, checkBasePath, checkSessionKeys, checkOptional,
 	} {
 		if err := check(s); err != nil {
 			return nil, err
@@ -265,8 +288,8 @@ func checkRedirect(s *settings) error {
 		return fmt.Errorf("middleware: Config.RedirectURL %q must not carry a query or fragment", s.RedirectURL)
 	case u.Path == "" || u.Path == "/" || strings.HasSuffix(u.Path, "/"):
 		return fmt.Errorf("middleware: Config.RedirectURL %q needs a path that names the callback, e.g. /auth/callback", s.RedirectURL)
-	case strings.ContainsAny(u.Path, "{}") || path.Clean(u.Path) != u.Path:
-		return fmt.Errorf("middleware: Config.RedirectURL %q needs a clean path without braces, e.g. /auth/callback", s.RedirectURL)
+	case strings.ContainsAny(u.Path, "{}") || path.Clean(u.Path) != u.Path || strings.Contains(strings.ToUpper(u.EscapedPath()), "%2F"):
+		return fmt.Errorf("middleware: Config.RedirectURL %q needs a clean path without braces or escaped slashes, e.g. /auth/callback", s.RedirectURL)
 	}
 	s.redirect = u
 	dir := path.Dir(u.Path)
@@ -283,10 +306,10 @@ func checkSessionKeys(s *settings) error {
 	}
 	for i, k := range s.SessionKeys {
 		if i%2 == 0 && len(k) != 32 && len(k) != 64 {
-			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a hash key of %d bytes: it must be 32 or 64 random bytes", i, len(k))
+			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a hash key of %d bytes: it must be 32 or 64 random bytes%s", i, len(k), encodedKeyHint(k))
 		}
 		if i%2 == 1 && len(k) != 0 && len(k) != 16 && len(k) != 24 && len(k) != 32 {
-			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a block key of %d bytes: it must be 16, 24 or 32 random bytes, or nil", i, len(k))
+			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a block key of %d bytes: it must be 16, 24 or 32 random bytes, or nil%s", i, len(k), encodedKeyHint(k))
 		}
 	}
 	return nil
@@ -298,6 +321,9 @@ func checkOptional(s *settings) error {
 		if err != nil || !u.IsAbs() || (u.Scheme != "https" && !(u.Scheme == "http" && s.localhost)) {
 			return fmt.Errorf("middleware: Config.PostLogoutRedirectURL %q must be an absolute https URL", s.PostLogoutRedirectURL)
 		}
+	}
+	if s.Sessions != nil && s.AppSession != nil {
+		return fmt.Errorf("middleware: Config.Sessions and Config.AppSession are both set: keep one")
 	}
 	if s.SessionName != "" && strings.ContainsAny(s.SessionName, " ;,=\"\t\r\n") {
 		return fmt.Errorf("middleware: Config.SessionName %q is not a valid cookie name", s.SessionName)
@@ -334,7 +360,7 @@ func (s *settings) applyDefaults() {
 		s.SessionMaxAge = DefaultSessionMaxAge
 	}
 	if s.PostLogoutRedirectURL == "" {
-		s.PostLogoutRedirectURL = s.redirect.Scheme + "://" + s.redirect.Host + "/"
+		s.PostLogoutRedirectURL = s.redirect.Scheme + "://" + s.redirect.Host + s.BasePath
 	}
 	if s.HTTPClient == nil {
 		s.HTTPClient = http.DefaultClient
@@ -344,6 +370,9 @@ func (s *settings) applyDefaults() {
 	}
 	if s.ErrorHandler == nil {
 		s.ErrorHandler = DefaultErrorHandler
+	}
+	if s.RenderPage == nil {
+		s.RenderPage = DefaultRenderPage
 	}
 	if s.Now == nil {
 		s.Now = time.Now

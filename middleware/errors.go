@@ -178,7 +178,7 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	m.log.Log(r.Context(), level, "middleware: request failed",
 		"method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	w.Header().Set("Cache-Control", "no-store")
-	m.cfg.ErrorHandler(w, r, status, err)
+	m.cfg.ErrorHandler(w, withMiddleware(r, m), status, err)
 }
 
 func (m *Middleware) logLevel(status int) slog.Level {

@@ -2,8 +2,10 @@ package middleware_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log"
 	"log/slog"
@@ -14,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/gorilla/csrf"
 	"golang.org/x/oauth2"
 
 	"github.com/consentry/consentry/middleware"
@@ -107,6 +110,68 @@ func ExampleMiddleware_AuthHandler() {
 	// Output:
 	// /auth/signin?redirect=%2Fmail&scope=Mail.Read
 	// 401 true
+}
+
+// Mount the app under /app/ behind http.StripPrefix: every URL the browser
+// sees keeps the prefix. A script's 401 returns the user to the page the
+// script runs on and carries RFC 6750's Bearer challenge.
+func ExampleMiddleware_Require_prefix() {
+	mw := exampleMiddleware(func(c *middleware.Config) { c.RedirectURL = "https://app.example/app/auth/callback" })
+	inner := http.NewServeMux()
+	inner.Handle("/auth/", mw.AuthHandler())
+	inner.Handle("GET /api/mail", mw.Require("Mail.Read")(http.NotFoundHandler()))
+	outer := http.NewServeMux()
+	outer.Handle("/app/", http.StripPrefix("/app", inner))
+
+	r := httptest.NewRequest("GET", "https://app.example/app/api/mail", nil)
+	r.Header.Set("Sec-Fetch-Mode", "cors") // fetch() from the page below
+	r.Header.Set("Referer", "https://app.example/app/inbox")
+	w := httptest.NewRecorder()
+	outer.ServeHTTP(w, r)
+	var body struct {
+		SignInURL string `json:"signin_url"`
+	}
+	_ = json.NewDecoder(w.Body).Decode(&body)
+	fmt.Println(w.Code, body.SignInURL)
+	fmt.Println(w.Result().Header.Values("WWW-Authenticate")[1])
+	// Output:
+	// 401 /app/auth/signin?redirect=%2Fapp%2Finbox&scope=Mail.Read
+	// Bearer realm="app.example", scope="Mail.Read"
+}
+
+// Put ResumeForms outermost when a token-checking CSRF middleware wraps the
+// app, so a form kept across consent reaches it with its original fields.
+func ExampleMiddleware_ResumeForms() {
+	mw := exampleMiddleware(nil)
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler())
+	mux.Handle("POST /compose", mw.Require("Mail.Send")(http.NotFoundHandler()))
+	handler := mw.ResumeForms(csrf.Protect([]byte("a 32-byte key for gorilla/csrf!!"))(mux))
+	_ = handler // http.ListenAndServe(addr, handler)
+}
+
+// Draw the middleware's pages in the app's own layout, rewording one of them.
+func ExampleConfig_renderPage() {
+	layout := template.Must(template.New("layout").Parse(`<main class="app"><h1>{{.Title}}</h1><p>{{.Message}}</p>
+{{range .Links}}<a href="{{.URL}}">{{.Label}}</a>{{end}}
+{{with .Form}}<form id="{{.ID}}" method="{{.Method}}" action="{{.Action}}"><button>{{.Button}}</button></form>{{end}}
+{{with .Script}}<script src="{{.}}"></script>{{end}}</main>`))
+	mw := exampleMiddleware(func(c *middleware.Config) {
+		c.Logger = slog.New(slog.DiscardHandler) // the 404 below is logged as a warning
+		c.RenderPage = func(w http.ResponseWriter, r *http.Request, p middleware.Page) {
+			if errors.Is(p.Err, middleware.ErrConsentDeclined) {
+				p.Message = "No problem: this page needs your mailbox, and nothing was shared."
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(p.Status)
+			_ = layout.Execute(w, p)
+		}
+	})
+	w := httptest.NewRecorder()
+	mw.AuthHandler().ServeHTTP(w, httptest.NewRequest("GET", "https://app.example/auth/nowhere", nil))
+	fmt.Println(w.Code, strings.Contains(w.Body.String(), `<main class="app"><h1>Not found</h1>`))
+	// Output:
+	// 404 true
 }
 
 func exampleMiddleware(cfg func(*middleware.Config)) *middleware.Middleware {

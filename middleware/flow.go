@@ -79,8 +79,8 @@ func (m *Middleware) redirectFlow(w http.ResponseWriter, r *http.Request, sess *
 		m.fail(w, r, fmt.Errorf("middleware: save session: %w", err))
 		return
 	}
-	m.log.InfoContext(ctx, "middleware: redirect to Entra", "path", r.URL.Path, "kind", f.Kind,
-		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State), "attempt", f.Attempt,
+	m.log.DebugContext(ctx, "middleware: redirect to Entra", "path", r.URL.Path, "kind", f.Kind,
+		"scopes", logScopes(f.Scopes), "flow", flowstore.ID(f.State), "attempt", f.Attempt,
 		"signed_in", sess.account.HomeAccountID != "", "claims", f.Claims != "", "resume", f.Resume != "")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)

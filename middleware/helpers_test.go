@@ -157,6 +157,7 @@ func (e *env) newMiddleware(t testing.TB, cfg middleware.Config) *middleware.Mid
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	middleware.LiftDeadlines(mw) // tests of timeouts set their own (SetRetry)
 	return mw
 }
 
@@ -232,6 +233,7 @@ func (a *testApp) compose(w http.ResponseWriter, r *http.Request) {
 func (e *env) browser(u entratest.User, c entratest.ConsentAction) *entratest.Browser {
 	b := e.idp.NewBrowser(e.srv.Certificate())
 	b.User, b.Consent = u.UPN, c
+	b.NoScript = true // tests look at the resume page before posting it
 	b.Client.Transport = &originTransport{base: b.Client.Transport, origin: e.srv.URL}
 	return b
 }
@@ -404,6 +406,9 @@ type headerTransport struct {
 func (t *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodPost && !strings.Contains(r.URL.RawQuery, "consentry_resume") {
 		r = r.Clone(r.Context())
+		for _, k := range []string{"Origin", "Referer", "Sec-Fetch-Site"} {
+			r.Header.Del(k) // only the test's headers say where the form comes from
+		}
 		for k, v := range t.header {
 			r.Header[k] = v
 		}

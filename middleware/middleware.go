@@ -24,25 +24,27 @@ import (
 // consent round trips with Entra ID. Create it with New; it is safe for
 // concurrent use.
 type Middleware struct {
-	cfg      *settings
-	log      *slog.Logger
-	cache    *tokencache.Cache
-	clients  *clientPool
-	flows    *flowstore.Store
-	flowKV   tokencache.Store // Config.FlowStore or its default (flowStore)
-	sessions sessions.Store
-	tokens   *hotcache.Cache[*authInfo] // by tokenOwner and route id
-	memo     *hotcache.Cache[memoEntry] // decoded session cookies; default cookie store only
-	fast     *hotcache.Cache[*authInfo] // by session cookie and route id; default cookie store only
-	routes   routeIDs
-	tokenRts sync.Map // scopes given to Token, joined by spaces → *route
-	flight   flight.Group[*authInfo]
-	resumes  *sealed.Box // POST requests kept across a round trip
-	loops    *sealed.Box // loop-guard counters
-	tenants  *sealed.Box // tenant records (onboarding, admin-granted scopes)
-	retry    retryPolicy // of silent acquisitions and AppToken
-	life     lifecycle   // Close: cancels and waits for acquisitions in flight
-	front    frontChannel
+	cfg         *settings
+	log         *slog.Logger
+	cache       *tokencache.Cache
+	authority   *tokencache.Authority // Config.Authority as MSAL keys tokens; nil: the cold path asks MSAL
+	clients     *clientPool
+	flows       *flowstore.Store
+	flowKV      tokencache.Store // Config.FlowStore or its default (flowStore)
+	sessions    sessions.Store
+	tokens      *hotcache.Cache[*authInfo] // by tokenOwner and route id
+	memo        *hotcache.Cache[memoEntry] // decoded session cookies; default cookie store only
+	fast        *hotcache.Cache[*authInfo] // by session cookie and route id; default cookie store only
+	routes      routeIDs
+	tokenRts    sync.Map // scopes given to Token, joined by spaces → *route
+	flight      flight.Group[*authInfo]
+	resumes     *sealed.Box   // POST requests kept across a round trip
+	loops       *sealed.Box   // loop-guard counters
+	tenants     *sealed.Box   // tenant records (onboarding, admin-granted scopes)
+	retry       retryPolicy   // of silent acquisitions and AppToken
+	silentLimit time.Duration // bounds one silent acquisition; zero: silentTimeout
+	life        lifecycle     // Close: cancels and waits for acquisitions in flight
+	front       frontChannel
 }
 
 // New validates cfg and returns a Middleware. Its error says which Config field
@@ -58,6 +60,7 @@ func New(cfg Config) (*Middleware, error) {
 			return nil, fmt.Errorf("middleware: default token cache: %w", err)
 		}
 	}
+	m.authority = cacheAuthority(s.Authority)
 	if m.clients, err = newClientPool(s, m.cache); err != nil {
 		return nil, err
 	}
@@ -69,6 +72,9 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, err
 	}
 	m.sessions = s.Sessions
+	if s.AppSession != nil {
+		m.sessions = appStore{s.AppSession}
+	}
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
 		m.memo = hotcache.New[memoEntry](s.TokenCacheSize)

@@ -34,11 +34,11 @@ func (m *Middleware) absolute(rel string) string {
 }
 
 // isScript reports whether r comes from a script rather than a page
-// navigation: XMLHttpRequest's marker, fetch()'s Fetch metadata
+// navigation: XMLHttpRequest's marker, htmx's HX-Request, fetch()'s Fetch metadata
 // (Sec-Fetch-Dest empty, or a Sec-Fetch-Mode other than navigate), or an
 // Accept asking for JSON but not HTML.
 func isScript(r *http.Request) bool {
-	if r.Header.Get("X-Requested-With") == "XMLHttpRequest" || r.Header.Get("Sec-Fetch-Dest") == "empty" {
+	if r.Header.Get("X-Requested-With") == "XMLHttpRequest" || r.Header.Get("Sec-Fetch-Dest") == "empty" || isHTMX(r) {
 		return true
 	}
 	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" {

@@ -3,7 +3,6 @@ package middleware
 import (
 	"encoding/json"
 	"errors"
-	"html/template"
 	"net/http"
 	"strings"
 )
@@ -55,26 +54,19 @@ func explain(err error) page {
 	return p
 }
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}code{background:#f3f3f3;padding:0 .2rem}.detail{color:#666;font-size:.9rem}</style>
-</head><body>
-<h1>{{.Title}}</h1>
-<p>{{.What}}</p>
-{{if .Scopes}}<p>Permissions: {{range $i, $s := .Scopes}}{{if $i}}, {{end}}<code>{{$s}}</code>{{end}}</p>{{end}}
-<p>{{.Todo}}</p>
-{{if .AdminURL}}<p>Link for your administrator: <a id="admin-link" href="{{.AdminURL}}">{{.AdminURL}}</a></p>{{end}}
-<p>{{if .RetryURL}}<a href="{{.RetryURL}}">Try again</a> · {{end}}<a href="/">Home page</a></p>
-{{if .Detail}}<p class="detail">Details: {{.Detail}}</p>{{end}}
-</body></html>
-`))
-
-// DefaultErrorHandler is the default Config.ErrorHandler: an HTML page that says
-// what happened and what the user can do (with a "Try again" link for consent
-// errors), or a JSON body {"error", "error_description", "signin_url"} for
-// scripts. It never redirects, so an error cannot start a loop.
+// DefaultErrorHandler writes an HTML page that says what happened and what
+// the user can do (with a "Try again" link for consent errors) in the
+// default look, or a JSON body {"error", "error_description", "signin_url"}
+// for scripts. It never redirects, so an error cannot start a loop. Called
+// by the middleware (as Config's default ErrorHandler, or from an
+// ErrorHandler of the app's that handles some errors and passes the rest
+// on), the page is drawn by Config.RenderPage and links home to
+// Config.BasePath; called elsewhere, it links home to "/".
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if m, ok := r.Context().Value(middlewareKey{}).(*Middleware); ok && !isScript(r) {
+		m.cfg.RenderPage(w, r, m.errorPage(status, err))
+		return
+	}
 	p := explain(err)
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -87,7 +79,5 @@ func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, status int, err
 		})
 		return
 	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_ = pageTmpl.Execute(w, p)
+	DefaultRenderPage(w, r, p.page(status, err, "/"))
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -56,10 +55,13 @@ func (m *Middleware) readKept(r *http.Request, sess *session) (*keptRequest, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: read the request body: %w", ErrInvalidRequest, err)
 	}
+	if len(body) == 0 {
+		body = parsedForm(r)
+	}
 	if int64(len(body)) > limit {
 		return nil, fmt.Errorf("%w: more than %d bytes (Config.MaxResumeBody)", ErrRequestTooLarge, limit)
 	}
-	return &keptRequest{Method: r.Method, URL: r.URL.RequestURI(), ContentType: r.Header.Get("Content-Type"), Body: body}, nil
+	return &keptRequest{Method: r.Method, URL: m.requestURI(r), ContentType: r.Header.Get("Content-Type"), Body: body}, nil
 }
 
 // keepable checks that r may be kept and posted again after a round trip:
@@ -70,7 +72,7 @@ func (m *Middleware) keepable(r *http.Request) error {
 		return fmt.Errorf("%w: %s %s (Origin %q, Sec-Fetch-Site %q)", ErrCrossSiteForm,
 			r.Method, r.URL.Path, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"))
 	}
-	if !returnurl.Valid(r.URL.RequestURI()) {
+	if !returnurl.Valid(m.requestURI(r)) {
 		return fmt.Errorf("%w: the form's URL is not a plain path on this site, so it cannot be sent again after sign-in", ErrInvalidRequest)
 	}
 	return nil
@@ -105,7 +107,7 @@ func (m *Middleware) resumeURL(id string) string {
 
 // resumePage serves GET /auth/resume?id=...: a page whose form posts to the
 // original URL (plus consentry_resume=id), submitted by a script at once or
-// by the user's click. Require swaps the kept body back in. The page itself
+// by the user's click, drawn by Config.RenderPage. Require swaps the kept body back in. The page itself
 // changes nothing: only the post uses the kept request, once.
 func (m *Middleware) resumePage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
@@ -120,11 +122,8 @@ func (m *Middleware) resumePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := k.URL + sepFor(k.URL) + url.Values{resumeParam: {id}}.Encode()
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	_ = resumeTmpl.Execute(w, struct{ Action, Method string }{action, k.Method})
+	w.Header().Set("Cache-Control", "no-store")
+	m.cfg.RenderPage(w, r, m.resumePageFor(action))
 }
 
 func sepFor(u string) string {
@@ -133,15 +132,6 @@ func sepFor(u string) string {
 	}
 	return "?"
 }
-
-var resumeTmpl = template.Must(template.New("resume").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Continue</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}</style></head>
-<body><h1>Almost done</h1><p>You are signed in with the permissions this page needs. Your form is ready to send.</p>
-<form id="consentry-resume" method="post" action="{{.Action}}" data-method="{{.Method}}"><button type="submit">Continue</button></form>
-<script>document.getElementById("consentry-resume").submit()</script>
-</body></html>
-`))
 
 // resumed handles the re-post of a kept request at a Require route: it
 // returns r with the kept method, query, content type and body, or writes an
@@ -175,7 +165,7 @@ func (m *Middleware) resumed(w http.ResponseWriter, r *http.Request) (*http.Requ
 
 // ownsKept reports whether k belongs to r's session and path.
 func (m *Middleware) ownsKept(r *http.Request, k *keptRequest) bool {
-	return k.SID != "" && k.SID == m.loadSession(r).sid && samePath(k.URL, r.URL.Path)
+	return k.SID != "" && k.SID == m.loadSession(r).sid && samePath(k.URL, m.requestPath(r))
 }
 
 // samePath reports whether the kept URL's path is p.
@@ -257,5 +247,9 @@ func (m *Middleware) keptForChallenge(r *http.Request) (*keptRequest, error) {
 	if rec.over {
 		return nil, fmt.Errorf("%w: %w: more than %d bytes (MaxChallengeBody, Config.MaxResumeBody)", errFormNotKept, ErrRequestTooLarge, rec.limit)
 	}
-	return &keptRequest{Method: r.Method, URL: r.URL.RequestURI(), ContentType: r.Header.Get("Content-Type"), Body: rec.buf}, nil
+	body := rec.buf
+	if len(body) == 0 {
+		body = parsedForm(r)
+	}
+	return &keptRequest{Method: r.Method, URL: m.requestURI(r), ContentType: r.Header.Get("Content-Type"), Body: body}, nil
 }

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
 	"github.com/consentry/consentry/middleware/internal/flowstore"
-	"github.com/consentry/consentry/middleware/internal/returnurl"
 	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
@@ -144,8 +144,11 @@ func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*auth
 			return nil, &silentError{kind: entraerr.Unavailable, err: err}
 		}
 		defer done()
-		ctx, cancel := context.WithTimeout(ctx, silentTimeout)
+		ctx, cancel := context.WithTimeout(ctx, cmp.Or(m.silentLimit, silentTimeout))
 		defer cancel()
+		if ai, ok, err := m.cachedToken(ctx, acct, rt); ok || err != nil {
+			return ai, err
+		}
 		var ar confidential.AuthResult
 		err = m.retry.do(ctx, func(ctx context.Context, timeout time.Duration) error { // Entra 5xx, timeouts
 			return m.clients.withTimeout(ctx, timeout, func(ctx context.Context, c confidential.Client) (err error) {
@@ -169,8 +172,8 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 	}
 	switch se.kind {
 	case entraerr.NeedsUser:
-		m.log.InfoContext(r.Context(), "middleware: interactive sign-in needed",
-			"path", r.URL.Path, "scopes", rt.key, "account", acct.HomeAccountID, "reason", se.err)
+		m.log.DebugContext(r.Context(), "middleware: interactive sign-in needed", append([]any{
+			"path", r.URL.Path, "scopes", rt.key, "account", acct.HomeAccountID}, needUserAttrs(se)...)...)
 		m.needUser(w, r, rt, fmt.Errorf("%w: %w", ErrInteractionRequired, se))
 	case entraerr.Canceled:
 		if r.Context().Err() != nil {
@@ -185,9 +188,9 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 // needUser sends the user to Entra for rt's scopes: a redirect for browsers, a
 // 401 JSON answer for scripts.
 func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route, reason error) {
-	ret := returnurl.Or(r.URL.RequestURI(), "/")
+	ret := m.returnURL(r)
 	if isScript(r) {
-		m.scriptChallenge(w, r, rt.scopes, m.SignInURL(ret, rt.scopes...), reason)
+		m.scriptChallenge(w, r, rt.scopes, m.SignInURL(m.scriptReturn(r), rt.scopes...), reason)
 		return
 	}
 	m.interactive(w, r, rt, ret)
@@ -206,6 +209,7 @@ type challenge struct {
 func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Consentry realm=%s, error="interaction_required", scope=%s, signin_url=%s`,
 		strconv.Quote(m.cfg.redirect.Host), strconv.Quote(strings.Join(scopes, " ")), strconv.Quote(u)))
+	m.standardChallenge(w, r, scopes, u, reason)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusUnauthorized)
@@ -215,7 +219,7 @@ func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, sco
 		SignInURL:   u,
 		Scopes:      scopes,
 	})
-	m.log.InfoContext(r.Context(), "middleware: 401 to script", "path", r.URL.Path, "scopes", strings.Join(scopes, " "))
+	m.log.DebugContext(r.Context(), "middleware: 401 to script", "path", r.URL.Path, "scopes", logScopes(scopes))
 }
 
 // describe says, without internal details, why the user is needed.

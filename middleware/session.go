@@ -51,7 +51,7 @@ type session struct {
 func newCookieStore(s *settings) *sessions.CookieStore {
 	cs := sessions.NewCookieStore(s.SessionKeys...)
 	cs.Options = &sessions.Options{
-		Path:     "/",
+		Path:     s.BasePath,
 		MaxAge:   int(s.SessionMaxAge.Seconds()),
 		HttpOnly: true,
 		Secure:   !(s.localhost && s.redirect.Scheme == "http"),

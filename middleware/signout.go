@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"html/template"
 	"net/http"
 )
 
@@ -41,22 +40,10 @@ func (m *Middleware) confirmSignOut(w http.ResponseWriter, r *http.Request) {
 		"method", r.Method, "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	status := http.StatusOK
 	if r.Method != http.MethodGet {
 		status = http.StatusForbidden
 	}
-	w.WriteHeader(status)
-	_ = signOutTmpl.Execute(w, m.cfg.authPaths.signOut)
+	m.cfg.RenderPage(w, r, m.signOutPage(status))
 }
-
-var signOutTmpl = template.Must(template.New("signout").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign out?</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}</style></head>
-<body><h1>Sign out?</h1><p>Do you want to sign out of this app?</p>
-<form method="post" action="{{.}}"><button type="submit" id="sign-out">Sign out</button></form>
-<p><a href="/">No, back to the home page</a></p>
-</body></html>
-`))

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
-	"github.com/consentry/consentry/middleware/internal/returnurl"
 	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
@@ -51,13 +50,12 @@ func (m *Middleware) Token(r *http.Request, scopes ...string) (Token, error) {
 	}
 	acct, ok := requestAccount(m, r)
 	if !ok {
-		ret := returnurl.Or(r.URL.RequestURI(), "/")
-		return Token{}, &ConsentError{Scopes: rt.scopes, URL: m.SignInURL(ret, rt.scopes...), kind: ErrNotSignedIn,
+		return Token{}, &ConsentError{Scopes: rt.scopes, URL: m.SignInURL(m.returnURL(r), rt.scopes...), kind: ErrNotSignedIn,
 			cause: ErrInteractionRequired}
 	}
 	ai, err := m.tokenFor(r.Context(), acct, rt)
 	if err != nil {
-		return Token{}, m.tokenError(r.Context(), acct, rt, returnurl.Or(r.URL.RequestURI(), "/"), err)
+		return Token{}, m.tokenError(r.Context(), acct, rt, m.returnURL(r), err)
 	}
 	return ai.tok, nil
 }

@@ -27,6 +27,7 @@ type CompareAndSwapper interface {
 type Box struct {
 	kv     KV
 	ring   *seal.Keyring
+	legacy *legacyBox // opens records sealed before package seal
 	prefix string
 	now    func() time.Time
 }
@@ -38,13 +39,25 @@ type envelope struct {
 }
 
 // New returns a Box. label separates the keys of different kinds of record;
-// secrets derive the sealing keys (the first seals, all open).
+// secrets derive the sealing keys (the first seals, all open). Records of
+// label sealed in the Legacy format {Info: "consentry/sealed/v1/"+label}
+// still open.
 func New(kv KV, secrets [][]byte, label, prefix string, now func() time.Time) (*Box, error) {
+	return NewWithLegacy(kv, secrets, label, prefix, now, Legacy{Info: "consentry/sealed/v1/" + label})
+}
+
+// NewWithLegacy is New for records that were sealed in the Legacy format
+// legacy.
+func NewWithLegacy(kv KV, secrets [][]byte, label, prefix string, now func() time.Time, legacy Legacy) (*Box, error) {
 	ring, err := seal.Derive("consentry/middleware/v2/"+label+"\x00", secrets)
 	if err != nil {
 		return nil, fmt.Errorf("sealed: %w", err)
 	}
-	return &Box{kv: kv, ring: ring, prefix: prefix, now: now}, nil
+	lb, err := newLegacy(legacy, secrets)
+	if err != nil {
+		return nil, fmt.Errorf("sealed: %w", err)
+	}
+	return &Box{kv: kv, ring: ring, legacy: lb, prefix: prefix, now: now}, nil
 }
 
 // Key returns the store key of id: the prefix and seal.ID(id), so the store
@@ -172,10 +185,15 @@ func (b *Box) Drop(ctx context.Context, pub string) error {
 	return nil
 }
 
+// open opens a record stored under key, in package seal's format or else in
+// the Legacy one.
 func (b *Box) open(key string, data []byte) (envelope, bool) {
-	var env envelope
 	plain, _, err := b.ring.Open(nil, data, key)
-	return env, err == nil && json.Unmarshal(plain, &env) == nil
+	if err != nil {
+		return b.legacy.open(b.prefix, key, data)
+	}
+	var env envelope
+	return env, json.Unmarshal(plain, &env) == nil
 }
 
 func (b *Box) expired(env envelope) bool {
