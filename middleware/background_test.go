@@ -3,7 +3,9 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,5 +93,43 @@ func TestAccountTokenUnknownAccount(t *testing.T) {
 	}
 	if _, err := e.mw.AccountToken(ctx, id); !errors.Is(err, middleware.ErrInvalidRequest) {
 		t.Errorf("no scopes: %v, want ErrInvalidRequest", err)
+	}
+}
+
+// TestAccountTokenConcurrentAccounts: jobs for several accounts at once,
+// each refreshing, get each their own user's token (MSAL clients are pooled
+// per call, never shared between two users' reads).
+func TestAccountTokenConcurrentAccounts(t *testing.T) {
+	e := newEnv(t)
+	e.idp.SetTokenLifetime(4 * time.Minute) // every call refreshes
+	users := []entratest.User{e.user, e.addUser("megan"), e.addUser("lynne"), e.addUser("diego")}
+	ids := make([]string, len(users))
+	e.serveWhoami(func(a middleware.Account) string { return a.HomeAccountID })
+	for i, u := range users {
+		p := e.get(t, e.browser(u, entratest.Accept), "/whoami")
+		if p.StatusCode != http.StatusOK {
+			t.Fatalf("sign-in %s: %d%s", u.UPN, p.StatusCode, trail(p))
+		}
+		ids[i] = p.Body
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*len(users))
+	for range 8 {
+		for i, u := range users {
+			wg.Go(func() {
+				tok, err := e.mw.AccountToken(context.Background(), ids[i], "User.Read")
+				if err == nil && claim(tok.AccessToken, "oid") != u.ObjectID {
+					err = fmt.Errorf("%s got a token for %s", u.UPN, claim(tok.AccessToken, "oid"))
+				}
+				errs <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
 	}
 }

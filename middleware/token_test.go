@@ -56,7 +56,7 @@ func (a *tokenApp) dashboard(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		auds = append(auds, audience(tok.AccessToken))
+		auds = append(auds, claim(tok.AccessToken, "aud"))
 	}
 	a.completed.Add(1)
 	fmt.Fprintf(w, "dashboard audiences=%s", strings.Join(auds, ","))
@@ -77,19 +77,18 @@ func (a *tokenApp) sync(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "synced calendar=%q scopes=%s", r.FormValue("calendar"), strings.Join(tok.Scopes, ","))
 }
 
-// audience returns the aud claim of a JWT access token (a test reads the
+// claim returns a string claim of a JWT access token (a test reads the
 // emulator's tokens; apps must treat Graph's tokens as opaque).
-func audience(raw string) string {
+func claim(raw, name string) string {
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
 		return "not-a-jwt"
 	}
 	b, _ := base64.RawURLEncoding.DecodeString(parts[1])
-	var c struct {
-		Aud string `json:"aud"`
-	}
+	var c map[string]any
 	_ = json.Unmarshal(b, &c)
-	return c.Aud
+	v, _ := c[name].(string)
+	return v
 }
 
 // TestTokenTwoResourcesOnOnePage: a page calling Graph and the app's own API
