@@ -120,14 +120,16 @@ type Config struct {
 	// cache can miss tokens). Default 8.
 	TokenConcurrency int
 
-	// OnSignIn, when set, runs at every sign-in, after Entra's answer was
-	// checked and before the session records the user: create or update the
-	// app's own user record there (key it by Account.ObjectID and TenantID),
-	// keep Account.Groups or Claims if you need them (the session does not),
-	// or refuse the sign-in by returning a *SignInRefusedError, which ends on
-	// a 403 page showing its reason. Any other error fails the sign-in with
-	// ErrUnavailable (503, try again). ctx is the callback request's.
-	// Default nil: every user Entra signs in is accepted.
+	// OnSignIn, when set, runs at every sign-in (and every consent round
+	// trip, which signs the user in again with a fresh ID token), after
+	// Entra's answer was checked and before the session records the user:
+	// create or update the app's own user record there (key it by
+	// Account.ObjectID and TenantID), keep Account.Groups or Claims if you
+	// need them (the session does not), or refuse the sign-in by returning
+	// a *SignInRefusedError, which ends on a 403 page showing its reason.
+	// Any other error fails the sign-in with ErrUnavailable (503, try
+	// again). ctx is the callback request's. Default nil: every user Entra
+	// signs in is accepted.
 	OnSignIn func(ctx context.Context, acct Account) error
 	// IsAdmin reports whether the signed-in user can grant tenant-wide (admin)
 	// consent; RequireAdmin routes send such users straight to admin consent.

@@ -48,7 +48,7 @@ func (m *Middleware) Token(r *http.Request, scopes ...string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	acct, ok := requestAccount(m, r)
+	acct, ok := m.requestAccount(r)
 	if !ok {
 		return Token{}, &ConsentError{Scopes: rt.scopes, URL: m.SignInURL(m.returnURL(r), rt.scopes...), kind: ErrNotSignedIn,
 			cause: ErrInteractionRequired}
@@ -85,7 +85,7 @@ func (m *Middleware) tokenRoute(scopes []string) (*route, error) {
 
 // requestAccount is the account of a request that went through Require, or
 // else the one its session names.
-func requestAccount(m *Middleware, r *http.Request) (Account, bool) {
+func (m *Middleware) requestAccount(r *http.Request) (Account, bool) {
 	if ai, ok := r.Context().Value(ctxKey{}).(*authInfo); ok {
 		return ai.acct, true
 	}
