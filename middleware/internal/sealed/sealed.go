@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/consentry/consentry/tokencache"
 	"github.com/consentry/consentry/tokencache/seal"
 )
 
@@ -68,6 +69,8 @@ func (b *Box) Key(id string) string { return b.prefix + seal.ID(id) }
 // is a minute longer: a backstop by wall-clock time, while Get and Take
 // enforce ttl by the Box's clock.
 func (b *Box) Put(ctx context.Context, id string, v any, ttl time.Duration) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("sealed: %w", err)
@@ -93,6 +96,8 @@ func (b *Box) Put(ctx context.Context, id string, v any, ttl time.Duration) erro
 // Get reads the record of id into v. A missing, expired or unopenable record
 // is found=false with a nil error; errors are store failures.
 func (b *Box) Get(ctx context.Context, id string, v any) (found bool, err error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	key := b.Key(id)
 	data, found, err := b.kv.Get(ctx, key)
 	if err != nil {
@@ -131,6 +136,8 @@ func (b *Box) Take(ctx context.Context, id string, v any) (found bool, err error
 // expires within a minute, while failing would strand the record's user).
 // Without one, the Delete is the claim and its failure an error.
 func (b *Box) TakeIf(ctx context.Context, id string, v any, accept func() bool) (Result, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	key := b.Key(id)
 	data, found, err := b.kv.Get(ctx, key)
 	if err != nil {
@@ -179,6 +186,8 @@ func (b *Box) Delete(ctx context.Context, id string) error {
 
 // Drop removes the record whose public id (seal.ID of its id) is pub.
 func (b *Box) Drop(ctx context.Context, pub string) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	if err := b.kv.Delete(ctx, b.prefix+pub); err != nil {
 		return fmt.Errorf("sealed: delete: %w", err)
 	}
@@ -198,4 +207,18 @@ func (b *Box) open(key string, data []byte) (envelope, bool) {
 
 func (b *Box) expired(env envelope) bool {
 	return !env.Expires.IsZero() && b.now().After(env.Expires)
+}
+
+// StoreTimeout bounds the store calls of a Box whose context has no deadline
+// (a request's context has none): a store that retries while a Redis primary
+// fails over gets a deadline to retry within, and a hung store cannot hold a
+// request forever. It is tokencache.DefaultTimeout, the token cache's bound.
+const StoreTimeout = tokencache.DefaultTimeout
+
+// bound returns ctx, with StoreTimeout as its deadline when it has none.
+func bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, StoreTimeout)
 }
