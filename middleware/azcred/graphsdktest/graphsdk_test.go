@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -274,4 +275,44 @@ func bodyOf(p *entratest.Page) string {
 		return ""
 	}
 	return p.Body
+}
+
+// TestGraphSDKWithCredentials: the README's code, as written:
+// msgraphsdk.NewGraphServiceClientWithCredentials with azcred.ForRequest.
+// The SDK calls https://graph.microsoft.com; the test points that host at
+// the emulator (http.DefaultTransport, which the SDK's client copies).
+func TestGraphSDKWithCredentials(t *testing.T) {
+	a := newGraphApp(t)
+	emulator := strings.TrimPrefix(a.idp.URL, "https://")
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = a.idp.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	tr.TLSClientConfig.ServerName = "127.0.0.1"
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr != "graph.microsoft.com:443" {
+			return nil, fmt.Errorf("the test reaches only Graph, not %s", addr)
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, emulator)
+	}
+	saved := http.DefaultTransport
+	http.DefaultTransport = tr
+	t.Cleanup(func() { http.DefaultTransport = saved })
+	a.srv.Config.Handler.(*http.ServeMux).HandleFunc("GET /profile", func(w http.ResponseWriter, r *http.Request) {
+		graph, err := msgraphsdk.NewGraphServiceClientWithCredentials(azcred.ForRequest(a.mw, r), []string{"User.Read"})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		me, err := graph.Me().Get(r.Context(), nil)
+		if a.challenged(w, r, err) {
+			return
+		}
+		fmt.Fprintf(w, "hello %s", *me.GetDisplayName())
+	})
+	p, err := a.browser().Get(a.srv.URL + "/profile")
+	if err != nil || p.StatusCode != http.StatusOK || p.Body != "hello Adele Vance" {
+		t.Fatalf("%v %d %q", err, statusOf(p), bodyOf(p))
+	}
+	if c := consented(p); !slices.EqualFunc(c, [][]string{{"User.Read"}}, slices.Equal) {
+		t.Errorf("consented to %v, want [User.Read]", c)
+	}
 }
