@@ -49,7 +49,7 @@ func selfSigned(t *testing.T) (*x509.Certificate, *rsa.PrivateKey, string) {
 // routes with a middleware built by cfg from e.cfg.
 func (e *env) secretlessApp(t *testing.T) (entratest.App, *x509.Certificate, string) {
 	t.Helper()
-	reg := e.idp.AddApp(entratest.App{HomeTenantID: e.tenant.ID, RedirectURIs: []string{e.srv.URL + "/auth/callback"}})
+	reg := e.idp.AddApp(entratest.App{HomeTenantID: e.tenant.ID, MultiTenant: true, RedirectURIs: []string{e.srv.URL + "/auth/callback"}})
 	cert, _, pemPath := selfSigned(t)
 	e.idp.AddCertificate(reg.ClientID, cert)
 	return reg, cert, pemPath

@@ -52,7 +52,7 @@ func newGraphApp(t *testing.T) *graphApp {
 	t.Cleanup(a.srv.Close)
 	a.tenant = a.idp.AddTenant(entratest.Tenant{Domain: "contoso.example"})
 	a.user = a.idp.AddUser(entratest.User{TenantID: a.tenant.ID, UPN: "adele@contoso.example", DisplayName: "Adele Vance"})
-	a.reg = a.idp.AddApp(entratest.App{HomeTenantID: a.tenant.ID, Secrets: []string{secret},
+	a.reg = a.idp.AddApp(entratest.App{HomeTenantID: a.tenant.ID, MultiTenant: true, Secrets: []string{secret},
 		RedirectURIs: []string{a.srv.URL + "/auth/callback"}})
 	cred, err := confidential.NewCredFromSecret(secret)
 	if err != nil {
