@@ -56,3 +56,7 @@ func SessionCookie(m *Middleware, acct Account) *http.Cookie {
 	}
 	return c
 }
+
+// MemoBytes returns the bytes of cookie values held by the session memo and
+// the fast path.
+func MemoBytes(m *Middleware) int { return m.memo.Bytes() + m.fast.Bytes() }

@@ -74,8 +74,8 @@ func New(cfg Config) (*Middleware, error) {
 	m.sessions = s.Sessions
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
-		m.memo = hotcache.New[memoEntry](s.TokenCacheSize)
-		m.fast = hotcache.New[*authInfo](s.TokenCacheSize)
+		m.memo = hotcache.NewBounded[memoEntry](s.TokenCacheSize, memoBytes)
+		m.fast = hotcache.NewBounded[*authInfo](s.TokenCacheSize, memoBytes)
 	}
 	return m, nil
 }

@@ -59,6 +59,12 @@ func newCookieStore(s *settings) *sessions.CookieStore {
 // loadSession returns r's session. A missing, expired or tampered cookie is an
 // empty session: the user is simply not signed in.
 func (m *Middleware) loadSession(r *http.Request) *session {
+	s, _ := m.readSession(r)
+	return s
+}
+
+// readSession is loadSession that also returns why a cookie was ignored.
+func (m *Middleware) readSession(r *http.Request) (*session, error) {
 	raw, err := m.sessions.Get(r, m.cfg.SessionName)
 	if err != nil {
 		m.log.DebugContext(r.Context(), "middleware: session cookie ignored", "err", err)
@@ -76,7 +82,7 @@ func (m *Middleware) loadSession(r *http.Request) *session {
 		sid:     str(keySID),
 		pending: strings.Fields(str(keyPending)),
 		admin:   str(keyAdmin) == "1",
-	}
+	}, err
 }
 
 // sessionAccount returns who is signed in on r, cheaply: with the default cookie store
@@ -103,7 +109,11 @@ func (m *Middleware) sessionAccountFrom(r *http.Request) (acct Account, until ti
 	if e, ok := m.memo.Get(c.Value, 0, now.UnixNano()); ok {
 		return e.acct, e.until, c.Value
 	}
-	acct, until = m.loadSession(r).account, now.Add(memoTTL)
+	sess, err := m.readSession(r)
+	acct, until = sess.account, now.Add(memoTTL)
+	if !memoizable(sess, err) {
+		return acct, until, ""
+	}
 	m.memoize(c.Value, acct, until)
 	return acct, until, c.Value
 }
