@@ -25,15 +25,15 @@ type Cache[V any] struct {
 type shard[V any] struct {
 	mu       sync.Mutex
 	max      int
-	maxBytes int // bound on live key bytes (0: none)
-	live     int // bytes of the key strings of used slots
-	index map[uint64]int32 // key hash -> slot
-	slots []slot           // no pointers: the GC does not scan it
-	vals  []V
-	keys  []byte  // key strings of the slots, back to back; no pointers
-	dead  int     // bytes of keys that no slot uses any more
-	free  []int32 // emptied slots to reuse
-	hand  int     // CLOCK hand
+	maxBytes int              // bound on live key bytes (0: none)
+	live     int              // bytes of the key strings of used slots
+	index    map[uint64]int32 // key hash -> slot
+	slots    []slot           // no pointers: the GC does not scan it
+	vals     []V
+	keys     []byte  // key strings of the slots, back to back; no pointers
+	dead     int     // bytes of keys that no slot uses any more
+	free     []int32 // emptied slots to reuse
+	hand     int     // CLOCK hand
 }
 
 // slot is an entry's bookkeeping, free of pointers.
