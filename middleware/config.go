@@ -46,13 +46,24 @@ type Config struct {
 	// Share a Redis-backed Cache between replicas.
 	Cache *tokencache.Cache
 	// FlowStore holds what anonymous requests may write: pending sign-in
-	// flows, forms kept across consent (resume.go) and loop-guard counters,
-	// so they can never evict the token cache's entries. Default: the token
-	// cache's Store when it leaves the process (e.g. Redis: shared by
-	// replicas, every entry with a TTL of about FlowTTL); with an in-process
-	// token cache, a MemoryStore of its own bounded to DefaultFlowStoreBytes
-	// (a flood of anonymous requests evicts other pending flows, never tokens).
-	// Replicas must share it, like Cache.
+	// flows, forms kept across consent and loop-guard counters, every entry
+	// with a TTL of at most FlowTTL plus a minute. Replicas must share it,
+	// like Cache. With an in-process token cache the default is a MemoryStore
+	// of its own bounded to DefaultFlowStoreBytes, which a flood cannot use to
+	// evict tokens nor, past a small share, the flows of sessions that have
+	// a user. With a token cache outside the process (Redis) give it a Redis
+	// server of its own (another redis-server, not another database number:
+	// databases share one maxmemory), e.g. redisstore.New(flowRDB), configured
+	//
+	//	maxmemory 256mb                # what a flood may take; about 1 KiB a flow, 16 KiB a kept form
+	//	maxmemory-policy allkeys-lru   # a flood evicts the oldest pending flows, never tokens
+	//
+	// and run the token Redis with maxmemory-policy noeviction (its
+	// partitions carry TTLs, so volatile-* policies evict them too). Default
+	// there: the token cache's Store, with a warning at New: anonymous
+	// requests then share the tokens' memory, and only noeviction keeps the
+	// tokens (new sign-ins fail with 503 while a flood fills the memory, for
+	// up to FlowTTL).
 	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
 	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=/, Secure unless

@@ -41,10 +41,18 @@
 // The pending sign-in (state, nonce, PKCE verifier, scopes, return URL) is
 // sealed with a key derived from SessionKeys and kept in Config.FlowStore for
 // FlowTTL, so the callback may land on any replica sharing the keys and the
-// store. FlowStore defaults to the token cache's Store when that leaves the
-// process (Redis), else to a bounded in-memory store of its own: what
-// anonymous requests write (flows, kept forms, loop counters) never evicts
-// tokens. A session holds at most four pending flows; an older one is
+// store. What anonymous requests write (flows, kept forms, loop counters)
+// must never evict tokens, so it goes to Config.FlowStore: in one process a
+// bounded in-memory store of its own by default; with Redis, a Redis server
+// of its own (a separate redis-server, not a database number, as databases
+// share one maxmemory):
+//
+//	flow Redis:  maxmemory 256mb, maxmemory-policy allkeys-lru   (a flood evicts old pending flows only)
+//	token Redis: maxmemory-policy noeviction                     (token partitions carry TTLs: volatile-* would evict them)
+//
+// Left unset with a Redis token cache, FlowStore is that Redis (New logs a
+// warning): then only noeviction keeps the tokens, and a flood that fills
+// the memory makes new sign-ins fail (503) until its flows expire. A session holds at most four pending flows; an older one is
 // deleted, with its kept form, when a fifth starts. It is bound to the browser session and single use: forged,
 // replayed, expired and cross-session states end on a 400 page, and a
 // callback from another browser that knows a state leaves its flow to the

@@ -65,6 +65,7 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, err
 	}
 	m.flowKV = flowStore(s, m.cache)
+	warnSharedFlowStore(m.log, s, m.cache)
 	if m.flows, err = flowstore.New(m.flowKV, hashKeys(s.SessionKeys), FlowTTL, s.Now); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
