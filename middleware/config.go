@@ -48,10 +48,14 @@ type Config struct {
 	// FlowStore holds what anonymous requests may write: pending sign-in
 	// flows, forms kept across consent and loop-guard counters, every entry
 	// with a TTL of at most FlowTTL plus a minute. Replicas must share it,
-	// like Cache. With an in-process token cache the default is a MemoryStore
-	// of its own bounded to DefaultFlowStoreBytes, which a flood cannot use to
-	// evict tokens nor, past a small share, the flows of sessions that have
-	// a user. With a token cache outside the process (Redis) give it a Redis
+	// like Cache. With an in-process token cache the default is a store of
+	// its own bounded to DefaultFlowStoreBytes that admits rather than
+	// evicts: half for sessions with a signed-in user, a quarter for the
+	// flows and a quarter for the kept forms of sessions without one, each
+	// entry charged until its TTL ends. A flood of anonymous requests thus
+	// cancels no sign-in under way and no signed-in user's round trip; once
+	// its share is spent, new anonymous sign-ins get 503 until charges
+	// expire. With a token cache outside the process (Redis) give it a Redis
 	// server of its own (another redis-server, not another database number:
 	// databases share one maxmemory), e.g. redisstore.New(flowRDB), configured
 	//
@@ -173,7 +177,8 @@ const (
 	// MaxAnonymousResumeBody bounds the body of a post kept for a browser
 	// with no signed-in user (see Config.MaxResumeBody): 16 KiB.
 	MaxAnonymousResumeBody = 16 << 10
-	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB.
+	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB
+	// (see Config.FlowStore for how it is shared out).
 	DefaultFlowStoreBytes = 16 << 20
 	// FlowTTL is how long a sign-in started by the middleware may take.
 	FlowTTL = 10 * time.Minute

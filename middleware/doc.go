@@ -43,7 +43,9 @@
 // FlowTTL, so the callback may land on any replica sharing the keys and the
 // store. What anonymous requests write (flows, kept forms, loop counters)
 // must never evict tokens, so it goes to Config.FlowStore: in one process a
-// bounded in-memory store of its own by default; with Redis, a Redis server
+// bounded in-memory store of its own by default, which refuses (503) new
+// anonymous flows and kept forms when their share is spent rather than
+// evict a sign-in under way or a signed-in user's flow; with Redis, a Redis server
 // of its own (a separate redis-server, not a database number, as databases
 // share one maxmemory):
 //

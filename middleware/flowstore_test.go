@@ -61,7 +61,9 @@ func TestRedisFloodCannotEvictTokens(t *testing.T) {
 		users = append(users, b)
 	}
 	before := tokensRDB.DBSize(ctx).Val()
-	floodPosts(t, e, 800, middleware.MaxAnonymousResumeBody-200)
+	if n := floodPosts(t, e, 800, middleware.MaxAnonymousResumeBody-200); n != 800 {
+		t.Fatalf("%d of 800 anonymous posts went to Entra, want all", n)
+	}
 	if ev := infoField(t, flowsRDB, "evicted_keys"); ev == "0" {
 		t.Fatal("the flood did not fill the flow Redis: the test proves nothing")
 	}
@@ -81,8 +83,9 @@ func TestRedisFloodCannotEvictTokens(t *testing.T) {
 }
 
 // floodPosts sends n anonymous form posts of size bytes from the app's
-// origin, each from a new browser, straight to the app's handler.
-func floodPosts(t *testing.T, e *env, n, size int) {
+// origin, each from a new browser, straight to the app's handler, and
+// returns how many were sent to Entra (302); the others got 503.
+func floodPosts(t *testing.T, e *env, n, size int) (redirected int) {
 	t.Helper()
 	e.mu.Lock()
 	h := e.handler
@@ -94,10 +97,15 @@ func floodPosts(t *testing.T, e *env, n, size int) {
 		r.Header.Set("Content-Type", "text/plain")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
-		if w.Code != http.StatusFound {
-			t.Fatalf("anonymous post %d: %d, want 302 to Entra: %s", i, w.Code, w.Body)
+		switch w.Code {
+		case http.StatusFound:
+			redirected++
+		case http.StatusServiceUnavailable:
+		default:
+			t.Fatalf("anonymous post %d: %d, want 302 to Entra or 503: %s", i, w.Code, w.Body)
 		}
 	}
+	return redirected
 }
 
 // infoField returns a field of Redis's INFO.
@@ -137,4 +145,45 @@ func TestSharedFlowStoreWarns(t *testing.T) {
 	if strings.Contains(e.logs.String(), warning) {
 		t.Error("a warning although FlowStore is set")
 	}
+}
+
+// TestFloodCannotCancelSignIns: with the default in-process flow store, a
+// flood of anonymous 16 KiB form posts (half again the store's size) cancels
+// neither an anonymous browser's sign-in under way nor a signed-in user's
+// consent round trip: both complete afterwards.
+func TestFloodCannotCancelSignIns(t *testing.T) {
+	e := newEnv(t)
+	e.start5(t, nil)
+	newcomer := e.browser(e.addUser("nina"), entratest.Accept)
+	toEntra := startRoundTrip(t, e, newcomer, "/profile")
+	member := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, member, "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
+	}
+	consent := startRoundTrip(t, e, member, "/mail")
+	sent := floodPosts(t, e, 1500, middleware.MaxAnonymousResumeBody-200)
+	t.Logf("%d of 1500 anonymous posts went to Entra, the others got 503", sent)
+	for _, c := range []struct {
+		b    *entratest.Browser
+		next string
+	}{{newcomer, toEntra}, {member, consent}} {
+		if p := open(t, c.b, c.next); p.StatusCode != http.StatusOK {
+			t.Errorf("%s's round trip after the flood: %d %s%s", c.b.User, p.StatusCode, p.Body, trail(p))
+		}
+	}
+}
+
+// startRoundTrip loads path with b up to the app's redirect to Entra and
+// returns where it points.
+func startRoundTrip(t *testing.T, e *env, b *entratest.Browser, path string) string {
+	t.Helper()
+	resp, err := b.Client.Get(e.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("GET %s: %d, want 302 to Entra", path, resp.StatusCode)
+	}
+	return resp.Header.Get("Location")
 }

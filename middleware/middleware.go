@@ -88,7 +88,7 @@ func flowStore(s *settings, cache *tokencache.Cache) tokencache.Store {
 		return s.FlowStore
 	}
 	if ip, ok := cache.Store().(tokencache.InProcess); ok && ip.InProcess() {
-		return memoryFlowStore(cache)
+		return memoryFlowStore(cache, s.Now)
 	}
 	return cache.Store()
 }
@@ -98,11 +98,11 @@ func flowStore(s *settings, cache *tokencache.Cache) tokencache.Store {
 // pending flows too. An entry goes when its Cache is collected.
 var flowStores struct {
 	sync.Mutex
-	m map[weak.Pointer[tokencache.Cache]]*tokencache.MemoryStore
+	m map[weak.Pointer[tokencache.Cache]]*flowPools
 }
 
-// memoryFlowStore returns the bounded MemoryStore that goes with cache.
-func memoryFlowStore(cache *tokencache.Cache) *tokencache.MemoryStore {
+// memoryFlowStore returns the bounded in-process flow store that goes with cache.
+func memoryFlowStore(cache *tokencache.Cache, now func() time.Time) *flowPools {
 	flowStores.Lock()
 	defer flowStores.Unlock()
 	wp := weak.Make(cache)
@@ -110,9 +110,9 @@ func memoryFlowStore(cache *tokencache.Cache) *tokencache.MemoryStore {
 		return st
 	}
 	if flowStores.m == nil {
-		flowStores.m = map[weak.Pointer[tokencache.Cache]]*tokencache.MemoryStore{}
+		flowStores.m = map[weak.Pointer[tokencache.Cache]]*flowPools{}
 	}
-	st := tokencache.NewMemoryStore(tokencache.WithMaxBytes(DefaultFlowStoreBytes))
+	st := newFlowPools(now)
 	flowStores.m[wp] = st
 	runtime.AddCleanup(cache, func(wp weak.Pointer[tokencache.Cache]) {
 		flowStores.Lock()
