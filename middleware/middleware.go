@@ -192,7 +192,7 @@ func (p *clientPool) withTimeout(ctx context.Context, timeout time.Duration, fn 
 			ctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
 		}
-		return fn(ctx, c)
+		return redactError(fn(ctx, c)) // MSAL's errors can quote token responses
 	case <-ctx.Done():
 		return ctx.Err()
 	}
