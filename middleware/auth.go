@@ -222,8 +222,8 @@ func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Ac
 	if err != nil {
 		return Account{}, ar, m.redeemError(f, err)
 	}
-	if err := protocol.CheckNonce(ar.IDToken.RawToken, f.Nonce); err != nil {
-		return Account{}, ar, fmt.Errorf("%w: %w", ErrSignInFailed, err)
+	if err := m.verifyIDToken(ctx, ar.IDToken.RawToken, f.Nonce, ar.Account.HomeAccountID); err != nil {
+		return Account{}, ar, err
 	}
 	acct := Account{
 		HomeAccountID: ar.Account.HomeAccountID, Username: ar.Account.PreferredUsername,

@@ -67,9 +67,13 @@
 // first sign-in renewed the session both complete. The binding is never
 // inferred from timing, addresses or User-Agent, so a flow another browser
 // started is refused (no login CSRF). The callback
-// redeems the code with the verifier, checks the ID token's nonce, records the
-// account in the session and redirects (303) to the original URL, which must be
-// a path on the app's origin.
+// redeems the code with the verifier and verifies the ID token with go-oidc
+// against the authority's OpenID configuration: signature (jwks_uri), aud,
+// iss (for organizations and common, the issuer of the token's tid), exp, nbf
+// and iat within five minutes of Config.Now, the flow's nonce, and that
+// client_info's account is the token's user. It then records the account in
+// the session and redirects (303) to the original URL, which must be a path
+// on the app's origin.
 //
 // Errors Entra sends back (the user declined, an administrator must approve,
 // ...) end on a page from Config.ErrorHandler that says what happened and what

@@ -42,6 +42,7 @@ type Middleware struct {
 	loops    *sealed.Box // loop-guard counters (loopguard.go)
 	tenants  *sealed.Box // onboarded tenants (connect.go)
 	front    frontChannel
+	ids      idVerifier
 }
 
 // tokenOwner is the key string of an account's tokens in m.tokens; the
