@@ -30,6 +30,7 @@ func (m *Middleware) RequireAdmin(scopes ...string) func(http.Handler) http.Hand
 		panic("middleware: RequireAdmin: " + err.Error())
 	}
 	rt := &route{scopes: clean, key: key, id: m.routes.id(key), admin: true}
+	m.declared.add(clean)
 	return func(next http.Handler) http.Handler {
 		if next == nil {
 			panic("middleware: RequireAdmin(...) applied to a nil handler")
@@ -99,6 +100,10 @@ func (m *Middleware) adminConsentStart(w http.ResponseWriter, r *http.Request) {
 	scopes, _, err := protocol.Route(strings.Fields(q.Get("scope")))
 	if err != nil {
 		m.fail(w, r, fmt.Errorf("%w: scope parameter: %s", ErrInvalidRequest, err))
+		return
+	}
+	if err := m.declared.check(scopes); err != nil {
+		m.fail(w, r, fmt.Errorf("%w: scope parameter: %w", ErrInvalidRequest, err))
 		return
 	}
 	fr := flowRequest{scopes: scopes, returnURL: ret, kind: flowstore.KindAdminConsent, tenant: tenant}

@@ -28,6 +28,11 @@ import (
 //	GET  /auth/connect?redirect=/&tenant=id             tenant onboarding (see ConnectURL)
 //	GET  /auth/resume?id=...                            re-post a form kept across consent (see Require)
 //
+// The scope parameters of signin and adminconsent may name only scopes that
+// routes declared (Require, RequireAdmin) or Config.ConnectScopes; others get
+// a 400 page, so a link cannot ask users or administrators for permissions
+// the app never uses.
+//
 // Mount it on the directory without stripping the prefix, e.g.
 // mux.Handle("/auth/", mw.AuthHandler()); any other path under it answers 404.
 func (m *Middleware) AuthHandler() http.Handler {
@@ -81,8 +86,11 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 	var scopes []string
 	if s := strings.Fields(strings.Join(q["scope"], " ")); len(s) > 0 {
 		clean, _, err := protocol.Route(s)
+		if err == nil {
+			err = m.declared.check(clean)
+		}
 		if err != nil {
-			m.fail(w, r, fmt.Errorf("%w: scope parameter: %s", ErrInvalidRequest, err))
+			m.fail(w, r, fmt.Errorf("%w: scope parameter: %w", ErrInvalidRequest, err))
 			return
 		}
 		scopes = clean

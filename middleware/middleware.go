@@ -43,6 +43,7 @@ type Middleware struct {
 	tenants  *sealed.Box // onboarded tenants (connect.go)
 	front    frontChannel
 	ids      idVerifier
+	declared declaredScopes // what sign-in links may ask for
 }
 
 // tokenOwner is the key string of an account's tokens in m.tokens; the
@@ -65,6 +66,7 @@ func New(cfg Config) (*Middleware, error) {
 	if m.clients, err = newClientPool(s, m.cache); err != nil {
 		return nil, err
 	}
+	m.declared.add(s.ConnectScopes)
 	m.flowKV = flowStore(s, m.cache)
 	warnSharedFlowStore(m.log, s, m.cache)
 	if m.flows, err = flowstore.New(m.flowKV, hashKeys(s.SessionKeys), FlowTTL, s.Now); err != nil {

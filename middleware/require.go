@@ -53,6 +53,7 @@ func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 		panic("middleware: Require: " + err.Error())
 	}
 	rt := &route{scopes: clean, key: key, id: m.routes.id(key)}
+	m.declared.add(clean)
 	return func(next http.Handler) http.Handler {
 		if next == nil {
 			panic("middleware: Require(...) applied to a nil handler")
