@@ -122,7 +122,11 @@
 // Sign-out. AuthHandler signs out only requests from the app's own pages
 // (Sec-Fetch-Site same-origin or none, else an Origin or Referer on
 // RedirectURL's origin); a link or form from another site gets a page with
-// a sign-out button instead, so it cannot sign the user out.
+// a sign-out button instead, so it cannot sign the user out. Sign-out ends
+// the session on every replica: it records the session as revoked in the
+// token cache's Store, which a replica reads when it decodes a signed-in
+// cookie (at most once a minute per cookie, never on the fast path), so a
+// copy of the cookie stops working everywhere within a minute.
 //
 // Form posts. A POST that needs sign-in or consent is kept server-side
 // (sealed, in Config.FlowStore, single use, bound to the session, at most

@@ -41,6 +41,7 @@ type Middleware struct {
 	resumes  *sealed.Box // kept POST requests (resume.go)
 	loops    *sealed.Box // loop-guard counters (loopguard.go)
 	tenants  *sealed.Box // onboarded tenants (connect.go)
+	revoked  *sealed.Box // signed-out sessions
 	front    frontChannel
 	ids      idVerifier
 	declared declaredScopes // what sign-in links may ask for
@@ -138,6 +139,7 @@ func (m *Middleware) newBoxes() error {
 		{&m.resumes, m.flowKV, "resume", "consentry:resume:"},
 		{&m.loops, m.flowKV, "loop", "consentry:loop:"},
 		{&m.tenants, m.cache.Store(), "tenant", "consentry:tenant:"},
+		{&m.revoked, m.cache.Store(), "revoked", "consentry:revoked:"},
 	} {
 		if *b.dst, err = sealed.New(b.kv, keys, b.label, b.prefix, now); err != nil {
 			return fmt.Errorf("middleware: %w", err)

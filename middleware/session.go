@@ -73,7 +73,7 @@ func (m *Middleware) readSession(r *http.Request) (*session, error) {
 		raw = sessions.NewSession(m.sessions, m.cfg.SessionName)
 	}
 	str := func(k string) string { v, _ := raw.Values[k].(string); return v }
-	return &session{
+	s := &session{
 		raw: raw,
 		account: Account{
 			HomeAccountID: str(keyAccount), Username: str(keyUsername),
@@ -82,7 +82,11 @@ func (m *Middleware) readSession(r *http.Request) (*session, error) {
 		sid:     str(keySID),
 		pending: strings.Fields(str(keyPending)),
 		admin:   str(keyAdmin) == "1",
-	}, err
+	}
+	if rerr := m.dropIfRevoked(r.Context(), s); err == nil {
+		err = rerr
+	}
+	return s, err
 }
 
 // sessionAccount returns who is signed in on r, cheaply: with the default cookie store
