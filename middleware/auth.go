@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -223,7 +224,7 @@ func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Ac
 		opts = append(opts, confidential.WithClaims(f.Claims))
 	}
 	var ar confidential.AuthResult
-	err := m.clients.with(ctx, func(c confidential.Client) (err error) {
+	err := m.clients.withShare(ctx, RefreshAttemptTimeout, func(ctx context.Context, c confidential.Client) (err error) {
 		ar, err = c.AcquireTokenByAuthCode(ctx, code, m.cfg.RedirectURL, scopes, opts...)
 		return err
 	})

@@ -85,7 +85,8 @@ type Config struct {
 	PostLogoutRedirectURL string
 
 	// HTTPClient makes MSAL's calls to Entra. Default http.DefaultClient.
-	// Against entratest use its Server.Client().
+	// Against entratest use its Server.Client(). The middleware uses a copy
+	// whose answers are cut at 1 MiB (a token answer is a few KiB).
 	HTTPClient *http.Client
 	// DisableInstanceDiscovery turns off MSAL's authority validation, for
 	// private clouds and the entratest emulator.
@@ -327,6 +328,7 @@ func (s *settings) applyDefaults() {
 	if s.HTTPClient == nil {
 		s.HTTPClient = http.DefaultClient
 	}
+	s.HTTPClient = limitClient(s.HTTPClient, maxEntraResponse)
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}

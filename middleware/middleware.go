@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"weak"
 
@@ -162,10 +163,15 @@ func hashKeys(pairs [][]byte) [][]byte {
 // not under one lock, so a client shared by concurrent users can read another
 // user's partition and report a spurious "no token found". With one client per
 // call in flight that cannot happen, and "no token found" means what it says.
-type clientPool struct{ idle chan confidential.Client }
+type clientPool struct {
+	idle    chan confidential.Client
+	share   chan struct{} // slots of calls that may hold a client long (withShare)
+	waiting atomic.Int32  // calls waiting for a slot
+}
 
 func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
-	p := &clientPool{idle: make(chan confidential.Client, s.TokenConcurrency)}
+	p := &clientPool{idle: make(chan confidential.Client, s.TokenConcurrency),
+		share: make(chan struct{}, max(1, s.TokenConcurrency/2))}
 	for range s.TokenConcurrency {
 		c, err := confidential.New(s.Authority, s.ClientID, s.Credential,
 			confidential.WithCache(cache),
@@ -180,9 +186,10 @@ func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
 	return p, nil
 }
 
-// with runs fn with a client of its own, waiting for one while ctx allows.
+// with runs fn with a client of its own, waiting for one while ctx allows,
+// for at most RefreshAttemptTimeout once it holds the client.
 func (p *clientPool) with(ctx context.Context, fn func(confidential.Client) error) error {
-	return p.withTimeout(ctx, 0, func(_ context.Context, c confidential.Client) error { return fn(c) })
+	return p.withTimeout(ctx, RefreshAttemptTimeout, func(_ context.Context, c confidential.Client) error { return fn(c) })
 }
 
 // withTimeout runs fn with a client of its own and a context that ends
