@@ -47,6 +47,7 @@ func (m *Middleware) interactive(w http.ResponseWriter, r *http.Request, rt *rou
 	sess := m.loadSession(r)
 	fr := flowRequest{scopes: rt.scopes, returnURL: ret, admin: rt.admin}
 	if needsKeeping(r) {
+		m.boundBodyRead(w)
 		k, err := m.readKept(r, sess)
 		if err != nil {
 			m.fail(w, r, err)

@@ -157,6 +157,7 @@
 //		"log"
 //		"net/http"
 //		"os"
+//		"time"
 //
 //		"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 //
@@ -182,7 +183,10 @@
 //		mux.Handle("/auth/", mw.AuthHandler())
 //		mux.Handle("GET /profile", mw.Require("User.Read")(http.HandlerFunc(profile)))
 //		mux.Handle("GET /mail", mw.Require("Mail.Read")(http.HandlerFunc(mail)))
-//		log.Fatal(http.ListenAndServe("localhost:8080", mux))
+//		srv := &http.Server{Addr: "localhost:8080", Handler: mux, // slow clients cannot hold connections
+//			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+//			WriteTimeout: 90 * time.Second, IdleTimeout: 2 * time.Minute}
+//		log.Fatal(srv.ListenAndServe())
 //	}
 //
 //	func profile(w http.ResponseWriter, r *http.Request) {

@@ -27,25 +27,26 @@ const silentTimeout = 30 * time.Second
 // consent round trips with Entra ID. Create it with New; it is safe for
 // concurrent use.
 type Middleware struct {
-	cfg      *settings
-	log      *slog.Logger
-	cache    *tokencache.Cache
-	clients  *clientPool
-	flows    *flowstore.Store
-	flowKV   tokencache.Store // Config.FlowStore or its default (flowStore)
-	sessions sessions.Store
-	tokens   *hotcache.Cache[*authInfo] // by tokenOwner and route id (require.go)
-	memo     *hotcache.Cache[memoEntry] // default cookie store only (session.go)
-	fast     *hotcache.Cache[*authInfo] // default cookie store only (fastpath.go)
-	routes   routeIDs
-	flight   flight.Group[*authInfo]
-	resumes  *sealed.Box // kept POST requests (resume.go)
-	loops    *sealed.Box // loop-guard counters (loopguard.go)
-	tenants  *sealed.Box // onboarded tenants (connect.go)
-	revoked  *sealed.Box // signed-out sessions
-	front    frontChannel
-	ids      idVerifier
-	declared declaredScopes // what sign-in links may ask for
+	cfg             *settings
+	log             *slog.Logger
+	cache           *tokencache.Cache
+	clients         *clientPool
+	flows           *flowstore.Store
+	flowKV          tokencache.Store // Config.FlowStore or its default (flowStore)
+	sessions        sessions.Store
+	tokens          *hotcache.Cache[*authInfo] // by tokenOwner and route id (require.go)
+	memo            *hotcache.Cache[memoEntry] // default cookie store only (session.go)
+	fast            *hotcache.Cache[*authInfo] // default cookie store only (fastpath.go)
+	routes          routeIDs
+	flight          flight.Group[*authInfo]
+	resumes         *sealed.Box // kept POST requests (resume.go)
+	loops           *sealed.Box // loop-guard counters (loopguard.go)
+	tenants         *sealed.Box // onboarded tenants (connect.go)
+	revoked         *sealed.Box // signed-out sessions
+	front           frontChannel
+	ids             idVerifier
+	declared        declaredScopes // what sign-in links may ask for
+	keptBodyTimeout time.Duration  // 0: keptBodyTimeout; tests shorten it
 }
 
 // tokenOwner is the key string of an account's tokens in m.tokens; the
