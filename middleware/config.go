@@ -76,7 +76,9 @@ type Config struct {
 	// id and erases the old one (Save with MaxAge -1), so an id planted before
 	// sign-in is not signed in afterwards (session fixation).
 	Sessions sessions.Store
-	// SessionName is the session (cookie) name. Default "consentry".
+	// SessionName is the session (cookie) name. Default "consentry". Over
+	// https the default cookie store's cookie is named with the __Host-
+	// prefix ("__Host-consentry"), and so are the flow cookies.
 	SessionName string
 	// SessionMaxAge is the lifetime of the default cookie session. Default 24h.
 	SessionMaxAge time.Duration
@@ -194,6 +196,8 @@ type settings struct {
 	localhost bool
 	authPaths authPaths
 	perf      perf // refresh retry policy and Close state (retry.go, close.go)
+	// flowCookieBase starts the names of flow cookies.
+	flowCookieBase string
 }
 
 // authPaths are the paths AuthHandler serves.
@@ -319,6 +323,7 @@ func (s *settings) applyDefaults() {
 	if s.SessionName == "" {
 		s.SessionName = DefaultSessionName
 	}
+	s.applyCookieNames()
 	if s.SessionMaxAge == 0 {
 		s.SessionMaxAge = DefaultSessionMaxAge
 	}

@@ -60,13 +60,16 @@
 // callback from another browser that knows a state leaves its flow to the
 // browser that started it (the binding is checked before the flow is
 // used up). A session
-// without a signed-in account also gets, per flow, a cookie scoped to the
-// callback path (named SessionName_f_<flow id>, holding a hash of the flow's
-// binding id and state): two tabs of a new browser starting flows at once,
+// without a signed-in account also gets, per flow, a cookie of its own
+// (named SessionName_f_<flow id>, holding a hash of the flow's binding id
+// and state; scoped to the callback path over http): two tabs of a new browser starting flows at once,
 // whose session cookies overwrite each other, and flows started before a
 // first sign-in renewed the session both complete. The binding is never
 // inferred from timing, addresses or User-Agent, so a flow another browser
-// started is refused (no login CSRF). The callback
+// started is refused (no login CSRF). Over https the session cookie (of the
+// default cookie store) and the flow cookies carry the __Host- prefix
+// (Secure, Path=/, no Domain), so a site on a sibling subdomain cannot plant
+// its own session or flow in the user's browser (cookie tossing). The callback
 // redeems the code with the verifier and verifies the ID token with go-oidc
 // against the authority's OpenID configuration: signature (jwks_uri), aud,
 // iss (for organizations and common, the issuer of the token's tid), exp, nbf

@@ -34,7 +34,7 @@ func TestSignOutForgetsUserAndTokens(t *testing.T) {
 		t.Fatalf("no Entra logout with post_logout_redirect_uri:%s", trail(p))
 	}
 	for _, c := range b.Client.Jar.Cookies(appURL) {
-		if c.Name == "consentry" {
+		if c.Name == sessionCookieName {
 			t.Errorf("session cookie still set after sign-out")
 		}
 	}

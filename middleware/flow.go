@@ -103,7 +103,7 @@ func (m *Middleware) redirectFlow(w http.ResponseWriter, r *http.Request, sess *
 // done.
 
 // flowCookieName is the name of the flow cookie of the flow whose id is id.
-func (m *Middleware) flowCookieName(id string) string { return m.cfg.SessionName + "_f_" + id }
+func (m *Middleware) flowCookieName(id string) string { return m.cfg.flowCookieBase + "_f_" + id }
 
 // flowProof is the value of f's flow cookie: a hash of its binding id and
 // state, so the cookie reveals neither and fits no other flow.
@@ -119,7 +119,7 @@ func (m *Middleware) setFlowCookie(w http.ResponseWriter, f *flowstore.Flow) {
 
 func (m *Middleware) flowCookie(id, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
-		Name: m.flowCookieName(id), Value: value, Path: m.cfg.authPaths.callback, MaxAge: maxAge,
+		Name: m.flowCookieName(id), Value: value, Path: m.flowCookiePath(), MaxAge: maxAge,
 		HttpOnly: true, Secure: m.cfg.redirect.Scheme == "https", SameSite: http.SameSiteLaxMode,
 	}
 }

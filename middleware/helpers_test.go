@@ -74,6 +74,9 @@ type env struct {
 	mu      sync.Mutex
 }
 
+// sessionCookieName is the default session cookie's name over https.
+const sessionCookieName = "__Host-" + middleware.DefaultSessionName
+
 var sessionKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")}
 
 func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t) }

@@ -20,7 +20,7 @@ func TestMemoHoldsNothingForAnonymousCookies(t *testing.T) {
 	filler := strings.Repeat("A", 60<<10)
 	for i := range 500 {
 		r := httptest.NewRequest(http.MethodGet, e.srv.URL+"/profile", nil)
-		r.AddCookie(&http.Cookie{Name: middleware.DefaultSessionName, Value: fmt.Sprint(i, filler)})
+		r.AddCookie(&http.Cookie{Name: sessionCookieName, Value: fmt.Sprint(i, filler)})
 		if _, ok := e.mw.Account(r); ok {
 			t.Fatal("an undecodable cookie is signed in")
 		}
@@ -50,7 +50,7 @@ func anonymousCookie(t *testing.T, e *env, h http.Handler) *http.Cookie {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, e.srv.URL+"/profile", nil))
 	for _, c := range w.Result().Cookies() {
-		if c.Name == middleware.DefaultSessionName {
+		if c.Name == sessionCookieName {
 			return c
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // left before the answer to the previous one arrived.
 func (e *env) dropSessionCookie(b *entratest.Browser) {
 	u, _ := url.Parse(e.srv.URL)
-	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: "", Path: "/", MaxAge: -1}})
+	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: "", Path: "/", MaxAge: -1}})
 }
 
 // TestConcurrentFirstFlowsInNewBrowserBothComplete: two tabs of a browser

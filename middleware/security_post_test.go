@@ -32,7 +32,7 @@ func (t *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // cookie with another site's form post.
 func (e *env) dropSession(b *entratest.Browser) {
 	u, _ := url.Parse(e.srv.URL)
-	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: "", MaxAge: -1, Path: "/"}})
+	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: "", MaxAge: -1, Path: "/"}})
 }
 
 // postResumed posts form to path with b and, when the post was kept across a

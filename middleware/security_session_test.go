@@ -18,7 +18,7 @@ func (e *env) sessionCookie(t *testing.T, b *entratest.Browser) *http.Cookie {
 	t.Helper()
 	u, _ := url.Parse(e.srv.URL)
 	for _, c := range b.Client.Jar.Cookies(u) {
-		if c.Name == "consentry" {
+		if c.Name == sessionCookieName || c.Name == middleware.DefaultSessionName { // default store; server-side store
 			return c
 		}
 	}
@@ -116,7 +116,7 @@ func TestConcurrentFlowsInOneBrowserBothComplete(t *testing.T) {
 	cli.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	var locs []string
 	for _, path := range []string{"/mail", "/calendar"} {
-		b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: before.Value, Path: "/"}})
+		b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: before.Value, Path: "/"}})
 		resp, err := cli.Get(e.srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
