@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/consentry/consentry/middleware/internal/flowstore"
 )
 
 // The ID token of a redeemed code is verified with go-oidc against the
@@ -24,7 +26,7 @@ import (
 // another tenant (a guest) the idp claim must name the home tenant utid.
 
 // clockSkew is how far the clocks of Entra and of replicas may disagree.
-const clockSkew = 5 * time.Minute
+const clockSkew = flowstore.ClockSkew
 
 // idClaims are the claims checked beyond what go-oidc verifies.
 type idClaims struct {
