@@ -104,7 +104,9 @@
 // callback when the app is not in the tenant or the token lacks
 // Config.ConnectRoles (a cached token with the roles will do; otherwise one
 // request to the token endpoint, not retried, so forged callbacks can
-// neither evict cached app tokens nor get the app throttled). Scopes granted through /auth/adminconsent are
+// neither evict cached app tokens nor get the app throttled; and at most
+// five a minute per tenant named, beyond which callbacks get a 503 page).
+// Scopes granted through /auth/adminconsent are
 // remembered for RequireAdmin only when the signed-in admin then gets a token
 // for them silently.
 // Config.AllowedTenants and Config.RequireOnboarding decide whose users may

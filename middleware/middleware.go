@@ -47,6 +47,7 @@ type Middleware struct {
 	ids             idVerifier
 	declared        declaredScopes // what sign-in links may ask for
 	keptBodyTimeout time.Duration  // 0: keptBodyTimeout; tests shorten it
+	tenantRation    tenantLimiter  // confirmations of admin consent per tenant
 }
 
 // tokenOwner is the key string of an account's tokens in m.tokens; the

@@ -46,6 +46,9 @@ func (m *Middleware) verifyAdminConsent(ctx context.Context, sess *session, tena
 // callbacks must not get the app throttled), and only a cached token lacking
 // a role (issued before the consent; appToken drops it) is asked for anew.
 func (m *Middleware) verifyAppToken(ctx context.Context, tenant, scope string, roles []string) error {
+	if !m.tenantRation.allow(tenant, m.cfg.Now()) {
+		return errTenantRationed(tenant)
+	}
 	once := &retryPolicy{attempts: 1, timeout: m.cfg.perf.retry.timeout}
 	_, cached, err := m.appToken(ctx, tenant, scope, once, roles)
 	var ace *AppConsentError
