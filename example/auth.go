@@ -37,21 +37,26 @@ func tenantName(id string) string {
 	return ""
 }
 
-// errorHandler shows the example's page when only an administrator can grant a
-// permission (pointing to Connect your organization), and the middleware's default
-// page for everything else.
-func (s *site) errorHandler(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if !errors.Is(err, middleware.ErrAdminConsentRequired) {
-		middleware.DefaultErrorHandler(w, r, status, err)
+// middlewarePage draws the middleware's own pages in the example's layout: its page
+// for "only an administrator can grant this" (pointing to Connect your organization),
+// and the middleware's text for the others (declined, a form kept across consent,
+// sign-out from another site, ...).
+func (s *site) middlewarePage(w http.ResponseWriter, r *http.Request, p middleware.Page) {
+	if !errors.Is(p.Err, middleware.ErrAdminConsentRequired) {
+		s.render(w, r, p.Status, "builtin", p.Title, p)
 		return
 	}
-	v := adminNeededView{}
-	var ce *middleware.ConsentError
-	if errors.As(err, &ce) {
-		v.Scopes, v.RetryURL, v.Detail, v.AdminURL = ce.Scopes, ce.URL, ce.Description, ce.AdminConsentURL
+	v := adminNeededView{Scopes: p.Scopes, Detail: p.Detail}
+	for _, l := range p.Links {
+		switch l.ID {
+		case "retry":
+			v.RetryURL = l.URL
+		case "admin":
+			v.AdminURL = l.URL
+		}
 	}
 	s.log.Info("example: administrator approval needed", "path", r.URL.Path, "scopes", v.Scopes)
-	s.render(w, r, status, "adminneeded", "Administrator approval needed", v)
+	s.render(w, r, p.Status, "adminneeded", "Administrator approval needed", v)
 }
 
 type adminNeededView struct {

@@ -12,10 +12,13 @@ import (
 
 // config is everything the example reads from its flags and environment.
 type config struct {
-	Addr         string // where the app listens
-	PublicURL    string // the app's URL as the browser sees it; "" = from the listener
-	EmulatorAddr string // where the embedded emulator listens
-	EmulatorOnly bool   // run only the emulator
+	Addr         string   // where the app listens
+	PublicURL    string   // the app's URL as the browser sees it; "" = from the listener
+	EmulatorAddr string   // where the embedded emulator listens
+	SigninAddr   string   // where the emulator's sign-in pages listen; "" = any free loopback port
+	EmulatorURL  string   // an emulator already running, instead of an embedded one
+	RedirectURIs []string // -emulator-only: the redirect URIs to register
+	EmulatorOnly bool     // run only the emulator
 	Verbose      bool
 
 	// Real Entra ID: all three set, or none (then the emulator is used).
@@ -33,7 +36,8 @@ const usageText = `Consentry example: a web app with incremental consent for Mic
 
 Usage:
   go run ./example [flags]                 the app on the embedded Entra ID emulator
-  go run ./example -emulator-only          only the emulator, for your own app
+  go run ./example -emulator-only          only the emulator, for your own app or for app replicas
+  go run ./example -emulator-url URL       the app on an emulator already running
   AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=... go run ./example
                                            the app on the real Entra ID and Microsoft Graph
 
@@ -66,6 +70,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.Addr, "addr", "localhost:8080", "`host:port` the app listens on (port 0: any free port)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "the app's `URL` as browsers see it, if not http://<addr>\n(behind a proxy or on a real host; the redirect URI is its /auth/callback)")
 	fs.StringVar(&c.EmulatorAddr, "emulator-addr", "127.0.0.1:8443", "`host:port` of the embedded Entra ID emulator (HTTPS, self-signed)")
+	fs.StringVar(&c.SigninAddr, "signin-addr", "", "`host:port` of the emulator's sign-in pages for browsers (plain HTTP;\ndefault any free loopback port): fix it behind a firewall, in a devcontainer or WSL")
+	fs.StringVar(&c.EmulatorURL, "emulator-url", "", "`URL` of an emulator already running (go run ./example -emulator-only prints it),\ninstead of an embedded one: app replicas share it (loopback only; its certificate is trusted on first use)")
+	fs.Func("redirect-uri", "with -emulator-only: a redirect `URI` to register for the app, e.g. http://localhost:8081/auth/callback;\nrepeat it for each app replica (default <public URL>/auth/callback)", func(v string) error {
+		c.RedirectURIs = append(c.RedirectURIs, v)
+		return nil
+	})
 	fs.BoolVar(&c.EmulatorOnly, "emulator-only", false, "run only the emulator and print its authority, tenants, users and app registration")
 	fs.BoolVar(&c.Verbose, "v", false, "log every request at debug level")
 	fs.Usage = func() {
@@ -80,6 +90,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, fmt.Errorf("example: unexpected arguments %q (see -h)", fs.Args())
 	}
 	if err := c.readEnv(getenv); err != nil {
+		return nil, err
+	}
+	if err := c.checkEmulatorFlags(); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -50,6 +50,21 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("session keys: %d", len(ks))
 			}
 		}},
+		{name: "shared emulator flags", args: []string{"-emulator-only", "-signin-addr", "127.0.0.1:8444",
+			"-redirect-uri", "http://localhost:8081/auth/callback", "-redirect-uri", "http://localhost:8082/auth/callback"},
+			check: func(t *testing.T, c *config) {
+				if c.SigninAddr != "127.0.0.1:8444" || len(c.RedirectURIs) != 2 || c.RedirectURIs[1] != "http://localhost:8082/auth/callback" {
+					t.Errorf("flags: %+v", c)
+				}
+			}},
+		{name: "replica flags", args: []string{"-emulator-url", "https://127.0.0.1:8443"}, check: func(t *testing.T, c *config) {
+			if c.EmulatorURL != "https://127.0.0.1:8443" {
+				t.Errorf("flags: %+v", c)
+			}
+		}},
+		{name: "redirect uri without emulator-only", args: []string{"-redirect-uri", "http://localhost:8081/auth/callback"}, wantErr: "-emulator-only"},
+		{name: "emulator-url with emulator-only", args: []string{"-emulator-only", "-emulator-url", "https://127.0.0.1:8443"}, wantErr: "-emulator-url"},
+		{name: "redirect uri not absolute", args: []string{"-emulator-only", "-redirect-uri", "/auth/callback"}, wantErr: "not an absolute"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
 		{name: "unknown flag", args: []string{"-port", "1"}, wantErr: "flag provided but not defined"},
 	}

@@ -49,19 +49,24 @@ func exampleDirectory() []seedTenant {
 	}
 }
 
-// startEmulator starts the embedded Entra ID emulator on addr and seeds it with the
-// example's tenants, users and app registration (whose redirect URI is redirectURL).
-func startEmulator(addr, redirectURL string, log *slog.Logger) (srv *entratest.Server, err error) {
+// startEmulator starts the embedded Entra ID emulator on addr, its sign-in pages on
+// signinAddr ("" = any free loopback port), and seeds it with the example's tenants,
+// users and app registration (whose redirect URIs are redirectURIs).
+func startEmulator(addr, signinAddr string, redirectURIs []string, log *slog.Logger) (srv *entratest.Server, err error) {
 	// NewServer panics when it cannot listen, like httptest; turn that into an error.
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("example: starting the emulator on %s: %v (choose another with -emulator-addr)", addr, r)
+			err = fmt.Errorf("example: starting the emulator on %s (sign-in pages on %q): %v (choose others with -emulator-addr, -signin-addr)", addr, signinAddr, r)
 		}
 	}()
 	// The pages a browser visits (sign-in, consent, logout) are served on plain HTTP
 	// on loopback, so that nobody meets a certificate warning in this demo; tokens and
 	// Graph stay on HTTPS, which MSAL requires.
-	srv = entratest.NewServer(entratest.WithAddr(addr), entratest.WithPlainHTTPFrontChannel(), entratest.WithLogger(log))
+	opts := []entratest.Option{entratest.WithAddr(addr), entratest.WithPlainHTTPFrontChannel(), entratest.WithLogger(log)}
+	if signinAddr != "" {
+		opts = append(opts, entratest.WithFrontChannelAddr(signinAddr))
+	}
+	srv = entratest.NewServer(opts...)
 	for _, t := range exampleDirectory() {
 		srv.AddTenant(t.Tenant)
 		for _, u := range t.Users {
@@ -74,7 +79,7 @@ func startEmulator(addr, redirectURL string, log *slog.Logger) (srv *entratest.S
 		DisplayName:    exampleAppName,
 		HomeTenantID:   contosoID,
 		Secrets:        []string{exampleSecret},
-		RedirectURIs:   []string{redirectURL},
+		RedirectURIs:   redirectURIs,
 		MultiTenant:    true,
 		RequiredScopes: exampleScopes,
 	})
@@ -136,8 +141,9 @@ func printDirectory(w io.Writer) {
 }
 
 // printEmulatorOnly describes the running emulator for people who point their own app at it.
-func printEmulatorOnly(w io.Writer, srv *entratest.Server, redirectURL string) {
+func printEmulatorOnly(w io.Writer, srv *entratest.Server, redirectURIs []string) {
 	fmt.Fprintf(w, "Entra ID emulator (from the Consentry example)\n\n")
+	fmt.Fprintf(w, "  Emulator       %s   (for app replicas: go run ./example -emulator-url %s)\n", srv.URL, srv.URL)
 	fmt.Fprintf(w, "  Authority      %s   (or %s, %s)\n", srv.Authority("organizations"), srv.Authority(contosoID), srv.Authority("contoso.example"))
 	fmt.Fprintf(w, "  Discovery      %s/v2.0/.well-known/openid-configuration\n", srv.Authority("organizations"))
 	fmt.Fprintf(w, "  Graph          %s   (/me, /me/messages, /me/sendMail, /me/events, /users)\n", srv.GraphURL())
@@ -146,7 +152,7 @@ func printEmulatorOnly(w io.Writer, srv *entratest.Server, redirectURL string) {
 	fmt.Fprintf(w, "  App registration %q (multi-tenant, home tenant Contoso)\n", exampleAppName)
 	fmt.Fprintf(w, "    client id      %s\n", exampleClientID)
 	fmt.Fprintf(w, "    client secret  %s\n", exampleSecret)
-	fmt.Fprintf(w, "    redirect URI   %s\n", redirectURL)
+	fmt.Fprintf(w, "    redirect URIs  %s\n", strings.Join(redirectURIs, ", "))
 	fmt.Fprintf(w, "    permissions    %s (User.Read.All needs an administrator)\n\n", strings.Join(exampleScopes, ", "))
 	fmt.Fprintf(w, "  Tenants and users (sign in with the user name, no password):\n")
 	printDirectory(w)

@@ -76,10 +76,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		SessionKeys:              cfg.sessionKeys(),
 		Cache:                    cache,
 		HTTPClient:               idp.HTTPClient,
-		DisableInstanceDiscovery: idp.Emulator != nil,
+		DisableInstanceDiscovery: idp.Emulated,
 		Logger:                   log,
-		ErrorHandler:             s.errorHandler, // its own page for "an administrator must approve"
-		IsAdmin:                  idp.IsAdmin,    // admins go straight to admin consent on RequireAdmin routes
+		RenderPage:               s.middlewarePage, // the middleware's pages in the example's layout
+		IsAdmin:                  idp.IsAdmin,      // admins go straight to admin consent on RequireAdmin routes
 	})
 	if err != nil {
 		return err
@@ -139,16 +139,20 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 
 // runEmulatorOnly runs the emulator alone until Ctrl-C, for people who point their own app at it.
 func runEmulatorOnly(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logger) error {
-	publicURL, err := appURL(cfg, "")
-	if err != nil {
-		return err
+	redirectURIs := cfg.RedirectURIs
+	if len(redirectURIs) == 0 {
+		publicURL, err := appURL(cfg, "")
+		if err != nil {
+			return err
+		}
+		redirectURIs = []string{publicURL + "/auth/callback"}
 	}
-	srv, err := startEmulator(cfg.EmulatorAddr, publicURL+"/auth/callback", log)
+	srv, err := startEmulator(cfg.EmulatorAddr, cfg.SigninAddr, redirectURIs, log)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	printEmulatorOnly(stdout, srv, publicURL+"/auth/callback")
+	printEmulatorOnly(stdout, srv, redirectURIs)
 	<-ctx.Done()
 	log.Info("example: shutting down the emulator")
 	return nil

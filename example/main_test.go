@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -19,19 +20,43 @@ import (
 	"time"
 )
 
-// buildExample builds the example into t.TempDir(), as `go run ./example` would.
+// built is the example binary, built once per test run into a directory
+// TestMain removes.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// buildExample builds the example, as `go run ./example` would (once per test run).
 func buildExample(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "example")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	start := time.Now()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build ./example: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "consentry-example-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "example")
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		start := time.Now()
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", built.bin, ".").CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("go build ./example: %v\n%s", err, out)
+		}
+		t.Logf("built the example in %v", time.Since(start).Round(time.Millisecond))
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	t.Logf("built the example in %v", time.Since(start).Round(time.Millisecond))
-	return bin
+	return built.bin
 }
 
 // app is a running example process.

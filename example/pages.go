@@ -46,7 +46,7 @@ type view struct {
 }
 
 func loadPages() (map[string]*template.Template, error) {
-	names := []string{"home", "profile", "mail", "compose", "directory", "connect", "scopes", "adminneeded", "error"}
+	names := []string{"home", "profile", "mail", "compose", "directory", "connect", "scopes", "adminneeded", "error", "builtin"}
 	pages := make(map[string]*template.Template, len(names))
 	for _, name := range names {
 		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -89,8 +89,13 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	// The example's pages need no script, no frame and nothing from elsewhere.
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+	// The example's pages need no script, no frame and nothing from elsewhere; the
+	// middleware's resume page loads its script from the middleware's own path.
+	script := "'none'"
+	if p, ok := data.(middleware.Page); ok && p.Script != "" {
+		script = "'self'"
+	}
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src "+script+"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)

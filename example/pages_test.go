@@ -108,3 +108,34 @@ func TestCookiesSecureFollowPublicURL(t *testing.T) {
 		})
 	}
 }
+
+// TestMiddlewarePagesInTheLayout: the middleware's pages appear in the
+// example's layout; the resume page may load its script from the app's
+// origin, the other pages no script at all.
+func TestMiddlewarePagesInTheLayout(t *testing.T) {
+	s := testSite(t, "http://127.0.0.1:8080")
+	for _, tc := range []struct {
+		page      middleware.Page
+		want, csp string
+	}{
+		{middleware.Page{Status: http.StatusForbidden, Title: "You declined the permissions", Err: middleware.ErrConsentDeclined,
+			Links: []middleware.Link{{ID: "retry", Label: "Try again", URL: "/auth/signin?redirect=%2Fmail"}}},
+			`<a id="retry-link" href="/auth/signin?redirect=%2Fmail">Try again</a>`, "script-src 'none'"},
+		{middleware.Page{Status: http.StatusOK, Title: "Almost done", Script: "/auth/resume.js",
+			Form: &middleware.Form{ID: "consentry-resume", Method: "post", Action: "/compose?consentry_resume=x", Button: "Continue"}},
+			`<form id="consentry-resume" method="post" action="/compose?consentry_resume=x">`, "script-src 'self'"},
+		{middleware.Page{Status: http.StatusForbidden, Title: "Your administrator must approve this app", Err: middleware.ErrAdminConsentRequired,
+			Links: []middleware.Link{{ID: "admin", URL: "http://127.0.0.1:8080/auth/adminconsent?scope=User.Read.All"}}},
+			`id="admin-link">http://127.0.0.1:8080/auth/adminconsent?scope=User.Read.All`, "script-src 'none'"},
+	} {
+		w := httptest.NewRecorder()
+		s.middlewarePage(w, httptest.NewRequest(http.MethodGet, "/x", nil), tc.page)
+		body := w.Body.String()
+		if w.Code != tc.page.Status || !strings.Contains(body, `class="brand"`) || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d, want %q in the layout:\n%s", tc.page.Title, w.Code, tc.want, body)
+		}
+		if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, tc.csp) {
+			t.Errorf("%s: CSP %q, want %q", tc.page.Title, csp, tc.csp)
+		}
+	}
+}

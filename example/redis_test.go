@@ -65,12 +65,23 @@ var flowField = regexp.MustCompile(`name="flow" value="([^"]+)"`)
 // in on the emulator's page as upn, accepts the consent page, and returns the app's page.
 func signInOverHTTP(t *testing.T, ctx context.Context, a *app, path, upn string) string {
 	t.Helper()
+	return signInWith(t, ctx, loopbackClient(), a.URL+path, upn)
+}
+
+// loopbackClient is a client with a cookie jar for the loopback app and
+// emulator a test started. The emulator's certificate is self-signed and made
+// at start; this client talks only to them.
+func loopbackClient() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	// The emulator's certificate is self-signed and made at start; this client talks
-	// only to the loopback app and emulator started by the test.
-	c := &http.Client{Jar: jar, Timeout: 20 * time.Second,
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	body, at := fetch(t, ctx, c, http.MethodGet, a.URL+path, nil)
+}
+
+// signInWith is signInOverHTTP with the client c, opening target.
+func signInWith(t *testing.T, ctx context.Context, c *http.Client, target, upn string) string {
+	t.Helper()
+	path := target
+	body, at := fetch(t, ctx, c, http.MethodGet, target, nil)
 	if !strings.Contains(body, `data-kind="signin"`) {
 		t.Fatalf("GET %s did not reach the emulator's sign-in page:\n%s", path, body)
 	}

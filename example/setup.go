@@ -66,7 +66,9 @@ type identity struct {
 	Authority, ClientID, GraphURL string
 	Credential                    confidential.Credential
 	HTTPClient                    *http.Client      // nil: the default client
-	Emulator                      *entratest.Server // nil on the real Entra ID
+	Emulator                      *entratest.Server // the embedded emulator; nil otherwise
+	Emulated                      bool              // the embedded emulator or one already running
+	EmulatorURL                   string            // the emulator's URL, "" on the real Entra ID
 	TenantLabel                   string
 	// IsAdmin tells the middleware who is an administrator: the emulator's directory
 	// knows; on the real Entra ID nil leaves it to the ID token's wids claim.
@@ -90,7 +92,10 @@ func newIdentity(cfg *config, redirectURL string, log *slog.Logger) (*identity, 
 		return &identity{Authority: "https://login.microsoftonline.com/" + cfg.TenantID, ClientID: cfg.ClientID,
 			GraphURL: "https://graph.microsoft.com/v1.0", Credential: cred, TenantLabel: cfg.TenantID}, nil
 	}
-	srv, err := startEmulator(cfg.EmulatorAddr, redirectURL, log)
+	if cfg.EmulatorURL != "" {
+		return sharedEmulator(cfg.EmulatorURL)
+	}
+	srv, err := startEmulator(cfg.EmulatorAddr, cfg.SigninAddr, []string{redirectURL}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +105,7 @@ func newIdentity(cfg *config, redirectURL string, log *slog.Logger) (*identity, 
 		return nil, fmt.Errorf("example: emulator secret: %w", err)
 	}
 	return &identity{Authority: srv.Authority("organizations"), ClientID: exampleClientID,
-		GraphURL: srv.GraphURL(), Credential: cred, HTTPClient: srv.Client(), Emulator: srv,
+		GraphURL: srv.GraphURL(), Credential: cred, HTTPClient: srv.Client(), Emulator: srv, Emulated: true, EmulatorURL: srv.URL,
 		TenantLabel: "Contoso and Fabrikam on the emulator", IsAdmin: emulatorAdmin}, nil
 }
 
@@ -142,16 +147,19 @@ func redactURL(s string) string {
 
 // printBanner tells the person who ran the example what to open and who to sign in as.
 func printBanner(w io.Writer, cfg *config, idp *identity, publicURL, redirectURL string) {
-	if idp.Emulator != nil {
+	if idp.Emulated {
 		fmt.Fprintf(w, "Consentry example on the Entra ID emulator\n\n")
 	} else {
 		fmt.Fprintf(w, "Consentry example on Microsoft Entra ID (tenant %s)\n\n", idp.TenantLabel)
 	}
 	fmt.Fprintf(w, "  Open       %s\n", publicURL)
-	if idp.Emulator != nil {
+	switch {
+	case idp.Emulator != nil:
 		fmt.Fprintf(w, "  Emulator   %s  (tokens and Graph, HTTPS with a self-signed certificate)\n", idp.Emulator.URL)
 		fmt.Fprintf(w, "  Sign-in    %s  (the emulator's pages for browsers, plain HTTP on loopback)\n", idp.Emulator.FrontChannelURL())
-	} else {
+	case idp.Emulated:
+		fmt.Fprintf(w, "  Emulator   %s  (already running, shared; its redirect URIs must include %s)\n", idp.EmulatorURL, redirectURL)
+	default:
 		fmt.Fprintf(w, "  Redirect   %s  (register exactly this URI in the app registration)\n", redirectURL)
 	}
 	tokens := "in memory (lost on restart)"
@@ -159,7 +167,7 @@ func printBanner(w io.Writer, cfg *config, idp *identity, publicURL, redirectURL
 		tokens = "in Redis at " + redactURL(cfg.RedisURL) + ", encrypted with CONSENTRY_CACHE_KEY"
 	}
 	fmt.Fprintf(w, "  Tokens     %s\n", tokens)
-	if idp.Emulator != nil {
+	if idp.Emulated {
 		fmt.Fprintf(w, "\n  Sign in as (no password):\n")
 		printDirectory(w)
 	}

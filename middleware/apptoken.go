@@ -11,6 +11,7 @@ import (
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
 	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // AppConsentError says that a tenant has not granted the app the application
@@ -49,11 +50,6 @@ func (e *AppConsentError) Unwrap() []error {
 	return errs
 }
 
-// notInTenant lists AADSTS numbers of a client-credentials request for a
-// tenant without the app: 700016 (application not found in the directory),
-// 7000229 (no service principal), 65001 (not consented).
-var notInTenant = []int{700016, 7000229, 65001}
-
 // AppToken returns an app-only access token (client credentials) for tenantID
 // and scope ("" means "https://graph.microsoft.com/.default"; it must end with
 // "/.default"). roles are the application permissions the caller needs: if
@@ -62,25 +58,24 @@ var notInTenant = []int{700016, 7000229, 65001}
 // opens. Entra issues a token without roles to an app nobody granted any, so
 // naming the roles is how "not consented" is detected. MSAL caches the token
 // per tenant. A client-credentials request is idempotent, so a 5xx answer or
-// a timeout at the token endpoint is retried like a silent refresh
-// (RefreshAttempts tries, RefreshAttemptTimeout each, backoff 100 ms then
-// 400 ms, never past ctx's deadline). After Close, and on other failures, the
+// a timeout at the token endpoint is retried like a silent refresh (three
+// tries, 10 s each, backoff 100 ms then 400 ms, never past ctx's deadline). After Close, and on other failures, the
 // error wraps ErrUnavailable (and ErrClosed after Close).
 func (m *Middleware) AppToken(ctx context.Context, tenantID, scope string, roles ...string) (Token, error) {
-	tok, _, err := m.appToken(ctx, tenantID, scope, &m.cfg.perf.retry, roles)
+	tok, _, err := m.appToken(ctx, tenantID, scope, &m.retry, roles)
 	return tok, err
 }
 
-// appToken is AppToken with the retry policy p. cached reports whether MSAL
+// appToken is AppToken, for the scope want, with the retry policy p. cached reports whether MSAL
 // served the token (kept or, when roles were missing, dropped) from its cache.
-func (m *Middleware) appToken(ctx context.Context, tenantID, scope string, p *retryPolicy, roles []string) (tok Token, cached bool, err error) {
-	if scope == "" {
-		scope = protocol.GraphResource + "/.default"
+func (m *Middleware) appToken(ctx context.Context, tenantID, want string, p *retryPolicy, roles []string) (tok Token, cached bool, err error) {
+	if want == "" {
+		want = scope.AppDefault(nil)
 	}
-	if !validTenant(tenantID) || !strings.HasSuffix(scope, "/.default") {
-		return Token{}, false, fmt.Errorf("%w: AppToken needs a tenant id and a scope ending in /.default, got %q and %q", ErrInvalidRequest, tenantID, scope)
+	if !validTenant(tenantID) || !strings.HasSuffix(want, "/.default") {
+		return Token{}, false, fmt.Errorf("%w: AppToken needs a tenant id and a scope ending in /.default, got %q and %q", ErrInvalidRequest, tenantID, want)
 	}
-	ar, err := m.acquireAppToken(ctx, tenantID, scope, p)
+	ar, err := m.acquireAppToken(ctx, tenantID, want, p)
 	if err != nil {
 		return Token{}, false, m.appTokenError(tenantID, roles, err)
 	}
@@ -93,14 +88,14 @@ func (m *Middleware) appToken(ctx context.Context, tenantID, scope string, p *re
 		}
 		return Token{}, cached, &AppConsentError{TenantID: tenantID, Roles: miss, ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
 	}
-	return Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: []string{scope}}, cached, nil
+	return Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: []string{want}}, cached, nil
 }
 
 // acquireAppToken runs the client-credentials request under the retry policy
 // p; Close cancels it and waits for it.
 func (m *Middleware) acquireAppToken(ctx context.Context, tenantID, scope string, p *retryPolicy) (confidential.AuthResult, error) {
 	var ar confidential.AuthResult
-	ctx, done, err := m.cfg.perf.life.enter(ctx)
+	ctx, done, err := m.life.enter(ctx)
 	if err != nil {
 		return ar, err
 	}
@@ -116,11 +111,9 @@ func (m *Middleware) acquireAppToken(ctx context.Context, tenantID, scope string
 
 func (m *Middleware) appTokenError(tenantID string, roles []string, err error) error {
 	if _, e := entraerr.Classify(err); e != nil {
-		for _, n := range notInTenant {
-			if e.HasCode(n) {
-				return &AppConsentError{TenantID: tenantID, Roles: roles, Code: n, cause: err,
-					ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
-			}
+		if n, ok := e.NotInTenant(); ok {
+			return &AppConsentError{TenantID: tenantID, Roles: roles, Code: n, cause: err,
+				ConnectURL: m.absolute(m.ConnectURL("/", tenantID))}
 		}
 	}
 	return fmt.Errorf("%w: app token for tenant %s: %w", ErrUnavailable, tenantID, err)

@@ -15,7 +15,7 @@ import (
 // passes, instead of holding the request open.
 func TestSlowKeptBodyIsCutOff(t *testing.T) {
 	e := newEnv(t)
-	a := e.start5(t, nil)
+	a := e.serveApp(t, nil)
 	middleware.SetKeptBodyTimeout(a.mw, 50*time.Millisecond)
 	// giveUp only ends the test if the deadline never comes.
 	giveUp, cancel := context.WithTimeout(context.Background(), 30*time.Second)

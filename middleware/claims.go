@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/consentry/consentry/middleware/internal/protocol"
-	"github.com/consentry/consentry/middleware/internal/returnurl"
 )
 
 // ClaimsChallengeError is an API's refusal of the user's token with a claims
@@ -44,7 +43,7 @@ func (m *Middleware) Transport(r *http.Request, base http.RoundTripper) http.Rou
 		base = http.DefaultTransport
 	}
 	ai, _ := r.Context().Value(ctxKey{}).(*authInfo)
-	return &claimsTransport{m: m, ai: ai, base: base, ret: returnurl.Or(r.URL.RequestURI(), "/")}
+	return &claimsTransport{m: m, ai: ai, base: base, ret: m.returnURL(r)}
 }
 
 // Client returns an http.Client using Transport(r, base), where base is the
@@ -65,7 +64,7 @@ type claimsTransport struct {
 func (t *claimsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var err error
 	switch {
-	case t.m.cfg.perf.life.isClosed():
+	case t.m.life.isClosed():
 		err = fmt.Errorf("%w: %w: Transport used after Close", ErrUnavailable, ErrClosed)
 	case t.ai == nil:
 		err = fmt.Errorf("%w: Transport needs a request that went through Require", ErrNotSignedIn)
@@ -97,15 +96,6 @@ func (t *claimsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		URL: t.m.signInWithClaims(t.ret, t.ai.tok.Scopes, claims)}
 }
 
-// forget drops a token from the in-process cache, so the fast path stops
-// serving it (the next request asks MSAL, or the claims round trip replaces it).
-func (m *Middleware) forget(ai *authInfo) {
-	m.tokens.Remove(tokenOwner(ai.acct), m.routes.id(protocol.Key(ai.tok.Scopes)))
-	if m.fast != nil { // the account's other fast-path entries come back from m.tokens
-		m.fast.RemoveGroup(m.fast.GroupHash(ai.acct.HomeAccountID))
-	}
-}
-
 // signInWithClaims is SignInURL carrying a claims request.
 func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string) string {
 	return m.SignInURL(ret, scopes...) + "&" + url.Values{"claims": {claims}}.Encode()
@@ -131,10 +121,10 @@ func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error
 	if !errors.As(err, &ce) || len(ce.Scopes) == 0 {
 		return false
 	}
-	ret := returnurl.Or(r.URL.RequestURI(), "/")
-	m.log.InfoContext(r.Context(), "middleware: claims challenge", "path", r.URL.Path, "scopes", strings.Join(ce.Scopes, " "))
+	ret := m.returnURL(r)
+	m.log.InfoContext(r.Context(), "middleware: claims challenge", "path", r.URL.Path, "scopes", logScopes(ce.Scopes))
 	if isScript(r) {
-		m.scriptChallenge(w, r, ce.Scopes, m.signInWithClaims(ret, ce.Scopes, ce.Claims), err)
+		m.scriptChallenge(w, r, ce.Scopes, m.signInWithClaims(m.scriptReturn(r), ce.Scopes, ce.Claims), err)
 		return true
 	}
 	fr := flowRequest{scopes: ce.Scopes, returnURL: ret, claims: ce.Claims}
@@ -152,4 +142,17 @@ func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error
 	}
 	m.startFlow(w, r, m.loadSession(r), fr)
 	return true
+}
+
+// errFormNotKept: Challenge on a POST whose body could not be kept.
+var errFormNotKept = fmt.Errorf("%w: the form could not be kept across the new sign-in", ErrClaimsChallenge)
+
+// formNotKept is the page of a POST whose form could not be kept: sign in
+// again (with the claims) from the page the form was on, then send it again.
+func (m *Middleware) formNotKept(r *http.Request, ce *ClaimsChallengeError, err error) error {
+	ret, ok := m.pageOf(r.Referer())
+	if !ok || !m.sameOrigin(r) {
+		ret = m.cfg.BasePath
+	}
+	return &ConsentError{Scopes: ce.Scopes, URL: m.signInWithClaims(ret, ce.Scopes, ce.Claims), kind: errFormNotKept, cause: err}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/gorilla/sessions"
 
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 	"github.com/consentry/consentry/tokencache"
 )
 
@@ -48,16 +48,18 @@ type Config struct {
 	// FlowStore holds what anonymous requests may write: pending sign-in
 	// flows, forms kept across consent and loop-guard counters, every entry
 	// with a TTL of at most FlowTTL plus a minute. Replicas must share it,
-	// like Cache. With an in-process token cache the default is a store of
-	// its own bounded to DefaultFlowStoreBytes that admits rather than
-	// evicts: half for sessions with a signed-in user, a quarter for the
-	// flows and a quarter for the kept forms of sessions without one, each
-	// entry charged until its TTL ends. A flood of anonymous requests thus
-	// cancels no sign-in under way and no signed-in user's round trip; once
-	// its share is spent, new anonymous sign-ins get 503 until charges
-	// expire. With a token cache outside the process (Redis) give it a Redis
-	// server of its own (another redis-server, not another database number:
-	// databases share one maxmemory), e.g. redisstore.New(flowRDB), configured
+	// like Cache: Middlewares in one process that share an in-process Cache
+	// share flows only when given one FlowStore too. With an in-process
+	// token cache the default is a store of this Middleware's own bounded to
+	// DefaultFlowStoreBytes that admits rather than evicts: half for sessions
+	// with a signed-in user, a quarter for the flows and a quarter for the
+	// kept forms of sessions without one, each entry charged until its TTL
+	// ends. A flood of anonymous requests thus cancels no sign-in under way
+	// and no signed-in user's round trip; once its share is spent, new
+	// anonymous sign-ins get 503 until charges expire. With a token cache
+	// outside the process (Redis) give it a Redis server of its own (another
+	// redis-server, not another database number: databases share one
+	// maxmemory), e.g. redisstore.New(flowRDB), configured
 	//
 	//	maxmemory 256mb                # what a flood may take; about 1 KiB a flow, 16 KiB a kept form
 	//	maxmemory-policy allkeys-lru   # a flood evicts the oldest pending flows, never tokens
@@ -70,21 +72,36 @@ type Config struct {
 	// up to FlowTTL).
 	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
-	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=/, Secure unless
+	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=BasePath, Secure unless
 	// RedirectURL is http://localhost or http://127.0.0.1). With a server-side
 	// store (the cookie holds an id), a sign-in saves the session under a new
 	// id and erases the old one (Save with MaxAge -1), so an id planted before
 	// sign-in is not signed in afterwards (session fixation).
 	Sessions sessions.Store
+	// AppSession, when set, keeps the middleware's session values in the
+	// app's own session (scs, a cookie of its own) instead of Sessions; see
+	// AppSession. Set Sessions or AppSession, not both.
+	AppSession AppSession
 	// SessionName is the session (cookie) name. Default "consentry". Over
-	// https the default cookie store's cookie is named with the __Host-
-	// prefix ("__Host-consentry"), and so are the flow cookies.
+	// https, with the default cookie store and BasePath "/", the cookie is
+	// named with the __Host- prefix ("__Host-consentry"); flow cookies carry
+	// it over https whatever the BasePath.
 	SessionName string
 	// SessionMaxAge is the lifetime of the default cookie session. Default 24h.
 	SessionMaxAge time.Duration
 	// PostLogoutRedirectURL is where Entra sends the browser after sign-out.
-	// Default: the origin of RedirectURL followed by "/". Register it in the app.
+	// Default: the origin of RedirectURL followed by BasePath. Register it in the app.
 	PostLogoutRedirectURL string
+	// BasePath is the path the app is mounted at as browsers see it, e.g.
+	// "/app/" for an app served under https://example.com/app/ (behind
+	// http.StripPrefix, chi's Mount, a gorilla/mux subrouter, or a proxy that
+	// strips the prefix). It must start and end with "/" and contain
+	// RedirectURL's path. The session cookie is scoped to it, the built-in
+	// pages link home to it, a sign-in without a redirect parameter returns
+	// to it, and PostLogoutRedirectURL defaults to it. Default: the directory
+	// above AuthHandler's (RedirectURL https://example.com/app/auth/callback
+	// gives "/app/"; /auth/callback gives "/").
+	BasePath string
 
 	// HTTPClient makes MSAL's calls to Entra. Default http.DefaultClient.
 	// Against entratest use its Server.Client(). The middleware uses a copy
@@ -99,9 +116,17 @@ type Config struct {
 	Logger *slog.Logger
 	// ErrorHandler writes the page for a request that cannot continue: status is
 	// the suggested HTTP status and err wraps one of the package's sentinel errors
-	// (see ConsentError). Default: a short HTML page (JSON for scripts) saying what
-	// happened and what the user can do.
+	// (see ConsentError). Default: a short HTML page drawn by RenderPage (JSON
+	// for scripts) saying what happened and what the user can do.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// RenderPage draws the middleware's pages in the app's layout: the
+	// default ErrorHandler's error pages (declined, an administrator must
+	// approve, not found, a form from another site, ...), the resume page
+	// ("Almost done", whose form a script served by AuthHandler submits) and
+	// the sign-out confirmation. It gets the status, title, message, links
+	// and form (see Page), with the default text; it writes the status.
+	// Default DefaultRenderPage.
+	RenderPage func(w http.ResponseWriter, r *http.Request, p Page)
 	// Now is the clock for token expiry and pending sign-in expiry. Default time.Now.
 	Now func() time.Time
 	// TokenCacheSize bounds the in-process cache of access tokens, in entries
@@ -151,8 +176,9 @@ type Config struct {
 	// []string{"cp1"} to receive continuous access evaluation (CAE) tokens and
 	// claims challenges. Default none.
 	ClientCapabilities []string
-	// MaxResumeBody bounds the body of a POST (PUT, PATCH, DELETE) kept
-	// server-side while the user consents, so the request completes afterwards.
+	// MaxResumeBody bounds the body of a form POST kept server-side while
+	// the user consents, so the request completes afterwards (other methods
+	// come from scripts, which get a 401 instead of a round trip).
 	// A larger body gets a 413 page before leaving for Entra. Default
 	// DefaultMaxResumeBody (1 MiB); negative: never keep a body (413 page).
 	// A post without a signed-in user (anyone can send one) is kept only up
@@ -177,16 +203,25 @@ const (
 	DefaultTokenConcurrency = 8
 	DefaultMaxResumeBody    = 1 << 20
 	DefaultMaxAttempts      = 3
-	// MaxAnonymousResumeBody bounds the body of a post kept for a browser
-	// with no signed-in user (see Config.MaxResumeBody): 16 KiB.
-	MaxAnonymousResumeBody = 16 << 10
 	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB
 	// (see Config.FlowStore for how it is shared out).
 	DefaultFlowStoreBytes = 16 << 20
-	// FlowTTL is how long a sign-in started by the middleware may take.
+)
+
+// Fixed behaviour. No setting changes these values; they are exported so
+// that apps and their tests can name the limits their users meet.
+const (
+	// FlowTTL is how long a sign-in started by the middleware may take, and
+	// the window in which Config.MaxAttempts round trips are counted.
 	FlowTTL = 10 * time.Minute
 	// RefreshMargin: an access token is used only while it is valid this much longer.
 	RefreshMargin = 5 * time.Minute
+	// MaxAnonymousResumeBody bounds the body of a post kept for a browser
+	// with no signed-in user (see Config.MaxResumeBody): 16 KiB.
+	MaxAnonymousResumeBody = 16 << 10
+	// MaxChallengeBody bounds the body of a POST that Require records in case
+	// its handler calls Challenge (see Middleware.Challenge): 64 KiB.
+	MaxChallengeBody = 64 << 10
 )
 
 // settings is a validated Config with its defaults applied.
@@ -195,7 +230,6 @@ type settings struct {
 	redirect  *url.URL
 	localhost bool
 	authPaths authPaths
-	perf      perf // refresh retry policy and Close state (retry.go, close.go)
 	// flowCookieBase starts the names of flow cookies.
 	flowCookieBase string
 }
@@ -203,10 +237,15 @@ type settings struct {
 // authPaths are the paths AuthHandler serves.
 type authPaths struct{ signIn, callback, signOut, adminConsent, connect, resume string }
 
+// has reports whether p is one of the paths.
+func (a authPaths) has(p string) bool {
+	return slices.Contains([]string{a.signIn, a.callback, a.signOut, a.adminConsent, a.connect, a.resume}, p)
+}
+
 func (c Config) validate() (*settings, error) {
 	s := &settings{Config: c}
 	for _, check := range []func(*settings) error{
-		checkAuthority, checkClient, checkRedirect, checkSessionKeys, checkOptional,
+		checkAuthority, checkClient, checkRedirect, checkBasePath, checkSessionKeys, checkOptional,
 	} {
 		if err := check(s); err != nil {
 			return nil, err
@@ -260,6 +299,8 @@ func checkRedirect(s *settings) error {
 		return fmt.Errorf("middleware: Config.RedirectURL %q must not carry a query or fragment", s.RedirectURL)
 	case u.Path == "" || u.Path == "/" || strings.HasSuffix(u.Path, "/"):
 		return fmt.Errorf("middleware: Config.RedirectURL %q needs a path that names the callback, e.g. /auth/callback", s.RedirectURL)
+	case strings.ContainsAny(u.Path, "{}") || path.Clean(u.Path) != u.Path:
+		return fmt.Errorf("middleware: Config.RedirectURL %q needs a clean path without braces, e.g. /auth/callback", s.RedirectURL)
 	}
 	s.redirect = u
 	dir := path.Dir(u.Path)
@@ -276,10 +317,10 @@ func checkSessionKeys(s *settings) error {
 	}
 	for i, k := range s.SessionKeys {
 		if i%2 == 0 && len(k) != 32 && len(k) != 64 {
-			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a hash key of %d bytes: it must be 32 or 64 random bytes", i, len(k))
+			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a hash key of %d bytes: it must be 32 or 64 random bytes%s", i, len(k), encodedKeyHint(k))
 		}
 		if i%2 == 1 && len(k) != 0 && len(k) != 16 && len(k) != 24 && len(k) != 32 {
-			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a block key of %d bytes: it must be 16, 24 or 32 random bytes, or nil", i, len(k))
+			return fmt.Errorf("middleware: Config.SessionKeys[%d] is a block key of %d bytes: it must be 16, 24 or 32 random bytes, or nil%s", i, len(k), encodedKeyHint(k))
 		}
 	}
 	return nil
@@ -291,6 +332,9 @@ func checkOptional(s *settings) error {
 		if err != nil || !u.IsAbs() || (u.Scheme != "https" && !(u.Scheme == "http" && s.localhost)) {
 			return fmt.Errorf("middleware: Config.PostLogoutRedirectURL %q must be an absolute https URL", s.PostLogoutRedirectURL)
 		}
+	}
+	if s.Sessions != nil && s.AppSession != nil {
+		return fmt.Errorf("middleware: Config.Sessions and Config.AppSession are both set: keep one")
 	}
 	if s.SessionName != "" && strings.ContainsAny(s.SessionName, " ;,=\"\t\r\n") {
 		return fmt.Errorf("middleware: Config.SessionName %q is not a valid cookie name", s.SessionName)
@@ -312,7 +356,7 @@ func checkTenants(s *settings) error {
 		}
 	}
 	if len(s.ConnectScopes) > 0 {
-		if _, _, err := protocol.Route(s.ConnectScopes); err != nil {
+		if _, _, err := scope.Route(s.ConnectScopes); err != nil {
 			return fmt.Errorf("middleware: Config.ConnectScopes: %w", err)
 		}
 	}
@@ -328,7 +372,7 @@ func (s *settings) applyDefaults() {
 		s.SessionMaxAge = DefaultSessionMaxAge
 	}
 	if s.PostLogoutRedirectURL == "" {
-		s.PostLogoutRedirectURL = s.redirect.Scheme + "://" + s.redirect.Host + "/"
+		s.PostLogoutRedirectURL = s.redirect.Scheme + "://" + s.redirect.Host + s.BasePath
 	}
 	if s.HTTPClient == nil {
 		s.HTTPClient = http.DefaultClient
@@ -339,6 +383,9 @@ func (s *settings) applyDefaults() {
 	}
 	if s.ErrorHandler == nil {
 		s.ErrorHandler = DefaultErrorHandler
+	}
+	if s.RenderPage == nil {
+		s.RenderPage = DefaultRenderPage
 	}
 	if s.Now == nil {
 		s.Now = time.Now
@@ -356,7 +403,7 @@ func (s *settings) applyDefaults() {
 		s.MaxAttempts = DefaultMaxAttempts
 	}
 	if len(s.ConnectScopes) == 0 {
-		s.ConnectScopes = []string{protocol.GraphResource + "/.default"}
+		s.ConnectScopes = []string{scope.AppDefault(nil)}
 	}
 	s.authPaths.adminConsent = path.Join(path.Dir(s.authPaths.callback), "adminconsent")
 	s.authPaths.connect = path.Join(path.Dir(s.authPaths.callback), "connect")

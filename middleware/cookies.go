@@ -8,8 +8,9 @@ import "strings"
 // subdomain cannot plant one (cookie tossing: forcing its own session or
 // flow on the app's users). Flow cookies are then sent on every path, not
 // only the callback's. Over http (localhost, for development) names and
-// paths stay plain. A server-side Config.Sessions store sets its own cookie
-// options, so its cookie keeps SessionName as given.
+// paths stay plain. A server-side Config.Sessions store or an AppSession
+// sets its own cookie options, and a session cookie scoped to a BasePath
+// other than / cannot be a __Host- cookie: those keep SessionName as given.
 
 // hostPrefix is the cookie name prefix that pins a cookie to the host.
 const hostPrefix = "__Host-"
@@ -22,7 +23,7 @@ func (s *settings) applyCookieNames() {
 		return
 	}
 	s.flowCookieBase = hostPrefix + base
-	if s.Sessions == nil {
+	if s.Sessions == nil && s.AppSession == nil && s.BasePath == "/" {
 		s.SessionName = hostPrefix + base
 	}
 }

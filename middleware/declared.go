@@ -5,7 +5,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // declaredScopes are the scopes the app asks for: those its routes declared
@@ -16,7 +16,7 @@ import (
 // permission the app never uses.
 type declaredScopes struct {
 	mu  sync.RWMutex
-	set map[string]bool // by protocol.Canonical
+	set map[string]bool // by scope.Canonical
 }
 
 // add declares scopes.
@@ -27,7 +27,7 @@ func (d *declaredScopes) add(scopes []string) {
 		d.set = map[string]bool{}
 	}
 	for _, s := range scopes {
-		d.set[protocol.Canonical(s)] = true
+		d.set[scope.Canonical(s)] = true
 	}
 }
 
@@ -37,7 +37,7 @@ func (d *declaredScopes) check(scopes []string) error {
 	defer d.mu.RUnlock()
 	var bad []string
 	for _, s := range scopes {
-		if !d.set[protocol.Canonical(s)] {
+		if !d.set[scope.Canonical(s)] {
 			bad = append(bad, s)
 		}
 	}

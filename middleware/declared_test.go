@@ -12,7 +12,7 @@ import (
 // any other scope in the query is a 400 page, not a consent prompt.
 func TestOnlyDeclaredScopesCanBeRequested(t *testing.T) {
 	e := newEnv(t)
-	e.start5(t, nil) // routes declare User.Read, Mail.Read, Calendars.Read, Mail.Send; User.Read.All admin
+	e.serveApp(t, nil) // routes declare User.Read, Mail.Read, Calendars.Read, Mail.Send; User.Read.All admin
 	tests := []struct {
 		endpoint, scope string
 		want            int

@@ -20,6 +20,51 @@
 //	tok, _ := middleware.TokenFromContext(r.Context())
 //	tok.SetAuthHeader(graphRequest)
 //
+// # Map of the package
+//
+// The path of a request, file by file:
+//
+//	config.go, middleware.go  New validates Config, builds the Middleware (MSAL client
+//	                          pool, stores, Close); keyhint.go explains encoded keys;
+//	                          entralimits.go bounds Entra's answers and the pool's hung calls,
+//	                          redact.go keeps tokens out of MSAL's errors
+//	resumeforms.go            (optional, outermost) a kept form restored before the app's own middleware
+//	require.go                Require / RequireAdmin wrap a handler; serveRoute runs:
+//	  replay.go               a re-post of a form kept across a round trip gets its body back
+//	  hot.go                  fast path: session cookie and route to a token in process memory
+//	  session.go              else the session cookie is decoded: who is signed in
+//	                          (appsession.go: or the app's own session; cookies.go: names;
+//	                          memo.go: what is memoized; revoke.go: signed out on any replica)
+//	  cold.go                 else the route's token read straight from the shared cache
+//	  require.go              else MSAL's silent acquisition, once per user and scopes
+//	  retry.go                (Entra faults and timeouts are tried again)
+//	  context.go              the handler runs with Token and Account in its context
+//	origin.go                 when the user is needed: script (401 JSON) or page, own site or not;
+//	                          mount.go: the URL as the browser sent it (prefixes);
+//	                          scripts.go: the script's page to return to, Bearer and htmx headers
+//	flow.go                   a round trip to Entra: loop guard (loopguard.go), flow record,
+//	                          flow cookie, authorize or admin-consent URL (frontchannel.go);
+//	                          flowstore.go, flowpool.go: where flows and kept forms live;
+//	                          bodytime.go: the deadline of a kept body's read
+//	authhandler.go            AuthHandler's endpoints and the URLs that lead to them
+//	                          (declared.go: the scopes their links may ask for)
+//	callback.go               Entra's answer: state, code, ID token (idtoken.go), session, back to the page
+//	admin.go, tenant.go       admin consent and tenant onboarding, checked on the back channel
+//	                          (tenantlimit.go: rationed per tenant)
+//	replay.go                 the resume page re-posts a kept form to its route
+//	errors.go, pages.go       every failure: its sentinel, status and page; layout.go: Page,
+//	                          drawn by Config.RenderPage, the stylesheet and resume script
+//	logs.go                   what routine round trips log (DEBUG), scopes in one casing
+//
+// Beside the request path: apptoken.go (app-only tokens), claims.go (an
+// API's claims challenge: Transport, Client, Challenge), signout.go.
+// Protocol details live under internal/: entraerr (every Entra error code),
+// scope (scope spellings, resources, a route's scope set), protocol (PKCE,
+// authorize parameters, nonce, JWT claims, bearer challenges), sealed
+// (records sealed by tokencache/seal in a tokencache.Store) and flowstore
+// (pending sign-ins, on sealed), hotcache (the in-process caches), flight
+// (one call per key), returnurl (return URLs on the origin).
+//
 // # A request's path
 //
 // Require reads the session (a gorilla/sessions cookie by default holding who
@@ -152,6 +197,28 @@
 // (declined, failing, tokens without the scopes, a claims challenge again)
 // gets a page (ErrLoopDetected), not a fourth round trip. Outages (503) do
 // not count, and a successful flow resets the count.
+//
+// # Fitting an app
+//
+// Prefixes. An app mounted under a path (http.StripPrefix, chi's Mount, a
+// gorilla/mux subrouter) gives its public callback as RedirectURL; every URL
+// the middleware shows the browser keeps the prefix (Config.BasePath, by
+// default the directory above AuthHandler's), read from the request line as
+// the browser sent it.
+//
+// Scripts and htmx. A script's 401 names a sign-in URL that returns to the
+// page the script runs on (htmx's HX-Current-URL, else the Referer), carries
+// RFC 6750's Bearer challenge, and for htmx an HX-Redirect.
+//
+// CSRF middleware. A token-checking middleware (gorilla/csrf) in front of
+// the app sees the resume page's re-post with the kept form's fields when
+// the app wraps everything in ResumeForms; http.CrossOriginProtection needs
+// nothing.
+//
+// Look and session. Config.RenderPage draws the middleware's pages (a Page:
+// status, title, message, links, form) in the app's layout; none holds inline
+// script or style. Config.AppSession keeps the middleware's session values in
+// the app's own session.
 //
 // # A whole program
 //

@@ -14,7 +14,7 @@ import (
 // What a slow, hung or hostile Entra (or anyone between) can cost. Every
 // answer the middleware reads from it (token, discovery, JWKS; through
 // Config.HTTPClient) is cut at maxEntraResponse bytes. Every MSAL call holds
-// its pooled client for at most one RefreshAttemptTimeout; and code
+// its pooled client for at most one attemptTimeout; and code
 // redemptions, which wait on Entra and are not retried, hold at most half of
 // the pool at once, so requests whose tokens MSAL has cached keep getting
 // clients while Entra hangs.

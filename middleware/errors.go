@@ -116,60 +116,56 @@ func newConsentError(e *entraerr.Error, scopes []string, retryURL string, cause 
 }
 
 // kindOf maps an Entra error to a sentinel.
-func kindOf(e *entraerr.Error) error {
-	switch {
-	case adminCodes(e) || e.Subcode == "admin_consent_required" || e.Code == "admin_consent_required":
-		return ErrAdminConsentRequired
-	case e.Code == "access_denied" || e.Code == "permission_denied" || e.HasCode(65004):
-		return ErrConsentDeclined
-	case e.Code == "consent_required" || e.HasCode(65001) || e.Subcode == "consent_required":
-		return ErrConsentRequired
-	case e.Code == "interaction_required" || e.Code == "login_required":
-		return ErrInteractionRequired
-	case e.Code == "temporarily_unavailable" || e.Code == "server_error" || e.Status >= 500:
-		return ErrUnavailable
-	}
-	return ErrSignInFailed
+func kindOf(e *entraerr.Error) error { return kinds[e.Meaning()] }
+
+// kinds is the sentinel of each meaning of an Entra error.
+var kinds = map[entraerr.Meaning]error{
+	entraerr.AdminConsentRequired: ErrAdminConsentRequired,
+	entraerr.ConsentDeclined:      ErrConsentDeclined,
+	entraerr.ConsentRequired:      ErrConsentRequired,
+	entraerr.InteractionRequired:  ErrInteractionRequired,
+	entraerr.ServiceUnavailable:   ErrUnavailable,
+	entraerr.SignInFailed:         ErrSignInFailed,
 }
 
-// adminCodes reports an AADSTS number that means "only an admin can grant
-// this": 90093 (the signed-in user lacks the rights to consent), 90094 (admin consent required), 90095 (admin consent workflow:
-// request access), 90099 (app not authorized in the tenant), 900941 and
-// 900981 (admin consent required for a risky app). The number may come in
-// error_codes or only in error_description (redirects).
-func adminCodes(e *entraerr.Error) bool {
-	for _, n := range []int{90093, 90094, 90095, 90099, 900941, 900981} {
-		if e.HasCode(n) || strings.Contains(e.Description, fmt.Sprintf("AADSTS%d:", n)) {
-			return true
-		}
-	}
-	return false
+// errorTable gives each error the package answers with its HTTP status
+// and what the default page says. The first row whose error err wraps
+// decides; a row with status 0 leaves the status to the next row err wraps
+// (a form not kept across a claims challenge is 413 when too large, else
+// 401). An error that matches no row is a 500, and it and a row without a
+// title get the generic page.
+var errorTable = []struct {
+	err               error
+	status            int
+	title, what, todo string
+}{
+	{errFormNotKept, 0, "Please sign in again, then send your form again", "The service this page uses asks for a fresh sign-in (for example multi-factor authentication), and the form you sent could not be kept while you do. It was not sent.", "Sign in again with the link below, then fill in and send the form again."},
+	{ErrRequestTooLarge, http.StatusRequestEntityTooLarge, "Your form is too large to keep", "This page needs you to sign in or grant a permission first, and the data you sent is too large to keep while you do.", "Open the page again, sign in, and then send the form."},
+	{ErrLoopDetected, http.StatusLoopDetected, "Sign-in keeps failing for this page", "You were sent to Microsoft several times for this page and it still lacks the permissions or sign-in conditions it needs, so we stopped instead of trying forever.", "Wait ten minutes and try again. If it keeps happening, contact the app's support or your IT administrator."},
+	{ErrCrossSiteForm, http.StatusForbidden, "Please send the form again from the app", "A form sent from another site (or without saying where it came from) needs you to sign in first. To protect you, it was not kept and will not be sent.", "Please send the form again from the app: open it, go to the page with the form, and send it from there."},
+	{errResumeGone, http.StatusGone, "This form was already sent", "The form you submitted before signing in was already completed, has expired, or was started in another browser. It was not sent again.", "Go back to the page and fill the form in again if needed."},
+	{ErrTenantNotAllowed, http.StatusForbidden, "Your organization cannot use this app", "You signed in with an account of an organization this app does not serve. Nothing was kept.", "Sign in with an account of an organization that uses this app, or contact the app's provider."},
+	{ErrTenantNotOnboarded, http.StatusForbidden, "Your organization has not connected this app yet", "An administrator of your organization must first connect this app. Nothing was kept.", "Send the link below to your IT administrator, then try again."},
+	{ErrAppConsentRequired, http.StatusForbidden, "Your organization has not granted this app's permissions", "An administrator of your organization must grant the app's application permissions first.", "Send the link below to your IT administrator, then try again."},
+	{ErrClaimsChallenge, http.StatusUnauthorized, "Please sign in again", "The service this page uses asks for a fresh sign-in (for example multi-factor authentication).", "Try again and complete the sign-in."},
+	{errNotFound, http.StatusNotFound, "Not found", "There is no page at this address.", "Check the address."},
+	{ErrConsentDeclined, http.StatusForbidden, "You declined the permissions", "This page needs your permission, and you declined it. Nothing was shared with the app.", "If you change your mind, try again and accept."},
+	{ErrAdminConsentRequired, http.StatusForbidden, "Your administrator must approve this app", "These permissions can only be granted by an administrator of your organization.", "Send the link below to your IT administrator. Once they approve, try again: you will not be asked again, nor will your colleagues."},
+	{ErrConsentRequired, http.StatusForbidden, "Permission needed", "This page needs permissions you have not granted yet.", "Try again and accept the permissions."},
+	{ErrInteractionRequired, http.StatusUnauthorized, "Permission needed", "This page needs permissions you have not granted yet.", "Try again and accept the permissions."},
+	{ErrNotSignedIn, http.StatusUnauthorized, "", "", ""},
+	{ErrUnavailable, http.StatusServiceUnavailable, "Sign-in is temporarily unavailable", "The sign-in service or the token store did not answer in time.", "Wait a minute and reload the page."},
+	{ErrInvalidState, http.StatusBadRequest, "This sign-in link is no longer valid", "The sign-in was already completed, took longer than 10 minutes, or was started in another browser.", "Open the page you wanted again; you will be asked to sign in once more if needed."},
+	{ErrSignInFailed, http.StatusBadRequest, "Sign-in failed", "Microsoft Entra ID did not accept the sign-in.", "Try again. If it keeps failing, contact the app's support with the details below."},
+	{ErrInvalidRequest, http.StatusBadRequest, "Bad request", "The request was not understood: ", "Go back and try again."},
 }
 
 // statusOf is the HTTP status suggested for err.
 func statusOf(err error) int {
-	switch {
-	case errors.Is(err, ErrRequestTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, ErrLoopDetected):
-		return http.StatusLoopDetected
-	case errors.Is(err, errResumeGone):
-		return http.StatusGone
-	case errors.Is(err, ErrTenantNotAllowed), errors.Is(err, ErrTenantNotOnboarded), errors.Is(err, ErrAppConsentRequired),
-		errors.Is(err, ErrCrossSiteForm):
-		return http.StatusForbidden
-	case errors.Is(err, ErrClaimsChallenge):
-		return http.StatusUnauthorized
-	case errors.Is(err, errNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, ErrConsentDeclined), errors.Is(err, ErrAdminConsentRequired), errors.Is(err, ErrConsentRequired):
-		return http.StatusForbidden
-	case errors.Is(err, ErrNotSignedIn), errors.Is(err, ErrInteractionRequired):
-		return http.StatusUnauthorized
-	case errors.Is(err, ErrUnavailable):
-		return http.StatusServiceUnavailable
-	case errors.Is(err, ErrInvalidState), errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrSignInFailed):
-		return http.StatusBadRequest
+	for _, row := range errorTable {
+		if row.status != 0 && errors.Is(err, row.err) {
+			return row.status
+		}
 	}
 	return http.StatusInternalServerError
 }
@@ -181,7 +177,7 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	m.log.Log(r.Context(), level, "middleware: request failed",
 		"method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	w.Header().Set("Cache-Control", "no-store")
-	m.cfg.ErrorHandler(w, r, status, err)
+	m.cfg.ErrorHandler(w, withMiddleware(r, m), status, err)
 }
 
 func (m *Middleware) logLevel(status int) slog.Level {

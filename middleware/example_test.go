@@ -1,7 +1,11 @@
 package middleware_test
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log"
 	"log/slog"
@@ -10,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/gorilla/csrf"
 
 	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
@@ -102,4 +107,156 @@ func ExampleMiddleware_AuthHandler() {
 	// Output:
 	// /auth/signin?redirect=%2Fmail&scope=Mail.Read
 	// 401 true
+}
+
+// Mount the app under /app/ behind http.StripPrefix: every URL the browser
+// sees keeps the prefix. A script's 401 returns the user to the page the
+// script runs on and carries RFC 6750's Bearer challenge.
+func ExampleMiddleware_Require_prefix() {
+	mw := exampleMiddleware(func(c *middleware.Config) { c.RedirectURL = "https://app.example/app/auth/callback" })
+	inner := http.NewServeMux()
+	inner.Handle("/auth/", mw.AuthHandler())
+	inner.Handle("GET /api/mail", mw.Require("Mail.Read")(http.NotFoundHandler()))
+	outer := http.NewServeMux()
+	outer.Handle("/app/", http.StripPrefix("/app", inner))
+
+	r := httptest.NewRequest("GET", "https://app.example/app/api/mail", nil)
+	r.Header.Set("Sec-Fetch-Mode", "cors") // fetch() from the page below
+	r.Header.Set("Referer", "https://app.example/app/inbox")
+	w := httptest.NewRecorder()
+	outer.ServeHTTP(w, r)
+	var body struct {
+		SignInURL string `json:"signin_url"`
+	}
+	_ = json.NewDecoder(w.Body).Decode(&body)
+	fmt.Println(w.Code, body.SignInURL)
+	fmt.Println(w.Result().Header.Values("WWW-Authenticate")[1])
+	// Output:
+	// 401 /app/auth/signin?redirect=%2Fapp%2Finbox&scope=Mail.Read
+	// Bearer realm="app.example", scope="Mail.Read"
+}
+
+// Put ResumeForms outermost when a token-checking CSRF middleware wraps the
+// app, so a form kept across consent reaches it with its original fields.
+func ExampleMiddleware_ResumeForms() {
+	mw := exampleMiddleware(nil)
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler())
+	mux.Handle("POST /compose", mw.Require("Mail.Send")(http.NotFoundHandler()))
+	handler := mw.ResumeForms(csrf.Protect([]byte("a 32-byte key for gorilla/csrf!!"))(mux))
+	_ = handler // http.ListenAndServe(addr, handler)
+}
+
+// Draw the middleware's pages in the app's own layout, rewording one of them.
+func ExampleConfig_renderPage() {
+	layout := template.Must(template.New("layout").Parse(`<main class="app"><h1>{{.Title}}</h1><p>{{.Message}}</p>
+{{range .Links}}<a href="{{.URL}}">{{.Label}}</a>{{end}}
+{{with .Form}}<form id="{{.ID}}" method="{{.Method}}" action="{{.Action}}"><button>{{.Button}}</button></form>{{end}}
+{{with .Script}}<script src="{{.}}"></script>{{end}}</main>`))
+	mw := exampleMiddleware(func(c *middleware.Config) {
+		c.Logger = slog.New(slog.DiscardHandler) // the 404 below is logged as a warning
+		c.RenderPage = func(w http.ResponseWriter, r *http.Request, p middleware.Page) {
+			if errors.Is(p.Err, middleware.ErrConsentDeclined) {
+				p.Message = "No problem: this page needs your mailbox, and nothing was shared."
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(p.Status)
+			_ = layout.Execute(w, p)
+		}
+	})
+	w := httptest.NewRecorder()
+	mw.AuthHandler().ServeHTTP(w, httptest.NewRequest("GET", "https://app.example/auth/nowhere", nil))
+	fmt.Println(w.Code, strings.Contains(w.Body.String(), `<main class="app"><h1>Not found</h1>`))
+	// Output:
+	// 404 true
+}
+
+func exampleMiddleware(cfg func(*middleware.Config)) *middleware.Middleware {
+	cred, _ := confidential.NewCredFromSecret("secret")
+	c := middleware.Config{
+		Authority:   "https://login.microsoftonline.com/organizations",
+		ClientID:    "00001111-aaaa-2222-bbbb-3333cccc4444",
+		Credential:  cred,
+		RedirectURL: "https://app.example/auth/callback",
+		SessionKeys: [][]byte{[]byte("an example 32-byte hash key!!!!!")},
+	}
+	if cfg != nil {
+		cfg(&c)
+	}
+	mw, err := middleware.New(c)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return mw
+}
+
+// Declare a route whose scopes only an administrator can grant. A non-admin
+// gets a page with a link for their administrator; an admin is sent straight
+// to admin consent, after which every user of the tenant gets in.
+func ExampleMiddleware_RequireAdmin() {
+	mw := exampleMiddleware(func(c *middleware.Config) {
+		// Entra sends wids only if the registration asks for it; an app may know better.
+		c.IsAdmin = func(r *http.Request, acct middleware.Account) bool { return acct.Username == "it@contoso.example" }
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler())
+	mux.Handle("GET /directory", mw.RequireAdmin("User.Read.All")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "the organization's users")
+	})))
+	// The link the approval page shows, for an admin to open:
+	fmt.Println(mw.AdminConsentURL("/directory", "User.Read.All"))
+	// Output:
+	// /auth/adminconsent?redirect=%2Fdirectory&scope=User.Read.All
+}
+
+// Call the route's API with the user's token; a Conditional Access claims
+// challenge from the API sends the user through Entra again and back here.
+func ExampleMiddleware_Transport() {
+	mw := exampleMiddleware(func(c *middleware.Config) { c.ClientCapabilities = []string{"cp1"} })
+	mail := func(w http.ResponseWriter, r *http.Request) {
+		resp, err := mw.Client(r).Get("https://graph.microsoft.com/v1.0/me/messages")
+		if mw.Challenge(w, r, err) { // a *ClaimsChallengeError: redirect (browser) or 401 (script)
+			return
+		}
+		if err != nil {
+			http.Error(w, "Graph is unreachable", http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(w, resp.Body)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler())
+	mux.Handle("GET /mail", mw.Require("Mail.Read")(http.HandlerFunc(mail)))
+}
+
+// Get an app-only token for a customer tenant, and tell its admin how to
+// grant the application permission when it is missing.
+func ExampleMiddleware_AppToken() {
+	mw := exampleMiddleware(func(c *middleware.Config) {
+		c.RequireOnboarding, c.ConnectRoles = true, []string{"User.Read.All"}
+	})
+	tok, err := mw.AppToken(context.Background(), "aaaabbbb-0000-cccc-1111-dddd2222eeee", "", "User.Read.All")
+	var ace *middleware.AppConsentError
+	switch {
+	case errors.As(err, &ace):
+		fmt.Println("ask an admin of", ace.TenantID, "to open", ace.ConnectURL)
+	case err != nil:
+		log.Print(err)
+	default:
+		_ = tok // call Graph as the app
+	}
+}
+
+// Onboard a customer tenant: its admin opens the connect URL, consents to the
+// app's permissions for the organization, and the tenant is recorded.
+func ExampleMiddleware_ConnectURL() {
+	mw := exampleMiddleware(func(c *middleware.Config) {
+		c.RequireOnboarding = true                                          // users of unconnected tenants get the connect link
+		c.ConnectRoles = []string{"User.Read.All"}                          // what proves the admin's approval (an app-only token's roles)
+		c.AllowedTenants = []string{"aaaabbbb-0000-cccc-1111-dddd2222eeee"} // optional: only these may sign in at all
+	})
+	fmt.Println(mw.ConnectURL("/welcome", ""))
+	// Output:
+	// /auth/connect?redirect=%2Fwelcome
 }

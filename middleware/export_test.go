@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // Test hooks for package middleware_test (compiled only with the tests).
@@ -15,8 +15,8 @@ import (
 // token acquisition, so that tests never wait for a real backoff.
 // Zero values keep the defaults.
 func SetRetry(m *Middleware, sleep func(ctx context.Context, d time.Duration) error, attemptTimeout time.Duration) {
-	m.cfg.perf.retry.sleep = sleep
-	m.cfg.perf.retry.timeout = attemptTimeout
+	m.retry.sleep = sleep
+	m.retry.timeout = attemptTimeout
 }
 
 // Backoff exposes the backoff before attempt i.
@@ -32,7 +32,7 @@ func ForgetTokens(m *Middleware, homeAccountID string) { m.dropAccount(homeAccou
 // SeedToken puts tok for acct and scopes into the in-process cache, as a
 // sign-in would, without any call to Entra.
 func SeedToken(m *Middleware, acct Account, tok Token) {
-	_, k, err := protocol.Route(tok.Scopes)
+	_, k, err := scope.Route(tok.Scopes)
 	if err != nil {
 		panic(err)
 	}

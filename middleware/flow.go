@@ -5,19 +5,17 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // flowRequest is what a new round trip to Entra asks for.
@@ -70,7 +68,7 @@ func (m *Middleware) redirectFlow(w http.ResponseWriter, r *http.Request, sess *
 		m.fail(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
 		return
 	}
-	m.dropPending(ctx, sess.addPending(pendingEntry(f))) // resume.go
+	m.dropPending(ctx, sess.addPending(pendingEntry(f)))
 	if sess.account.HomeAccountID == "" {
 		m.setFlowCookie(w, f)
 	}
@@ -78,11 +76,26 @@ func (m *Middleware) redirectFlow(w http.ResponseWriter, r *http.Request, sess *
 		m.fail(w, r, fmt.Errorf("middleware: save session: %w", err))
 		return
 	}
-	m.log.InfoContext(ctx, "middleware: redirect to Entra", "path", r.URL.Path, "kind", f.Kind,
-		"scopes", strings.Join(f.Scopes, " "), "flow", flowstore.ID(f.State), "attempt", f.Attempt,
+	m.log.DebugContext(ctx, "middleware: redirect to Entra", "path", r.URL.Path, "kind", f.Kind,
+		"scopes", logScopes(f.Scopes), "flow", flowstore.ID(f.State), "attempt", f.Attempt,
 		"signed_in", sess.account.HomeAccountID != "", "claims", f.Claims != "", "resume", f.Resume != "")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// dropPending deletes the flows (and kept requests) pushed out of a session's
+// pending list: a session holds at most maxPending of each in the store.
+func (m *Middleware) dropPending(ctx context.Context, dropped []string) {
+	for _, entry := range dropped {
+		id, resume, _ := strings.Cut(entry, ".")
+		err := m.flows.Drop(ctx, id)
+		if resume != "" && err == nil {
+			err = m.resumes.Delete(ctx, resume)
+		}
+		if err != nil {
+			m.log.WarnContext(ctx, "middleware: drop a flow pushed out of the session", "flow", id, "err", err)
+		}
+	}
 }
 
 // Flow cookies. A session without a signed-in account gets, with each flow
@@ -159,7 +172,7 @@ func (m *Middleware) flowURL(ctx context.Context, f *flowstore.Flow, sess *sessi
 // authorizeURL builds the authorize request of f: MSAL's AuthCodeURL with
 // the scopes and hints, plus the parameters MSAL cannot set.
 func (m *Middleware) authorizeURL(ctx context.Context, f *flowstore.Flow) (string, error) {
-	scopes := append(slices.Clone(f.Scopes), protocol.OIDCScopes...)
+	scopes := append(slices.Clone(f.Scopes), scope.OIDC...)
 	var opts []confidential.AuthCodeURLOption
 	if f.LoginHint != "" {
 		opts = append(opts, confidential.WithLoginHint(f.LoginHint))
@@ -181,64 +194,17 @@ func (m *Middleware) authorizeURL(ctx context.Context, f *flowstore.Flow) (strin
 	return protocol.AppendAuthorizeParams(raw, protocol.AuthorizeParams{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier})
 }
 
-// SignInURL returns the app-relative URL of AuthHandler's sign-in endpoint that
-// asks for scopes (none: just sign in) and then returns to returnURL.
-func (m *Middleware) SignInURL(returnURL string, scopes ...string) string {
-	v := url.Values{"redirect": {returnURL}}
-	if len(scopes) > 0 {
-		v.Set("scope", strings.Join(scopes, " "))
+// adminConsentEndpoint builds {front-channel authority}/v2.0/adminconsent.
+func (m *Middleware) adminConsentEndpoint(ctx context.Context, tenant string, f *flowstore.Flow) (string, error) {
+	auth, err := m.frontAuthority(ctx, tenant)
+	if err != nil {
+		return "", err
 	}
-	return m.cfg.authPaths.signIn + "?" + v.Encode()
-}
-
-// challenge is the JSON body of a 401 answer to a script.
-type challenge struct {
-	Error       string   `json:"error"`
-	Description string   `json:"error_description"`
-	SignInURL   string   `json:"signin_url"`
-	Scopes      []string `json:"scopes"`
-}
-
-// scriptChallenge answers a script that needs the user: 401, never a redirect
-// (a script cannot follow one to a sign-in page).
-func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error) {
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Consentry realm=%s, error="interaction_required", scope=%s, signin_url=%s`,
-		strconv.Quote(m.cfg.redirect.Host), strconv.Quote(strings.Join(scopes, " ")), strconv.Quote(u)))
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusUnauthorized)
-	_ = json.NewEncoder(w).Encode(challenge{
-		Error:       "interaction_required",
-		Description: describe(reason, scopes) + ": open signin_url in the browser to continue",
-		SignInURL:   u,
-		Scopes:      scopes,
-	})
-	m.log.InfoContext(r.Context(), "middleware: 401 to script", "path", r.URL.Path, "scopes", strings.Join(scopes, " "))
-}
-
-// describe says, without internal details, why the user is needed.
-func describe(reason error, scopes []string) string {
-	if errors.Is(reason, ErrNotSignedIn) {
-		return "sign-in required"
+	scopes := make([]string, len(f.Scopes))
+	for i, s := range f.Scopes {
+		scopes[i] = scope.Full(s)
 	}
-	if errors.Is(reason, ErrClaimsChallenge) {
-		return "the API asks for a new sign-in (claims challenge) for " + strings.Join(scopes, " ")
-	}
-	return "sign-in or consent required for " + strings.Join(scopes, " ")
-}
-
-// SignOutURL returns the app-relative URL of AuthHandler's sign-out endpoint.
-// Post a form to it from the app's pages; a GET (a link) works too. Requests
-// from other sites (Sec-Fetch-Site cross-site or same-site, an Origin or
-// Referer of another origin than Config.RedirectURL's, or none of these
-// headers) do not sign out: they get a page asking the user to confirm
-// with a button, so another site cannot sign the user out.
-func (m *Middleware) SignOutURL() string { return m.cfg.authPaths.signOut }
-
-// Account returns the account signed in on r's session, on any route: use it
-// on pages not wrapped by Require (a home page showing "Sign in" or the user's
-// name). It makes no call to Entra and does not check tokens.
-func (m *Middleware) Account(r *http.Request) (Account, bool) {
-	acct := m.sessionAccount(r)
-	return acct, acct.HomeAccountID != ""
+	v := url.Values{"client_id": {m.cfg.ClientID}, "scope": {strings.Join(scopes, " ")},
+		"redirect_uri": {m.cfg.RedirectURL}, "state": {f.State}}
+	return auth + "/v2.0/adminconsent?" + v.Encode(), nil
 }

@@ -51,7 +51,7 @@ func TestRedisFloodCannotEvictTokens(t *testing.T) {
 	}
 	e.cfg.Cache = cache
 	withFlows := func(c *middleware.Config) { c.FlowStore = redisstore.New(flowsRDB) }
-	e.start5(t, withFlows)
+	e.serveApp(t, withFlows)
 	var users []*entratest.Browser
 	for _, name := range []string{"ada", "bob", "cy", "dee", "eve"} {
 		b := e.browser(e.addUser(name), entratest.Accept)
@@ -70,7 +70,7 @@ func TestRedisFloodCannotEvictTokens(t *testing.T) {
 	if after := tokensRDB.DBSize(ctx).Val(); after != before {
 		t.Errorf("token Redis held %d keys before the flood, %d after", before, after)
 	}
-	e.start5(t, withFlows) // a restarted replica: only Redis has the tokens
+	e.serveApp(t, withFlows) // a restarted replica: only Redis has the tokens
 	e.idp.ResetCounts()
 	for _, b := range users {
 		if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK || e.entraCalls() != 0 {
@@ -153,7 +153,7 @@ func TestSharedFlowStoreWarns(t *testing.T) {
 // consent round trip: both complete afterwards.
 func TestFloodCannotCancelSignIns(t *testing.T) {
 	e := newEnv(t)
-	e.start5(t, nil)
+	e.serveApp(t, nil)
 	newcomer := e.browser(e.addUser("nina"), entratest.Accept)
 	toEntra := startRoundTrip(t, e, newcomer, "/profile")
 	member := e.browser(e.user, entratest.Accept)

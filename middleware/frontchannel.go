@@ -10,7 +10,7 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // frontChannel remembers where the browser-facing endpoints (authorize, admin
@@ -49,7 +49,7 @@ func (m *Middleware) frontAuthority(ctx context.Context, tenant string) (string,
 func (m *Middleware) discoverFront(ctx context.Context) (base, tenant string, err error) {
 	var raw string
 	err = m.clients.with(ctx, func(c confidential.Client) (err error) {
-		raw, err = c.AuthCodeURL(ctx, m.cfg.ClientID, m.cfg.RedirectURL, protocol.OIDCScopes)
+		raw, err = c.AuthCodeURL(ctx, m.cfg.ClientID, m.cfg.RedirectURL, scope.OIDC)
 		return err
 	})
 	if err != nil {
@@ -77,12 +77,4 @@ func (m *Middleware) logoutURL(ctx context.Context) string {
 		auth = m.cfg.Authority
 	}
 	return auth + "/oauth2/v2.0/logout?" + url.Values{"post_logout_redirect_uri": {m.cfg.PostLogoutRedirectURL}}.Encode()
-}
-
-// fullScope names a scope by its full URI, as the admin-consent endpoint wants.
-func fullScope(s string) string {
-	if strings.Contains(s, "/") {
-		return s
-	}
-	return protocol.GraphResource + "/" + s
 }

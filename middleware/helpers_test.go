@@ -3,11 +3,16 @@ package middleware_test
 import (
 	"bytes"
 	"fmt"
+	"html"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,6 +117,23 @@ func (e *env) addUser(name string) entratest.User {
 	return e.idp.AddUser(entratest.User{TenantID: e.tenant.ID, UPN: name + "@contoso.example", DisplayName: name})
 }
 
+func (e *env) addAdmin(name string) entratest.User {
+	return e.idp.AddUser(entratest.User{TenantID: e.tenant.ID, UPN: name + "@contoso.example", DisplayName: name, Admin: true})
+}
+
+// isAdmin answers Config.IsAdmin from the emulator's directory (the emulator
+// sends no wids claim).
+func (e *env) isAdmin(upn string) bool {
+	for _, t := range e.idp.Tenants() {
+		for _, u := range e.idp.Users(t.ID) {
+			if strings.EqualFold(u.UPN, upn) {
+				return u.Admin
+			}
+		}
+	}
+	return false
+}
+
 // config returns the app's Config; cache nil means a fresh in-memory cache.
 func (e *env) config(t testing.TB, cache *tokencache.Cache) middleware.Config {
 	t.Helper()
@@ -160,9 +182,60 @@ func (e *env) routes(mw *middleware.Middleware) http.Handler {
 	return mux
 }
 
+// serveApp builds a middleware from e.cfg changed by mutate and serves env's
+// routes plus /directory (RequireAdmin User.Read.All), /me (Graph through
+// mw.Client, claims challenges through mw.Challenge) and POST /compose.
+func (e *env) serveApp(t *testing.T, mutate func(*middleware.Config)) *testApp {
+	t.Helper()
+	cfg := e.cfg
+	cfg.IsAdmin = func(_ *http.Request, a middleware.Account) bool { return e.isAdmin(a.Username) }
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	a := &testApp{mw: e.newMiddleware(t, cfg), api: e.idp.GraphURL() + "/me"}
+	mux := http.NewServeMux()
+	mux.Handle("/", e.routes(a.mw))
+	mux.Handle("GET /directory", a.mw.RequireAdmin("User.Read.All")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		acct, _ := middleware.AccountFromContext(r.Context())
+		fmt.Fprintf(w, "directory for %s", acct.Username)
+	})))
+	mux.Handle("GET /me", a.mw.Require("User.Read")(http.HandlerFunc(a.me)))
+	mux.Handle("POST /compose", a.mw.Require("Mail.Send")(http.HandlerFunc(a.compose)))
+	e.setHandler(mux)
+	return a
+}
+
+// testApp is env's routes plus an admin route, a Graph call and a form post.
+type testApp struct {
+	mw    *middleware.Middleware
+	posts atomic.Int32 // runs of the POST /compose handler
+	// api is what GET /me calls with mw.Client; default the emulator's Graph /me.
+	api string
+}
+
+func (a *testApp) me(w http.ResponseWriter, r *http.Request) {
+	resp, err := a.mw.Client(r).Get(a.api)
+	if err != nil {
+		if a.mw.Challenge(w, r, err) {
+			return
+		}
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Fprintf(w, "graph %d %s", resp.StatusCode, body)
+}
+
+func (a *testApp) compose(w http.ResponseWriter, r *http.Request) {
+	n := a.posts.Add(1)
+	fmt.Fprintf(w, "sent #%d method=%s subject=%q to=%q query=%s", n, r.Method, r.FormValue("subject"), r.FormValue("to"), r.URL.RawQuery)
+}
+
 func (e *env) browser(u entratest.User, c entratest.ConsentAction) *entratest.Browser {
 	b := e.idp.NewBrowser(e.srv.Certificate())
 	b.User, b.Consent = u.UPN, c
+	b.NoScript = true // tests look at the resume page before posting it
 	b.Client.Transport = &originTransport{base: b.Client.Transport, origin: e.srv.URL}
 	return b
 }
@@ -207,6 +280,15 @@ func (e *env) entraCalls() int {
 	return n
 }
 
+// counts returns how often each endpoint was called.
+func (e *env) counts(eps ...entratest.Endpoint) []int {
+	out := make([]int, len(eps))
+	for i, ep := range eps {
+		out[i] = e.idp.Count(ep)
+	}
+	return out
+}
+
 func trail(p *entratest.Page) string {
 	if p == nil {
 		return "<nil>"
@@ -229,6 +311,31 @@ func steps(p *entratest.Page, kind string) []entratest.Step {
 	return out
 }
 
+// open loads an absolute URL with b and fails the test on a browser error.
+func open(t *testing.T, b *entratest.Browser, u string) *entratest.Page {
+	t.Helper()
+	p, err := b.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v%s", u, err, trail(p))
+	}
+	return p
+}
+
+var (
+	adminLinkRE = regexp.MustCompile(`id="admin-link" href="([^"]+)"`)
+	actionRE    = regexp.MustCompile(`<form id="consentry-resume" method="post" action="([^"]+)"`)
+)
+
+// adminLink returns the administrator link of an app error page.
+func adminLink(t *testing.T, p *entratest.Page) string {
+	t.Helper()
+	m := adminLinkRE.FindStringSubmatch(p.Body)
+	if m == nil {
+		t.Fatalf("no admin link on the page: %d %s%s", p.StatusCode, p.Body, trail(p))
+	}
+	return html.UnescapeString(m[1])
+}
+
 func (e *env) setHandler(h http.Handler) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -238,4 +345,102 @@ func (e *env) setHandler(h http.Handler) {
 func middlewareToken(r *http.Request) (string, bool) {
 	tok, ok := middleware.TokenFromContext(r.Context())
 	return tok.AccessToken, ok
+}
+
+// noRedirects is the app's TLS client, not following redirects.
+func (e *env) noRedirects() *http.Client {
+	cli := e.srv.Client()
+	cli.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return cli
+}
+
+// noRedirects is a client of the app that trusts its certificate and does not
+// follow redirects.
+func noRedirects(e *env) *http.Client {
+	c := *e.srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func validConfig(t *testing.T) middleware.Config {
+	t.Helper()
+	cred, err := confidential.NewCredFromSecret("secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return middleware.Config{
+		Authority: "https://login.microsoftonline.com/organizations", ClientID: "11111111-2222-3333-4444-555555555555",
+		Credential: cred, RedirectURL: "https://app.example/auth/callback", SessionKeys: sessionKeys,
+		Logger: slog.New(slog.DiscardHandler),
+	}
+}
+
+// authorizeScopes returns the scope parameter of the authorize requests in p's trail.
+func authorizeScopes(t *testing.T, p *entratest.Page) [][]string {
+	t.Helper()
+	var out [][]string
+	for _, s := range p.Trail {
+		u, err := url.Parse(s.URL)
+		if err != nil || !strings.HasSuffix(u.Path, "/oauth2/v2.0/authorize") || u.Query().Get("scope") == "" {
+			continue
+		}
+		out = append(out, strings.Fields(u.Query().Get("scope")))
+	}
+	return out
+}
+
+// headerTransport sets headers on the browser's POSTs to the app, except
+// the resume page's re-post: a form another site (or a script) sends.
+type headerTransport struct {
+	base   http.RoundTripper
+	header http.Header
+}
+
+func (t *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && !strings.Contains(r.URL.RawQuery, "consentry_resume") {
+		r = r.Clone(r.Context())
+		for _, k := range []string{"Origin", "Referer", "Sec-Fetch-Site"} {
+			r.Header.Del(k) // only the test's headers say where the form comes from
+		}
+		for k, v := range t.header {
+			r.Header[k] = v
+		}
+	}
+	return t.base.RoundTrip(r)
+}
+
+// sessionCookie returns b's app session cookie.
+func (e *env) sessionCookie(t *testing.T, b *entratest.Browser) *http.Cookie {
+	t.Helper()
+	u, _ := url.Parse(e.srv.URL)
+	for _, c := range b.Client.Jar.Cookies(u) {
+		if c.Name == sessionCookieName || c.Name == middleware.DefaultSessionName { // default store; server-side store
+			return c
+		}
+	}
+	t.Fatal("no session cookie")
+	return nil
+}
+
+// dropSession forgets b's app cookie, as a browser does not send a SameSite=Lax
+// cookie with another site's form post.
+func (e *env) dropSession(b *entratest.Browser) {
+	u, _ := url.Parse(e.srv.URL)
+	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: "", MaxAge: -1, Path: "/"}})
+}
+
+// dropSessionCookie removes b's app session cookie, as if b's next request
+// left before the answer to the previous one arrived.
+func (e *env) dropSessionCookie(b *entratest.Browser) {
+	u, _ := url.Parse(e.srv.URL)
+	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: "", Path: "/", MaxAge: -1}})
 }

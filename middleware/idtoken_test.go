@@ -114,7 +114,7 @@ func TestIDTokenChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.cfg.HTTPClient = &http.Client{Transport: &reissuer{base: e.idp.Client().Transport, key: key, resign: tc.resign, edit: tc.edit}}
-			e.start5(t, nil)
+			e.serveApp(t, nil)
 			p := e.get(t, e.browser(e.user, entratest.Accept), "/profile")
 			if tc.ok && p.StatusCode != http.StatusOK {
 				t.Fatalf("%d, want 200%s\n%s", p.StatusCode, trail(p), e.logs)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/consentry/consentry/middleware/internal/flowstore"
-	"github.com/consentry/consentry/middleware/internal/protocol"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // loopRecord counts the failed round trips of one browser session for one
@@ -28,7 +28,7 @@ func loopID(sid, kind, claims string, scopes []string) string {
 	if kind == "" && claims != "" {
 		kind = loopKindClaims
 	}
-	return sid + "\x00" + kind + "\x00" + protocol.Key(scopes)
+	return sid + "\x00" + kind + "\x00" + scope.Key(scopes)
 }
 
 // flowLoopID is loopID of a stored flow.

@@ -2,8 +2,10 @@ package middleware_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
@@ -96,5 +98,26 @@ func signOut(t *testing.T, e *env, b *entratest.Browser) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+}
+
+func TestDecliningAgainAndAgainIsStoppedByLoopGuard(t *testing.T) {
+	e := newEnv(t)
+	e.serveApp(t, nil)
+	b := e.browser(e.user, entratest.Decline)
+	for i := range middleware.DefaultMaxAttempts {
+		if p := e.get(t, b, "/mail"); p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "You declined") {
+			t.Fatalf("attempt %d: %d%s", i+1, p.StatusCode, trail(p))
+		}
+	}
+	e.idp.ResetCounts()
+	p := e.get(t, b, "/mail")
+	if p.StatusCode != http.StatusLoopDetected || e.idp.Count(entratest.EndpointAuthorize) != 0 {
+		t.Fatalf("after %d declines: %d, %d authorize calls%s", middleware.DefaultMaxAttempts, p.StatusCode,
+			e.idp.Count(entratest.EndpointAuthorize), trail(p))
+	}
+	// Another route is not affected.
+	if p := e.get(t, b, "/calendar"); p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "You declined") {
+		t.Errorf("other route: %d%s", p.StatusCode, trail(p))
 	}
 }

@@ -2,13 +2,13 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/gorilla/sessions"
@@ -20,9 +20,6 @@ import (
 	"github.com/consentry/consentry/tokencache"
 )
 
-// silentTimeout bounds one silent token acquisition (cache read plus refresh).
-const silentTimeout = 30 * time.Second
-
 // Middleware protects routes with per-route scopes and runs the sign-in and
 // consent round trips with Entra ID. Create it with New; it is safe for
 // concurrent use.
@@ -30,29 +27,28 @@ type Middleware struct {
 	cfg             *settings
 	log             *slog.Logger
 	cache           *tokencache.Cache
+	authority       *tokencache.Authority // Config.Authority as MSAL keys tokens; nil: the cold path asks MSAL
 	clients         *clientPool
 	flows           *flowstore.Store
 	flowKV          tokencache.Store // Config.FlowStore or its default (flowStore)
 	sessions        sessions.Store
-	tokens          *hotcache.Cache[*authInfo] // by tokenOwner and route id (require.go)
-	memo            *hotcache.Cache[memoEntry] // default cookie store only (session.go)
-	fast            *hotcache.Cache[*authInfo] // default cookie store only (fastpath.go)
+	tokens          *hotcache.Cache[*authInfo] // by tokenOwner and route id
+	memo            *hotcache.Cache[memoEntry] // decoded session cookies; default cookie store only
+	fast            *hotcache.Cache[*authInfo] // by session cookie and route id; default cookie store only
 	routes          routeIDs
 	flight          flight.Group[*authInfo]
-	resumes         *sealed.Box // kept POST requests (resume.go)
-	loops           *sealed.Box // loop-guard counters (loopguard.go)
-	tenants         *sealed.Box // onboarded tenants (connect.go)
+	resumes         *sealed.Box // POST requests kept across a round trip
+	loops           *sealed.Box // loop-guard counters
+	tenants         *sealed.Box // tenant records (onboarding, admin-granted scopes)
 	revoked         *sealed.Box // signed-out sessions
+	retry           retryPolicy // of silent acquisitions and AppToken
+	life            lifecycle   // Close: cancels and waits for acquisitions in flight
 	front           frontChannel
-	ids             idVerifier
+	ids             idVerifier     // ID tokens of redeemed codes
 	declared        declaredScopes // what sign-in links may ask for
 	keptBodyTimeout time.Duration  // 0: keptBodyTimeout; tests shorten it
 	tenantRation    tenantLimiter  // confirmations of admin consent per tenant
 }
-
-// tokenOwner is the key string of an account's tokens in m.tokens; the
-// route id of the scope set is the other half of the key.
-func tokenOwner(acct Account) string { return acct.HomeAccountID + "\x00" + acct.TenantID }
 
 // New validates cfg and returns a Middleware. Its error says which Config field
 // to fix. New makes no network call.
@@ -67,6 +63,7 @@ func New(cfg Config) (*Middleware, error) {
 			return nil, fmt.Errorf("middleware: default token cache: %w", err)
 		}
 	}
+	m.authority = cacheAuthority(s.Authority)
 	if m.clients, err = newClientPool(s, m.cache); err != nil {
 		return nil, err
 	}
@@ -80,6 +77,9 @@ func New(cfg Config) (*Middleware, error) {
 		return nil, err
 	}
 	m.sessions = s.Sessions
+	if s.AppSession != nil {
+		m.sessions = appStore{s.AppSession}
+	}
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
 		m.memo = hotcache.NewBounded[memoEntry](s.TokenCacheSize, memoBytes)
@@ -89,48 +89,21 @@ func New(cfg Config) (*Middleware, error) {
 }
 
 // flowStore is Config.FlowStore or its default: the token cache's Store
-// unless it is in-process, else a bounded MemoryStore of its own.
+// unless it is in-process, else a bounded admitting store of this
+// Middleware's own (replicas in one process share flows only through
+// Config.FlowStore).
 func flowStore(s *settings, cache *tokencache.Cache) tokencache.Store {
 	if s.FlowStore != nil {
 		return s.FlowStore
 	}
 	if ip, ok := cache.Store().(tokencache.InProcess); ok && ip.InProcess() {
-		return memoryFlowStore(cache, s.Now)
+		return newFlowPools(s.Now)
 	}
 	return cache.Store()
 }
 
-// flowStores maps an in-process token cache to its default flow store, so
-// that middlewares sharing one Cache (replicas in one process) share their
-// pending flows too. An entry goes when its Cache is collected.
-var flowStores struct {
-	sync.Mutex
-	m map[weak.Pointer[tokencache.Cache]]*flowPools
-}
-
-// memoryFlowStore returns the bounded in-process flow store that goes with cache.
-func memoryFlowStore(cache *tokencache.Cache, now func() time.Time) *flowPools {
-	flowStores.Lock()
-	defer flowStores.Unlock()
-	wp := weak.Make(cache)
-	if st, ok := flowStores.m[wp]; ok {
-		return st
-	}
-	if flowStores.m == nil {
-		flowStores.m = map[weak.Pointer[tokencache.Cache]]*flowPools{}
-	}
-	st := newFlowPools(now)
-	flowStores.m[wp] = st
-	runtime.AddCleanup(cache, func(wp weak.Pointer[tokencache.Cache]) {
-		flowStores.Lock()
-		defer flowStores.Unlock()
-		delete(flowStores.m, wp)
-	}, wp)
-	return st
-}
-
-// newBoxes opens the sealed record stores of issue 5's features: kept
-// requests and loop counters in the flow store, tenants with the tokens.
+// newBoxes opens the sealed record stores: kept requests and loop counters
+// in the flow store, tenant records with the tokens.
 func (m *Middleware) newBoxes() error {
 	keys, now := hashKeys(m.cfg.SessionKeys), m.cfg.Now
 	var err error
@@ -158,6 +131,82 @@ func hashKeys(pairs [][]byte) [][]byte {
 		ks = append(ks, pairs[i])
 	}
 	return ks
+}
+
+// ErrClosed: the Middleware was closed; requests through Require answer 503
+// with an error wrapping both ErrClosed and ErrUnavailable, and AppToken,
+// Transport and Client fail with such an error.
+var ErrClosed = errors.New("middleware: closed")
+
+// lifecycle tracks token acquisitions in flight so that Close can cancel them
+// and wait for them. Its zero value is an open Middleware.
+type lifecycle struct {
+	mu     sync.RWMutex
+	closed bool
+	done   atomic.Bool // closed, read without the lock on every request
+	wg     sync.WaitGroup
+	once   sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (l *lifecycle) init() {
+	l.once.Do(func() { l.ctx, l.cancel = context.WithCancel(context.Background()) })
+}
+
+// enter registers one token acquisition and returns a context that Close
+// cancels, or ErrClosed. The caller must call the returned done function.
+func (l *lifecycle) enter(ctx context.Context) (context.Context, func(), error) {
+	l.init()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, nil, ErrClosed
+	}
+	l.wg.Add(1)
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(l.ctx, cancel)
+	return ctx, func() { stop(); cancel(); l.wg.Done() }, nil
+}
+
+func (l *lifecycle) isClosed() bool { return l.done.Load() }
+
+// Close shuts the Middleware down: routes wrapped by Require answer 503
+// (ErrClosed) from now on, AppToken and calls through Transport or Client
+// fail with an error wrapping ErrClosed and ErrUnavailable, token
+// acquisitions in flight (a refresh or an app token at Entra, a retry
+// backoff) are cancelled, and Close waits until they have returned. Then it
+// closes the idle connections of Config.HTTPClient.
+//
+// The Middleware runs no background goroutines of its own between requests:
+// no janitor, no refresher. The only goroutines it starts are the shared token
+// acquisitions of concurrent requests, which end with them (or at Close).
+// AuthHandler keeps answering (a user in the middle of a sign-in while the
+// server drains can finish it). Close does not close Config.Cache or its
+// store (a Redis client belongs to its caller) nor Config.Sessions. It is safe
+// to call more than once and always returns nil.
+func (m *Middleware) Close() error {
+	l := &m.life
+	l.init()
+	l.mu.Lock()
+	l.closed = true
+	l.done.Store(true)
+	l.mu.Unlock()
+	l.cancel()
+	l.wg.Wait()
+	if c := m.cfg.HTTPClient; c != nil {
+		c.CloseIdleConnections()
+	}
+	return nil
+}
+
+// refuseClosed answers r with 503 when the Middleware is closed.
+func (m *Middleware) refuseClosed(w http.ResponseWriter, r *http.Request) bool {
+	if !m.life.isClosed() {
+		return false
+	}
+	m.fail(w, r, fmt.Errorf("%w: %w", ErrUnavailable, ErrClosed))
+	return true
 }
 
 // clientPool hands out MSAL confidential clients, each to one goroutine at a
@@ -189,9 +238,9 @@ func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
 }
 
 // with runs fn with a client of its own, waiting for one while ctx allows,
-// for at most RefreshAttemptTimeout once it holds the client.
+// for at most attemptTimeout once it holds the client.
 func (p *clientPool) with(ctx context.Context, fn func(confidential.Client) error) error {
-	return p.withTimeout(ctx, RefreshAttemptTimeout, func(_ context.Context, c confidential.Client) error { return fn(c) })
+	return p.withTimeout(ctx, attemptTimeout, func(_ context.Context, c confidential.Client) error { return fn(c) })
 }
 
 // withTimeout runs fn with a client of its own and a context that ends

@@ -1,224 +1,263 @@
 package middleware_test
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-
 	"github.com/consentry/consentry/middleware"
+	"github.com/consentry/consentry/middleware/entratest"
+	"github.com/consentry/consentry/tokencache"
 )
 
-func validConfig(t *testing.T) middleware.Config {
-	t.Helper()
-	cred, err := confidential.NewCredFromSecret("secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return middleware.Config{
-		Authority: "https://login.microsoftonline.com/organizations", ClientID: "11111111-2222-3333-4444-555555555555",
-		Credential: cred, RedirectURL: "https://app.example/auth/callback", SessionKeys: sessionKeys,
-		Logger: slog.New(slog.DiscardHandler),
-	}
-}
-
-func TestNewValidates(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(*middleware.Config)
-		want   string // part of the error; "" = valid
-	}{
-		{"valid", func(*middleware.Config) {}, ""},
-		{"localhost http", func(c *middleware.Config) { c.RedirectURL = "http://localhost:8080/auth/callback" }, ""},
-		{"loopback http", func(c *middleware.Config) { c.RedirectURL = "http://127.0.0.1:8080/auth/callback" }, ""},
-		{"hash key only", func(c *middleware.Config) { c.SessionKeys = sessionKeys[:1] }, ""},
-		{"no authority", func(c *middleware.Config) { c.Authority = "" }, "Config.Authority is empty"},
-		{"onboarding without roles", func(c *middleware.Config) { c.RequireOnboarding = true }, "RequireOnboarding needs Config.ConnectRoles"},
-		{"onboarding with roles", func(c *middleware.Config) { c.RequireOnboarding, c.ConnectRoles = true, []string{"User.Read.All"} }, ""},
-		{"http authority", func(c *middleware.Config) { c.Authority = "http://login.microsoftonline.com/x" }, "must use https"},
-		{"authority without tenant", func(c *middleware.Config) { c.Authority = "https://login.microsoftonline.com" }, "one tenant path segment"},
-		{"authority two segments", func(c *middleware.Config) { c.Authority = "https://login.microsoftonline.com/a/b" }, "one tenant path segment"},
-		{"relative authority", func(c *middleware.Config) { c.Authority = "login.microsoftonline.com/x" }, "not an absolute URL"},
-		{"no client id", func(c *middleware.Config) { c.ClientID = " " }, "Config.ClientID is empty"},
-		{"no credential", func(c *middleware.Config) { c.Credential = confidential.Credential{} }, "Config.Credential is empty"},
-		{"no redirect", func(c *middleware.Config) { c.RedirectURL = "" }, "Config.RedirectURL"},
-		{"relative redirect", func(c *middleware.Config) { c.RedirectURL = "/auth/callback" }, "absolute URL"},
-		{"http redirect", func(c *middleware.Config) { c.RedirectURL = "http://app.example/auth/callback" }, "must use https"},
-		{"redirect without path", func(c *middleware.Config) { c.RedirectURL = "https://app.example" }, "needs a path"},
-		{"redirect with query", func(c *middleware.Config) { c.RedirectURL = "https://app.example/cb?x=1" }, "query"},
-		{"redirect path collides", func(c *middleware.Config) { c.RedirectURL = "https://app.example/auth/signin" }, "collides"},
-		{"no session keys", func(c *middleware.Config) { c.SessionKeys = nil }, "Config.SessionKeys is empty"},
-		{"short hash key", func(c *middleware.Config) { c.SessionKeys = [][]byte{[]byte("short")} }, "SessionKeys[0]"},
-		{"bad block key", func(c *middleware.Config) { c.SessionKeys = [][]byte{sessionKeys[0], []byte("12345")} }, "SessionKeys[1]"},
-		{"bad logout URL", func(c *middleware.Config) { c.PostLogoutRedirectURL = "/home" }, "PostLogoutRedirectURL"},
-		{"negative size", func(c *middleware.Config) { c.TokenCacheSize = -1 }, "negative"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := validConfig(t)
-			tt.mutate(&cfg)
-			_, err := middleware.New(cfg)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("New: %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Fatalf("New error = %v, want it to mention %q", err, tt.want)
-			case err != nil && !strings.HasPrefix(err.Error(), "middleware: "):
-				t.Errorf("error %q lacks the package prefix", err)
-			}
-		})
-	}
-}
-
-func TestRequirePanicsOnProgrammerError(t *testing.T) {
-	mw, err := middleware.New(validConfig(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, scopes := range [][]string{nil, {""}, {"Mail.Read Mail.Send"}, {"openid"}, {"User.Read", "api://x/y"}} {
-		t.Run(fmt.Sprint(scopes), func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if msg, _ := r.(string); !strings.HasPrefix(msg, "middleware: Require: ") {
-					t.Errorf("recover() = %v, want a middleware: Require panic", r)
-				}
-			}()
-			mw.Require(scopes...)
-		})
-	}
-	// Graph and another resource side by side on different routes are fine.
-	mw.Require("User.Read", "https://graph.microsoft.com/Mail.Read")
-	mw.Require("api://11111111-2222-3333-4444-555555555555/access_as_user")
-}
-
-func TestScriptWithoutSessionGets401(t *testing.T) {
-	mw, err := middleware.New(validConfig(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	called := false
-	h := mw.Require("Mail.Read")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
-	for _, path := range []string{"/mail?x=1", "//evil.test"} {
-		r := httptest.NewRequest("GET", "https://app.example/", nil)
-		r.URL.Path, r.RequestURI = path, path
-		r.URL.RawQuery = strings.TrimPrefix(strings.TrimPrefix(path, "/mail"), "?")
-		if path == "//evil.test" {
-			r.URL.RawQuery = ""
+// TestReplicas runs two middleware instances sharing keys, a token cache
+// and a flow store behind one address, alternating per request like a load
+// balancer: flows started on one finish on the other, and tokens are shared.
+func TestReplicas(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.FlowStore = tokencache.NewMemoryStore()
+	e.mw = e.newMiddleware(t, e.cfg)
+	other := e.newMiddleware(t, e.cfg)
+	var mu sync.Mutex
+	n := 0
+	hA, hB := e.routes(e.mw), e.routes(other)
+	lb := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		h := hA
+		if n%2 == 0 {
+			h = hB
 		}
-		r.Header.Set("X-Requested-With", "XMLHttpRequest")
-		w := httptest.NewRecorder()
+		mu.Unlock()
 		h.ServeHTTP(w, r)
-		var body map[string]any
-		_ = json.Unmarshal(w.Body.Bytes(), &body)
-		u, _ := body["signin_url"].(string)
-		if w.Code != 401 || called || !strings.HasPrefix(u, "/auth/signin?redirect=%2F") {
-			t.Fatalf("%s: %d %v %s", path, w.Code, called, w.Body)
-		}
-		if strings.Contains(u, "evil") {
-			t.Errorf("signin_url %q carries the evil path", u)
+	})
+	e.setHandler(lb)
+	b := e.browser(e.user, entratest.Accept)
+	for _, path := range []string{"/profile", "/mail?x=1", "/profile", "/mail?x=2"} {
+		if p := e.get(t, b, path); p.StatusCode != 200 {
+			t.Fatalf("%s: %d%s", path, p.StatusCode, trail(p))
 		}
 	}
 }
 
-func TestAuthHandlerBadInput(t *testing.T) {
-	var logs bytes.Buffer
-	cfg := validConfig(t)
-	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	mw, err := middleware.New(cfg)
+// TestColdReplicaManyUsers: a replica with an empty in-process cache serves
+// 50 users at once from the shared token cache. One MSAL client shared by
+// concurrent users would miss tokens ("no token found") and send users to
+// consent; the pool of clients must not.
+func TestColdReplicaManyUsers(t *testing.T) {
+	e := newEnv(t)
+	const n = 50
+	browsers := make([]*entratest.Browser, n)
+	for i := range browsers {
+		browsers[i] = e.browser(e.addUser(fmt.Sprintf("cold%02d", i)), entratest.Accept)
+		if p := e.get(t, browsers[i], "/profile"); p.StatusCode != 200 {
+			t.Fatalf("user %d sign-in: %d%s", i, p.StatusCode, trail(p))
+		}
+	}
+	e.setHandler(e.routes(e.newMiddleware(t, e.cfg))) // same keys and cache, cold memory
+	e.idp.ResetCounts()
+	codes := fireAll(t, e, browsers, "/profile")
+	for i, c := range codes {
+		if c != 200 {
+			t.Errorf("user %d: status %d", i, c)
+		}
+	}
+	if c := e.entraCalls(); c != 0 {
+		t.Errorf("%d calls to Entra, want 0 (tokens are in the shared cache)", c)
+	}
+}
+
+// TestAnonymousPostsCannotEvictTokens: anonymous form posts to a Require
+// route (each a pending flow and a kept body) do not go into the token
+// cache's store, so they cannot push a signed-in user's tokens out of it.
+func TestAnonymousPostsCannotEvictTokens(t *testing.T) {
+	e := newEnv(t)
+	cache, err := tokencache.New(tokencache.NewMemoryStore(tokencache.WithMaxBytes(256 << 10)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := mw.AuthHandler()
-	tests := []struct {
-		method, target string
-		want           int
-	}{
-		{"GET", "/auth/unknown", 404},
-		{"DELETE", "/auth/callback", 405},
-		{"PUT", "/auth/signin", 405},
-		{"GET", "/auth/callback", 400},
-		{"GET", "/auth/callback?state=", 400},
-		{"GET", "/auth/callback?state=x&code=y", 400},
-		{"GET", "/auth/callback?state=%zz", 400},
-		{"GET", "/auth/callback?error=access_denied&error_description=AADSTS65004%3A+declined", 403},
-		{"GET", "/auth/callback?error=weird", 400},
-		{"GET", "/auth/callback?error=temporarily_unavailable", 503},
-		{"GET", "/auth/signin?redirect=//evil.test", 400},
-		{"GET", "/auth/signin?redirect=/x&scope=openid", 400},
-		{"GET", "/auth/signin?redirect=/x&scope=User.Read+api://a/b", 400},
-		{"POST", "/auth/callback?state=" + strings.Repeat("a", 10000), 400},
+	e.cfg.Cache = cache
+	e.serveApp(t, nil)
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
 	}
-	for _, tt := range tests {
-		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequest(tt.method, "https://app.example"+tt.target, nil))
-			if w.Code != tt.want {
-				t.Errorf("status %d, want %d: %s", w.Code, tt.want, w.Body)
+	body := strings.Repeat("x", middleware.MaxAnonymousResumeBody-100)
+	for range 100 { // each from a new browser: 1.6 MB in all
+		if s := e.anonymousPost(t, e.noRedirects(), body); s != http.StatusFound {
+			t.Fatalf("anonymous post: %d, want 302 to Entra", s)
+		}
+	}
+	e.serveApp(t, nil) // a restarted replica: only the shared store has the tokens
+	e.idp.ResetCounts()
+	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK || e.entraCalls() != 0 {
+		t.Errorf("after the flood: %d with %d calls to Entra (tokens evicted)%s", p.StatusCode, e.entraCalls(), trail(p))
+	}
+}
+
+// TestCloseStopsAcquisitionsAndLeavesNoGoroutine: Close cancels a token
+// acquisition in flight (a refresh that Entra does not answer, or a retry
+// backoff), waits for it, and leaves no goroutine of the middleware or MSAL
+// behind; later requests get a 503 page, not a redirect.
+func TestCloseStopsAcquisitionsAndLeavesNoGoroutine(t *testing.T) {
+	cases := []struct {
+		name  string
+		fault func(e *env)
+		sleep func(ctx context.Context, d time.Duration) error
+	}{
+		{"refresh hangs at Entra", func(e *env) { e.idp.SetTokenLatency(time.Hour) }, nil},
+		{"retry backoff", func(e *env) { e.idp.FailTokenRequests(100, 503) },
+			func(ctx context.Context, d time.Duration) error { <-ctx.Done(); return ctx.Err() }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := refreshingUser(t, e)
+			middleware.SetRetry(e.mw, c.sleep, 0)
+			c.fault(e)
+			got := make(chan int, 1)
+			go func() { got <- status(t, b, e.srv.URL+"/profile") }()
+			waitFor(t, "the refresh to reach Entra", func() bool { return e.idp.Count(entratest.EndpointToken) > 0 })
+			for range 2 { // Close is idempotent
+				if err := e.mw.Close(); err != nil {
+					t.Fatalf("Close: %v", err)
+				}
 			}
-			if w.Header().Get("Location") != "" {
-				t.Errorf("redirected to %q", w.Header().Get("Location"))
+			if s := <-got; s != http.StatusServiceUnavailable {
+				t.Errorf("request in flight at Close: status %d, want 503", s)
 			}
+			if s := status(t, b, e.srv.URL+"/profile"); s != http.StatusServiceUnavailable {
+				t.Errorf("request after Close: status %d, want 503", s)
+			}
+			if !strings.Contains(e.logs.String(), middleware.ErrClosed.Error()) {
+				t.Errorf("log does not say %q", middleware.ErrClosed)
+			}
+			b.Client.CloseIdleConnections()
+			waitFor(t, "no middleware or MSAL goroutine", func() bool { return leaked() == "" })
 		})
 	}
-	if !strings.Contains(logs.String(), "level=WARN") {
-		t.Errorf("bad input not logged: %s", logs.String())
-	}
 }
 
-func TestDeclinedPageWithoutStateShowsNoFreeText(t *testing.T) {
-	mw, _ := middleware.New(validConfig(t))
-	w := httptest.NewRecorder()
-	r := httptest.NewRequest("GET", "https://app.example/auth/callback?error=access_denied&error_subcode=cancel&error_description=AADSTS65004%3A+Call+555-EVIL.%0D%0ATrace+ID%3A+1", nil)
-	mw.AuthHandler().ServeHTTP(w, r)
-	body := w.Body.String()
-	if w.Code != http.StatusForbidden || !strings.Contains(body, "You declined") || !strings.Contains(body, "try again") {
-		t.Errorf("page: %d %s", w.Code, body)
-	}
-	if strings.Contains(body, "555-EVIL") {
-		t.Error("page reflects the description of an unauthenticated callback")
-	}
-}
-
-func TestTokenNeverPrinted(t *testing.T) {
-	tok := middleware.Token{AccessToken: "eyJ.secret.token", ExpiresOn: time.Unix(1e9, 0), Scopes: []string{"Mail.Read"}}
-	var logs bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "token", tok)
-	slog.New(slog.NewTextHandler(&logs, nil)).Info("x", "token", tok)
-	out := fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, tok) + logs.String()
-	if strings.Contains(out, "secret") {
-		t.Errorf("token printed: %s", out)
-	}
-	if !strings.Contains(out, "Mail.Read") || !strings.Contains(out, "redacted") {
-		t.Errorf("token description lacks scopes or redaction: %s", out)
-	}
-}
-
-func TestConsentErrorIsAndAs(t *testing.T) {
-	var got error
-	cfg := validConfig(t)
-	cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, status int, err error) {
-		got = err
-		w.WriteHeader(status)
-	}
-	mw, err := middleware.New(cfg)
+// status GETs url without following redirects and returns the status code.
+func status(t *testing.T, b *entratest.Browser, url string) int {
+	c := *b.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get(url)
 	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// leaked returns the stacks of goroutines running code of the middleware
+// (outside tests) or of MSAL, or "".
+func leaked() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		mw := strings.Contains(g, "consentry/consentry/middleware.") || strings.Contains(g, "consentry/middleware/internal/")
+		msal := strings.Contains(g, "microsoft-authentication-library-for-go")
+		if (mw || msal) && !strings.Contains(g, "_test.go") {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
+}
+
+// waitFor polls cond for up to 10 seconds (a bound, not a timing assertion)
+// and fails the test with what it waited for.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s; goroutines:\n%s", what, leaked())
+		}
+		runtime.Gosched()
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestCallsAfterCloseFail: after Close, AppToken and the calls of Client and
+// Transport fail with ErrClosed, and the API is never reached.
+func TestCallsAfterCloseFail(t *testing.T) {
+	e := newEnv(t)
+	e.idp.GrantAppRoles(e.tenant.ID, e.app.ClientID, "User.Read.All")
+	var hits atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(api.Close)
+	acct := middleware.Account{HomeAccountID: "oid." + e.tenant.ID, TenantID: e.tenant.ID, Username: "adele@contoso.example"}
+	middleware.SeedToken(e.mw, acct, middleware.Token{AccessToken: "seeded", ExpiresOn: e.clock.Now().Add(time.Hour), Scopes: []string{"User.Read"}})
+	r := httptest.NewRequest("GET", e.srv.URL+"/x", nil)
+	r.AddCookie(middleware.SessionCookie(e.mw, acct))
+	var client *http.Client
+	var transport http.RoundTripper
+	e.mw.Require("User.Read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client, transport = e.mw.Client(r), e.mw.Transport(r, nil)
+	})).ServeHTTP(httptest.NewRecorder(), r)
+	if err := e.mw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r := httptest.NewRequest("GET", "https://app.example/auth/callback?error=access_denied&error_description=AADSTS90094%3A+Admin+approval", nil)
-	mw.AuthHandler().ServeHTTP(httptest.NewRecorder(), r)
-	var ce *middleware.ConsentError
-	if !errors.As(got, &ce) || ce.Code != 90094 || ce.ErrorCode != "access_denied" {
-		t.Fatalf("err = %v", got)
+	calls := map[string]func() error{
+		"AppToken": func() error {
+			_, err := e.mw.AppToken(context.Background(), e.tenant.ID, "", "User.Read.All")
+			return err
+		},
+		"Client": func() error { _, err := client.Get(api.URL); return err },
+		"Transport": func() error {
+			_, err := transport.RoundTrip(httptest.NewRequest("GET", api.URL, nil))
+			return err
+		},
 	}
-	if !errors.Is(got, middleware.ErrAdminConsentRequired) || !strings.HasPrefix(got.Error(), "middleware: ") {
-		t.Errorf("errors.Is admin consent: %v", got)
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, middleware.ErrClosed) || !errors.Is(err, middleware.ErrUnavailable) {
+			t.Errorf("%s after Close: %v, want ErrClosed and ErrUnavailable", name, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the API was called %d times after Close", n)
+	}
+}
+
+func TestLogsHoldNoSecrets(t *testing.T) {
+	e := newEnv(t)
+	var tokens []string
+	mux := http.NewServeMux()
+	mux.Handle("/", e.routes(e.mw))
+	e.setHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c := r.URL.Query().Get("code"); c != "" {
+			tokens = append(tokens, c)
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	mux.Handle("GET /peek", e.mw.Require("User.Read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := middlewareToken(r)
+		tokens = append(tokens, tok)
+	})))
+	b := e.browser(e.user, entratest.Accept)
+	e.get(t, b, "/peek")
+	e.get(t, b, "/mail")
+	if len(tokens) < 2 {
+		t.Fatalf("captured %d secrets", len(tokens))
+	}
+	logs := e.logs.String()
+	for _, s := range append(tokens, testSecret) {
+		if s != "" && strings.Contains(logs, s) {
+			t.Errorf("logs contain a secret (%d chars)", len(s))
+		}
+	}
+	if !strings.Contains(logs, "signed in") {
+		t.Errorf("logs lack the sign-in event: %s", logs)
 	}
 }

@@ -57,7 +57,7 @@ func TestMalformedTokenAnswersStayOutOfLogs(t *testing.T) {
 	e.idp.SetTokenLifetime(4 * time.Minute) // within RefreshMargin: every request refreshes
 	tr := &malformedTokens{base: e.idp.Client().Transport}
 	e.cfg.HTTPClient = &http.Client{Transport: tr}
-	e.start5(t, nil)
+	e.serveApp(t, nil)
 	adele := e.browser(e.user, entratest.Accept)
 	if p := e.get(t, adele, "/profile"); p.StatusCode != http.StatusOK {
 		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))

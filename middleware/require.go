@@ -2,25 +2,27 @@ package middleware
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
-	"github.com/consentry/consentry/middleware/internal/protocol"
-	"github.com/consentry/consentry/middleware/internal/returnurl"
+	"github.com/consentry/consentry/middleware/internal/flowstore"
+	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
 // route is one Require declaration.
 type route struct {
 	scopes []string
 	key    string // canonical scope key
-	id     uint32 // number of key in the fast path (fastpath.go)
+	id     uint32 // number of key in the in-process caches (routeIDs)
 	admin  bool   // declared by RequireAdmin
 }
 
@@ -48,15 +50,36 @@ type route struct {
 // approval page (see RequireAdmin); repeated round trips for the same scopes
 // stop after Config.MaxAttempts (ErrLoopDetected).
 func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
-	clean, key, err := protocol.Route(scopes)
+	return m.protect("Require", scopes, false)
+}
+
+// RequireAdmin is Require for scopes only an administrator can grant (e.g.
+// "User.Read.All"). A signed-in admin (Config.IsAdmin) who needs them goes
+// straight to Entra's admin-consent endpoint and grants them for the whole
+// organization, unless the tenant already did so through this middleware;
+// then the request resumes. Anyone else goes to Entra's authorize endpoint as
+// with Require (an admin may have granted the scopes another way): if Entra
+// answers that an admin must approve (AADSTS90094 and kin), the user gets
+// the "your administrator must approve" page (403, ErrAdminConsentRequired)
+// with a link to pass to an admin (ConsentError.AdminConsentURL) and a way
+// to try again. Routes wrapped by Require get the same page from the same
+// Entra answer; RequireAdmin only saves admins a round trip.
+func (m *Middleware) RequireAdmin(scopes ...string) func(http.Handler) http.Handler {
+	return m.protect("RequireAdmin", scopes, true)
+}
+
+// protect is Require (admin false) and RequireAdmin (admin true); name is
+// the caller's, for its panics.
+func (m *Middleware) protect(name string, scopes []string, admin bool) func(http.Handler) http.Handler {
+	clean, key, err := scope.Route(scopes)
 	if err != nil {
-		panic("middleware: Require: " + err.Error())
+		panic("middleware: " + name + ": " + err.Error())
 	}
-	rt := &route{scopes: clean, key: key, id: m.routes.id(key)}
+	rt := &route{scopes: clean, key: key, id: m.routes.id(key), admin: admin}
 	m.declared.add(clean)
 	return func(next http.Handler) http.Handler {
 		if next == nil {
-			panic("middleware: Require(...) applied to a nil handler")
+			panic("middleware: " + name + "(...) applied to a nil handler")
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			m.serveRoute(w, r, rt, next)
@@ -64,16 +87,18 @@ func (m *Middleware) Require(scopes ...string) func(http.Handler) http.Handler {
 	}
 }
 
+// serveRoute serves one request to a protected route: the in-process token
+// path first, else the session, a silent acquisition, or a round trip.
 func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, next http.Handler) {
 	if m.refuseClosed(w, r) {
 		return
 	}
-	r, ok := m.resumed(w, r) // resume.go: the re-post of a form kept across consent
+	r, ok := m.resumed(w, r) // the re-post of a form kept across consent
 	if !ok {
 		return
 	}
-	r = m.recordBody(r)             // recorder.go: a form post Challenge may have to keep
-	ai, raw, ok := m.fastGet(r, rt) // fastpath.go: one lookup, no cookie decoding
+	r = m.recordBody(r)             // a form post Challenge may have to keep
+	ai, raw, ok := m.fastGet(r, rt) // one lookup, no cookie decoding
 	if ok {
 		next.ServeHTTP(w, withAuth(r, ai))
 		return
@@ -98,6 +123,9 @@ func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *rout
 	next.ServeHTTP(w, withAuth(r, ai))
 }
 
+// silentTimeout bounds one silent token acquisition (cache read plus refresh).
+const silentTimeout = 30 * time.Second
+
 // silentError is a classified AcquireTokenSilent failure. It is built once by
 // the call that failed and shared with callers that waited for it.
 type silentError struct {
@@ -107,6 +135,7 @@ type silentError struct {
 }
 
 func (e *silentError) Error() string { return fmt.Sprintf("silent token (%s): %v", e.kind, e.err) }
+
 func (e *silentError) Unwrap() error { return e.err }
 
 // silent gets a token from MSAL (its cache, else a refresh), one call per
@@ -114,15 +143,18 @@ func (e *silentError) Unwrap() error { return e.err }
 func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*authInfo, error) {
 	fk := tokenOwner(acct) + "\x00" + rt.key
 	ai, _, err := m.flight.Do(ctx, fk, func(ctx context.Context) (*authInfo, error) {
-		ctx, done, err := m.cfg.perf.life.enter(ctx) // Close cancels and waits
+		ctx, done, err := m.life.enter(ctx) // Close cancels and waits
 		if err != nil {
 			return nil, &silentError{kind: entraerr.Unavailable, err: err}
 		}
 		defer done()
 		ctx, cancel := context.WithTimeout(ctx, silentTimeout)
 		defer cancel()
+		if ai, ok, err := m.cachedToken(ctx, acct, rt); ok || err != nil {
+			return ai, err
+		}
 		var ar confidential.AuthResult
-		err = m.cfg.perf.retry.do(ctx, func(ctx context.Context, timeout time.Duration) error { // Entra 5xx, timeouts
+		err = m.retry.do(ctx, func(ctx context.Context, timeout time.Duration) error { // Entra 5xx, timeouts
 			return m.clients.withTimeout(ctx, timeout, func(ctx context.Context, c confidential.Client) (err error) {
 				ar, err = c.AcquireTokenSilent(ctx, rt.scopes, confidential.WithSilentAccount(acct.msal()))
 				return err
@@ -137,20 +169,6 @@ func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*auth
 	return ai, err
 }
 
-// remember puts a token into the in-process cache and returns it.
-func (m *Middleware) remember(acct Account, scopes []string, key string, ar confidential.AuthResult) *authInfo {
-	return m.keepToken(acct, Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: scopes}, key)
-}
-
-// keepToken puts tok, for the scope set whose canonical key is key, into the
-// in-process cache (bounded by Config.TokenCacheSize) and returns it.
-func (m *Middleware) keepToken(acct Account, tok Token, key string) *authInfo {
-	ai := &authInfo{tok: tok}
-	ai.tok.AccessToken, ai.acct = acct.packedWith(tok.AccessToken) // one string object per token
-	m.tokens.Put(tokenOwner(acct), m.routes.id(key), m.tokens.GroupHash(acct.HomeAccountID), ai, math.MaxInt64)
-	return ai
-}
-
 func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *route, acct Account, err error) {
 	var se *silentError
 	if !errors.As(err, &se) { // the caller's context ended while waiting
@@ -158,8 +176,8 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 	}
 	switch se.kind {
 	case entraerr.NeedsUser:
-		m.log.InfoContext(r.Context(), "middleware: interactive sign-in needed",
-			"path", r.URL.Path, "scopes", rt.key, "account", acct.HomeAccountID, "reason", se.err)
+		m.log.DebugContext(r.Context(), "middleware: interactive sign-in needed", append([]any{
+			"path", r.URL.Path, "scopes", rt.key, "account", acct.HomeAccountID}, needUserAttrs(se)...)...)
 		m.needUser(w, r, rt, fmt.Errorf("%w: %w", ErrInteractionRequired, se))
 	case entraerr.Canceled:
 		if r.Context().Err() != nil {
@@ -174,26 +192,81 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 // needUser sends the user to Entra for rt's scopes: a redirect for browsers, a
 // 401 JSON answer for scripts.
 func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route, reason error) {
-	ret := returnurl.Or(r.URL.RequestURI(), "/")
+	ret := m.returnURL(r)
 	if isScript(r) {
-		m.scriptChallenge(w, r, rt.scopes, m.SignInURL(ret, rt.scopes...), reason)
+		m.scriptChallenge(w, r, rt.scopes, m.SignInURL(m.scriptReturn(r), rt.scopes...), reason)
 		return
 	}
-	m.interactive(w, r, rt, ret) // adminconsent.go: admin consent, kept POST bodies
+	m.interactive(w, r, rt, ret)
 }
 
-// isScript reports whether r comes from a script rather than a page
-// navigation: XMLHttpRequest's marker, fetch()'s Fetch metadata
-// (Sec-Fetch-Dest empty, or a Sec-Fetch-Mode other than navigate), or an
-// Accept asking for JSON but not HTML.
-func isScript(r *http.Request) bool {
-	if r.Header.Get("X-Requested-With") == "XMLHttpRequest" || r.Header.Get("Sec-Fetch-Dest") == "empty" {
-		return true
+// challenge is the JSON body of a 401 answer to a script.
+type challenge struct {
+	Error       string   `json:"error"`
+	Description string   `json:"error_description"`
+	SignInURL   string   `json:"signin_url"`
+	Scopes      []string `json:"scopes"`
+}
+
+// scriptChallenge answers a script that needs the user: 401, never a redirect
+// (a script cannot follow one to a sign-in page).
+func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Consentry realm=%s, error="interaction_required", scope=%s, signin_url=%s`,
+		strconv.Quote(m.cfg.redirect.Host), strconv.Quote(strings.Join(scopes, " ")), strconv.Quote(u)))
+	m.standardChallenge(w, r, scopes, u, reason)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusUnauthorized)
+	_ = json.NewEncoder(w).Encode(challenge{
+		Error:       "interaction_required",
+		Description: describe(reason, scopes) + ": open signin_url in the browser to continue",
+		SignInURL:   u,
+		Scopes:      scopes,
+	})
+	m.log.DebugContext(r.Context(), "middleware: 401 to script", "path", r.URL.Path, "scopes", logScopes(scopes))
+}
+
+// describe says, without internal details, why the user is needed.
+func describe(reason error, scopes []string) string {
+	if errors.Is(reason, ErrNotSignedIn) {
+		return "sign-in required"
 	}
-	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" {
-		return true
+	if errors.Is(reason, ErrClaimsChallenge) {
+		return "the API asks for a new sign-in (claims challenge) for " + strings.Join(scopes, " ")
 	}
-	a := r.Header.Get("Accept")
-	a = strings.ToLower(a)
-	return strings.Contains(a, "json") && !strings.Contains(a, "text/html")
+	return "sign-in or consent required for " + strings.Join(scopes, " ")
+}
+
+// interactive sends a browser to Entra for rt: admin consent for an admin on
+// an admin route, else authorize; a form post is kept to complete afterwards.
+func (m *Middleware) interactive(w http.ResponseWriter, r *http.Request, rt *route, ret string) {
+	sess := m.loadSession(r)
+	fr := flowRequest{scopes: rt.scopes, returnURL: ret, admin: rt.admin}
+	if needsKeeping(r) {
+		m.boundBodyRead(w)
+		k, err := m.readKept(r, sess)
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		fr.keep = k
+	}
+	if rt.admin && sess.account.HomeAccountID != "" && m.isAdmin(r, sess) {
+		granted, err := m.tenantGranted(r.Context(), sess.account.TenantID, rt.key)
+		if err != nil {
+			m.log.WarnContext(r.Context(), "middleware: tenant record unreadable, trying authorize", "err", err)
+		}
+		if err == nil && !granted {
+			fr.kind = flowstore.KindAdminConsent
+		}
+	}
+	m.startFlow(w, r, sess, fr)
+}
+
+// isAdmin reports whether the session's user can grant admin consent.
+func (m *Middleware) isAdmin(r *http.Request, sess *session) bool {
+	if m.cfg.IsAdmin != nil {
+		return m.cfg.IsAdmin(r, sess.account)
+	}
+	return sess.admin
 }

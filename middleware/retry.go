@@ -19,11 +19,11 @@ import (
 // authorization code redemption in the callback is not retried: a code is
 // single use.
 const (
-	// RefreshAttempts is how many times a silent token acquisition or an
+	// refreshAttempts is how many times a silent token acquisition or an
 	// AppToken request is tried when Entra answers 5xx or does not answer in time.
-	RefreshAttempts = 3
-	// RefreshAttemptTimeout bounds one attempt.
-	RefreshAttemptTimeout = 10 * time.Second
+	refreshAttempts = 3
+	// attemptTimeout bounds one attempt.
+	attemptTimeout = 10 * time.Second
 	// retryBase and retryMax bound the backoff between attempts: 100ms, then
 	// 400ms (each with up to 25% jitter), never past the caller's deadline.
 	retryBase = 100 * time.Millisecond
@@ -31,8 +31,8 @@ const (
 )
 
 // retryPolicy runs an idempotent call with bounded, jittered exponential backoff.
-// Its zero value uses the defaults above; tests replace sleep (export_test.go)
-// so that they never wait for real.
+// Its zero value uses the defaults above; tests replace sleep so that they
+// never wait for real.
 type retryPolicy struct {
 	attempts int
 	timeout  time.Duration
@@ -47,10 +47,10 @@ type retryPolicy struct {
 func (p *retryPolicy) do(ctx context.Context, fn func(ctx context.Context, timeout time.Duration) error) error {
 	attempts, timeout, sleep := p.attempts, p.timeout, p.sleep
 	if attempts <= 0 {
-		attempts = RefreshAttempts
+		attempts = refreshAttempts
 	}
 	if timeout <= 0 {
-		timeout = RefreshAttemptTimeout
+		timeout = attemptTimeout
 	}
 	if sleep == nil {
 		sleep = sleepCtx

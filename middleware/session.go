@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/consentry/consentry/middleware/internal/flowstore"
 	"github.com/consentry/consentry/middleware/internal/protocol"
 )
 
@@ -40,13 +41,13 @@ type session struct {
 	sid     string
 	pending []string
 	admin   bool
-	renew   bool // a new account signed in: save under a new store id (sessionid.go)
+	renew   bool // a new account signed in: save under a new store id (renewID)
 }
 
 func newCookieStore(s *settings) *sessions.CookieStore {
 	cs := sessions.NewCookieStore(s.SessionKeys...)
 	cs.Options = &sessions.Options{
-		Path:     "/",
+		Path:     s.BasePath,
 		MaxAge:   int(s.SessionMaxAge.Seconds()),
 		HttpOnly: true,
 		Secure:   !(s.localhost && s.redirect.Scheme == "http"),
@@ -87,6 +88,14 @@ func (m *Middleware) readSession(r *http.Request) (*session, error) {
 		err = rerr
 	}
 	return s, err
+}
+
+// Account returns the account signed in on r's session, on any route: use it
+// on pages not wrapped by Require (a home page showing "Sign in" or the user's
+// name). It makes no call to Entra and does not check tokens.
+func (m *Middleware) Account(r *http.Request) (Account, bool) {
+	acct := m.sessionAccount(r)
+	return acct, acct.HomeAccountID != ""
 }
 
 // sessionAccount returns who is signed in on r, cheaply: with the default cookie store
@@ -154,6 +163,19 @@ func (s *session) removePending(id string) {
 	s.pending = slices.DeleteFunc(s.pending, func(p string) bool { return pendingFlow(p) == id })
 }
 
+// pendingEntry is f's entry in the session's pending list: the flow id,
+// followed by "." and the id of its kept request if it has one, so that a
+// flow pushed out of the list takes its kept request with it.
+func pendingEntry(f *flowstore.Flow) string {
+	if f.Resume == "" {
+		return flowstore.ID(f.State)
+	}
+	return flowstore.ID(f.State) + "." + f.Resume
+}
+
+// pendingFlow is the flow id of a pending entry.
+func pendingFlow(entry string) string { id, _, _ := strings.Cut(entry, "."); return id }
+
 // signIn records acct. A different account gets a new binding id and, with a
 // server-side session store, a new session id (no session fixation); the same
 // account keeps them, so consent flows running in other tabs stay valid.
@@ -188,6 +210,39 @@ func (s *session) save(w http.ResponseWriter, r *http.Request) error {
 	}
 	return s.raw.Save(r, w)
 }
+
+// renewID gives a server-side session (Config.Sessions such as gorilla's
+// FilesystemStore or a Redis store, whose cookie holds only an id) a new id
+// when a user signs in, and erases the old one from the store, so an id
+// planted in the browser before sign-in (session fixation) is worth nothing
+// afterwards. The default cookie store has no id: its cookie changes anyway.
+func (s *session) renewID(r *http.Request) {
+	s.renew = false
+	if s.raw.ID == "" {
+		return
+	}
+	old := *s.raw
+	opts := sessions.Options{Path: "/"}
+	if s.raw.Options != nil {
+		opts = *s.raw.Options
+	}
+	opts.MaxAge = -1
+	old.Options, old.Values = &opts, map[any]any{}
+	// Save with MaxAge -1 erases the stored session; its expiring cookie goes
+	// nowhere (the new session's cookie replaces the old one). A store that
+	// cannot erase keeps only the pre-sign-in values under the old id.
+	_ = old.Store().Save(r, discardWriter{}, &old)
+	s.raw.ID, s.raw.IsNew = "", true
+}
+
+// discardWriter is a ResponseWriter that drops everything.
+type discardWriter struct{}
+
+func (discardWriter) Header() http.Header { return http.Header{} }
+
+func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+func (discardWriter) WriteHeader(int) {}
 
 // destroy empties the session and expires its cookie.
 func (s *session) destroy(w http.ResponseWriter, r *http.Request) error {

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestSignOutOnlyFromThisSite(t *testing.T) {
 			if !signedIn || w.Header().Get("Set-Cookie") != "" {
 				t.Errorf("signed out by a request from elsewhere")
 			}
-			if !strings.Contains(w.Body.String(), `<form method="post" action="`+e.mw.SignOutURL()+`"`) {
+			if !strings.Contains(w.Body.String(), `method="post" action="`+e.mw.SignOutURL()+`"`) {
 				t.Errorf("no sign-out button: %s", w.Body)
 			}
 		})
@@ -102,5 +103,81 @@ func TestSignOutReachesEveryReplica(t *testing.T) {
 		if c := onB(); c != http.StatusFound {
 			t.Fatalf("replica B, request %d after sign-out: %d, want 302 to sign in", i, c)
 		}
+	}
+}
+
+func TestSignOutForgetsUserAndTokens(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/profile"); p.StatusCode != 200 {
+		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
+	}
+	appURL, _ := url.Parse(e.srv.URL)
+	oldCookies := b.Client.Jar.Cookies(appURL)
+
+	p, err := b.PostForm(e.srv.URL+"/auth/signout", nil)
+	if err != nil {
+		t.Fatalf("sign-out: %v%s", err, trail(p))
+	}
+	var logout *url.URL
+	for _, s := range p.Trail {
+		if u, _ := url.Parse(s.URL); strings.HasSuffix(u.Path, "/oauth2/v2.0/logout") {
+			logout = u
+		}
+	}
+	if logout == nil || logout.Query().Get("post_logout_redirect_uri") != e.srv.URL+"/" {
+		t.Fatalf("no Entra logout with post_logout_redirect_uri:%s", trail(p))
+	}
+	for _, c := range b.Client.Jar.Cookies(appURL) {
+		if c.Name == sessionCookieName {
+			t.Errorf("session cookie still set after sign-out")
+		}
+	}
+	// Replaying the old session cookie: neither the in-process cache nor the
+	// token cache partition has a token left, so the user must sign in again.
+	replay := e.browser(e.user, entratest.Accept)
+	replay.Client.Jar.SetCookies(appURL, oldCookies)
+	resp, err := replay.Client.Get(e.srv.URL + "/profile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), e.idp.URL) {
+		t.Errorf("old cookie after sign-out: %d %q, want a redirect to sign in", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestSignOutForgetsInProcessTokens: sign-out drops the user's in-process
+// tokens, so a copy of the old session cookie gets no token (it is sent to
+// sign in again).
+func TestSignOutForgetsInProcessTokens(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(e.user, entratest.Accept)
+	for _, path := range []string{"/profile", "/mail"} {
+		if p := e.get(t, b, path); p.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d%s", path, p.StatusCode, trail(p))
+		}
+	}
+	if n := middleware.TokenCount(e.mw); n != 2 {
+		t.Fatalf("%d in-process tokens, want 2", n)
+	}
+	old := b.Client.Jar.Cookies(mustURL(t, e.srv.URL))
+	if _, err := b.PostForm(e.srv.URL+"/auth/signout", nil); err != nil {
+		t.Fatalf("sign-out: %v", err)
+	}
+	if n := middleware.TokenCount(e.mw); n != 0 {
+		t.Errorf("%d in-process tokens after sign-out, want 0", n)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/profile", nil)
+	for _, c := range old {
+		req.AddCookie(c)
+	}
+	resp, err := noRedirects(e).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Errorf("old cookie after sign-out: status %d, want 302 to sign in", resp.StatusCode)
 	}
 }

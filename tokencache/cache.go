@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
@@ -31,6 +32,7 @@ type Cache struct {
 	cas   CompareAndSwapper // nil if the store lacks the capability
 	cfg   config
 	seen  recall
+	bad   incidents
 }
 
 var _ cache.ExportReplace = (*Cache)(nil)
@@ -43,7 +45,7 @@ func New(store Store, opts ...Option) (*Cache, error) {
 	if store == nil {
 		store = NewMemoryStore()
 	}
-	c := &Cache{store: store, cfg: config{timeout: DefaultTimeout, rtTTL: DefaultRefreshTokenTTL, now: time.Now}}
+	c := &Cache{store: store, cfg: config{timeout: DefaultTimeout, rtTTL: DefaultRefreshTokenTTL, now: time.Now, log: slog.Default()}}
 	for _, o := range opts {
 		if err := o(&c.cfg); err != nil {
 			return nil, err
@@ -63,16 +65,24 @@ func (c *Cache) Store() Store { return c.store }
 // hints.PartitionKey into MSAL's in-memory cache, replacing all of it; a
 // missing partition (or the empty partition key, which MSAL uses for
 // account-wide calls) loads an empty cache, so no other user's tokens remain.
-// On error the in-memory cache is emptied as well and the error says why:
-// ErrUnavailable from the store, a *BlobError for an unreadable blob. The
-// bytes given to u.Unmarshal are reused after it returns (MSAL's cache
-// copies what it keeps).
+// A corrupt partition (BlobError.Corrupt) loads an empty cache too, is
+// logged once, and is replaced by the next Export of this MSAL cache: so a
+// user whose entry was damaged is asked to sign in, and the sign-in
+// (Replace then Export) writes a working entry. On error the in-memory
+// cache is emptied as well and the error says why: ErrUnavailable from the
+// store, a *BlobError wrapping ErrUnknownKey for a blob sealed with a key
+// this Cache does not hold. The bytes given to u.Unmarshal are reused after
+// it returns (MSAL's cache copies what it keeps).
 func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, hints cache.ReplaceHints) error {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	sc := getScratch()
 	defer putScratch(sc)
 	plain, raw, err := c.load(ctx, hints.PartitionKey, sc)
+	if be, ok := corrupt(err); ok {
+		c.bad.report(ctx, c.cfg.log, be, raw)
+		err = nil // plain is nil: an empty cache, remembered as loaded from raw
+	}
 	data := plain
 	if err == nil && data == nil {
 		data = emptyCache

@@ -21,10 +21,33 @@
 // With WithKey, every blob is sealed with AES-256-GCM. The additional data
 // binds it to its partition key, so a blob copied to another user's key fails
 // to open, and each blob names its key id, so keys rotate: the first key
-// writes, later keys still read. A blob that cannot be opened is an error
-// (*BlobError wrapping ErrDecrypt, ErrUnknownKey or ErrMalformed), never an
-// empty cache. Refresh tokens never leave the process in plaintext: New
-// requires a key unless the Store implements InProcess.
+// writes, later keys still read. Refresh tokens never leave the process in
+// plaintext: New requires a key unless the Store implements InProcess.
+//
+// A blob that cannot be opened is reported as a *BlobError, and handled by
+// what it means (BlobError.Corrupt):
+//
+//   - sealed with a key id this Cache does not hold (ErrUnknownKey): during
+//     a key rotation, another replica's good entry. Replace fails with the
+//     error and nothing overwrites the entry, so replicas holding different
+//     keys never destroy each other's tokens.
+//   - corrupt (ErrDecrypt: a bit flip, a truncation, an entry copied from
+//     another partition; ErrMalformed: not a sealed blob, a plaintext entry
+//     included): Replace loads an empty cache and logs the incident once
+//     (WithLogger), so MSAL finds no token and the user is asked to sign in;
+//     the sign-in's Export replaces the entry (a compare-and-swap against
+//     the corrupt bytes, so a good entry written meanwhile is merged, not
+//     lost). A key id must name the same key on every replica: another key
+//     under the same id reads as corrupt.
+//
+// # Reading one token
+//
+// Cache.AccessToken reads the access token MSAL's AcquireTokenSilent would
+// return for an account and scopes with one Store Get and one scan of the
+// decrypted JSON, without loading the partition into MSAL (about a tenth of
+// the CPU). It answers only when it is certain to agree with MSAL, and
+// otherwise reports ok=false: the caller then calls AcquireTokenSilent,
+// which also refreshes.
 //
 // # Concurrent writers
 //

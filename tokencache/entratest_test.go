@@ -6,10 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -65,7 +65,13 @@ func (e *entraEnv) client(t *testing.T, c *tokencache.Cache) confidential.Client
 // signIn walks the emulator's pages as user and redeems the code (PKCE).
 func (e *entraEnv) signIn(t *testing.T, client confidential.Client, user string) confidential.AuthResult {
 	t.Helper()
-	u, err := client.AuthCodeURL(context.Background(), e.app.ClientID, e.redirect, testScopes)
+	return e.signInFor(t, client, user, testScopes)
+}
+
+// signInFor is signIn asking for scopes.
+func (e *entraEnv) signInFor(t *testing.T, client confidential.Client, user string, scopes []string) confidential.AuthResult {
+	t.Helper()
+	u, err := client.AuthCodeURL(context.Background(), e.app.ClientID, e.redirect, scopes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +85,7 @@ func (e *entraEnv) signIn(t *testing.T, client confidential.Client, user string)
 	if err != nil || page.URL.Query().Get("code") == "" {
 		t.Fatalf("sign-in of %s: %v (%+v)", user, err, page)
 	}
-	res, err := client.AcquireTokenByAuthCode(context.Background(), page.URL.Query().Get("code"), e.redirect, testScopes, confidential.WithChallenge(verifier))
+	res, err := client.AcquireTokenByAuthCode(context.Background(), page.URL.Query().Get("code"), e.redirect, scopes, confidential.WithChallenge(verifier))
 	if err != nil {
 		t.Fatalf("AcquireTokenByAuthCode(%s): %v", user, err)
 	}
@@ -146,7 +152,66 @@ func moveBlob(t *testing.T, process func() (*tokencache.Cache, confidential.Clie
 		t.Fatal(err)
 	}
 	res, err := silent(client, accounts["bob"])
+	if err == nil || res.AccessToken != "" {
+		t.Fatalf("silent(bob) over alice's blob: token %v, %v; want none", res.AccessToken != "", err)
+	}
+	_, _, err = c.AccessToken(ctx, tokencache.TokenQuery{HomeAccountID: accounts["bob"].HomeAccountID, Scopes: testScopes})
 	if !errors.Is(err, tokencache.ErrDecrypt) {
-		t.Fatalf("silent(bob) over alice's blob = %s, %v; want ErrDecrypt", fmt.Sprint(res.AccessToken != ""), err)
+		t.Fatalf("reading bob's partition over alice's blob: %v; want ErrDecrypt", err)
+	}
+}
+
+// TestAccessTokenMatchesMSALOnEntraEmulator: after real sign-ins through the
+// Entra ID emulator (two users, two scope sets each, encrypted on
+// miniredis), Cache.AccessToken returns exactly the token MSAL's
+// AcquireTokenSilent returns (one of those it returns, when several entries
+// match), and answers every scope set the users consented to.
+func TestAccessTokenMatchesMSALOnEntraEmulator(t *testing.T) {
+	e := newEntraEnv(t)
+	e.srv.GrantDelegated(e.tenant.ID, e.app.ClientID, "", "Mail.Read")
+	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	c := newCache(t, redisstore.New(rdb), tokencache.WithKey("k1", newKey(t)))
+	client := e.client(t, c)
+	auth, err := tokencache.ParseAuthority(e.srv.Authority(e.tenant.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	compare := func(acct confidential.Account, scopes []string) bool {
+		t.Helper()
+		got, ok, err := c.AccessToken(ctx, tokencache.TokenQuery{Authority: auth, ClientID: e.app.ClientID,
+			HomeAccountID: acct.HomeAccountID, Scopes: scopes})
+		if err != nil || !ok {
+			return false
+		}
+		for range msalTries { // MSAL picks one of several matching entries at random
+			res, merr := client.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct))
+			want := tokencache.CachedToken{AccessToken: res.AccessToken, ExpiresOn: res.ExpiresOn,
+				RefreshOn: res.Metadata.RefreshOn, GrantedScopes: res.GrantedScopes}
+			if merr != nil {
+				t.Fatalf("AccessToken(%v) answered; MSAL: %v", scopes, merr)
+			}
+			if reflect.DeepEqual(got, want) {
+				return true
+			}
+		}
+		t.Fatalf("AccessToken(%v) = %+v; MSAL never returned it", scopes, got)
+		return false
+	}
+	for name := range e.users {
+		acct := e.signIn(t, client, name).Account
+		if !compare(acct, testScopes) {
+			t.Errorf("AccessToken(%s, %v) did not answer after sign-in", name, testScopes)
+		}
+		e.signInFor(t, client, name, []string{"Mail.Read"}) // a second entry: Entra grants both scopes again
+		for _, scopes := range [][]string{{"User.Read"}, {"Mail.Read"}, {"mail.read"}, {"User.Read", "Mail.Read"}} {
+			if !compare(acct, scopes) {
+				t.Errorf("AccessToken(%s, %v) did not answer", name, scopes)
+			}
+		}
+		if compare(acct, []string{"Calendars.Read"}) {
+			t.Errorf("AccessToken(%s, Calendars.Read) answered; no token has that scope", name)
+		}
 	}
 }

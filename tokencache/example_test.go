@@ -82,3 +82,34 @@ func ExampleNewMemoryStore() {
 	fmt.Println(c.Store() == s)
 	// Output: true
 }
+
+// Read a signed-in user's token with one store read, and ask MSAL only when
+// the Cache cannot answer with certainty (no usable token: MSAL refreshes).
+func ExampleCache_AccessToken() {
+	const authority, clientID = "https://login.microsoftonline.com/organizations", "client-id"
+	c, err := tokencache.New(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cred, err := confidential.NewCredFromSecret("client-secret")
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := confidential.New(authority, clientID, cred, confidential.WithCache(c))
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := tokencache.ParseAuthority(authority) // once, at start-up
+	if err != nil {
+		log.Fatal(err)
+	}
+	token := func(ctx context.Context, acct confidential.Account, scopes []string) (string, error) {
+		q := tokencache.TokenQuery{Authority: auth, ClientID: clientID, HomeAccountID: acct.HomeAccountID, Scopes: scopes}
+		if t, ok, err := c.AccessToken(ctx, q); err == nil && ok {
+			return t.AccessToken, nil
+		}
+		res, err := client.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct))
+		return res.AccessToken, err
+	}
+	_ = token // in a request handler: token(r.Context(), account, []string{"User.Read"})
+}

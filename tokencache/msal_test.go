@@ -127,11 +127,13 @@ func TestMSALUnknownAccountFindsNothing(t *testing.T) {
 }
 
 // TestMSALRejectsMovedBlob copies alice's blob over bob's partition: bob's
-// call fails with ErrDecrypt instead of returning alice's token.
+// call finds no token (the entry is corrupt for his partition) instead of
+// returning alice's.
 func TestMSALRejectsMovedBlob(t *testing.T) {
 	ts := newTokenServer(t)
 	store := tokencache.NewMemoryStore()
-	client := newClient(t, ts, newCache(t, store, tokencache.WithKey("k1", newKey(t))))
+	c := newCache(t, store, tokencache.WithKey("k1", newKey(t)))
+	client := newClient(t, ts, c)
 	signIn(t, client, "alice")
 	bob := signIn(t, client, "bob")
 	ctx := context.Background()
@@ -143,9 +145,13 @@ func TestMSALRejectsMovedBlob(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := silent(client, bob.Account)
+	if err == nil || res.AccessToken != "" {
+		t.Fatalf("silent(bob) over alice's blob = %q, %v; want no token", res.AccessToken, err)
+	}
+	_, _, err = c.AccessToken(ctx, tokencache.TokenQuery{HomeAccountID: bob.Account.HomeAccountID, Scopes: testScopes})
 	var be *tokencache.BlobError
-	if !errors.Is(err, tokencache.ErrDecrypt) || !errors.As(err, &be) || be.Partition != homeAccountID("bob") {
-		t.Fatalf("silent(bob) over alice's blob = %q, %v; want a *BlobError wrapping ErrDecrypt", res.AccessToken, err)
+	if !errors.Is(err, tokencache.ErrDecrypt) || !errors.As(err, &be) || be.Partition != homeAccountID("bob") || !be.Corrupt() {
+		t.Fatalf("reading bob's partition: %v; want a corrupt *BlobError wrapping ErrDecrypt", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package tokencache
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -24,6 +25,7 @@ type config struct {
 	timeout time.Duration
 	rtTTL   time.Duration
 	now     func() time.Time
+	log     *slog.Logger
 }
 
 // WithKey adds an AES-256 key (32 bytes) under a key id (1 to 255 bytes,
@@ -71,6 +73,19 @@ func WithClock(now func() time.Time) Option {
 			return fmt.Errorf("tokencache: clock must not be nil")
 		}
 		c.now = now
+		return nil
+	}
+}
+
+// WithLogger sets the logger for incidents the Cache handles itself, such as
+// a corrupt partition replaced on the next write (see BlobError.Corrupt),
+// logged once per corrupt blob at level Error (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("tokencache: logger must not be nil")
+		}
+		c.log = l
 		return nil
 	}
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // load returns the plaintext of partition key (nil if absent) and the raw
-// stored blob, in sc's buffers when it can.
+// stored blob, in sc's buffers when it can. When the blob does not open,
+// raw is returned with the *BlobError.
 func (c *Cache) load(ctx context.Context, key string, sc *scratch) (plain, raw []byte, err error) {
 	if key == "" {
 		return nil, nil, nil
@@ -23,7 +24,7 @@ func (c *Cache) load(ctx context.Context, key string, sc *scratch) (plain, raw [
 	keep(&sc.raw, raw)
 	plain, err = c.cfg.keys.open(key, raw, sc.plain)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tokencache: load partition %q: %w", key, err)
+		return nil, raw, fmt.Errorf("tokencache: load partition %q: %w", key, err)
 	}
 	if c.cfg.keys.enabled() {
 		keep(&sc.plain, plain)
@@ -91,6 +92,10 @@ func (c *Cache) saveOnce(ctx context.Context, key string, ours msalDoc) (bool, e
 	sc := getScratch()
 	defer putScratch(sc)
 	theirsPlain, raw, err := c.load(ctx, key, sc)
+	if be, ok := corrupt(err); ok {
+		c.bad.report(ctx, c.cfg.log, be, raw)
+		err = nil // write ours over it (compare-and-swap against raw)
+	}
 	if err != nil {
 		return false, err
 	}

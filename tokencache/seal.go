@@ -1,30 +1,21 @@
 package tokencache
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
+
+	"github.com/consentry/consentry/tokencache/seal"
 )
 
-// Blob format, version 1 (all blobs written with a key):
-//
-//	0x01 | len(keyID) (1 byte) | keyID | nonce (12 bytes) | AES-256-GCM ciphertext+tag
-//
-// The additional data is sealAAD | len(partition key) (4 bytes) | partition key | header, where the
-// header is everything before the nonce, so a blob opens only under the
-// partition it was written for and its key id cannot be altered. Plaintext
-// blobs (only ever held by an InProcess store) are MSAL's JSON as is and start
-// with '{'.
+// Blobs written with a key are sealed by package seal (format version 1,
+// AES-256-GCM) for domain sealDomain, with the partition key as the
+// additional data: a blob opens only under the partition it was written for,
+// and its key id cannot be altered. Plaintext blobs (only ever held by an
+// InProcess store) are MSAL's JSON as is and start with '{'.
 const (
-	sealVersion = 0x01
-	nonceSize   = 12
-	sealAAD     = "consentry/tokencache/v1\x00"
+	sealDomain = "consentry/tokencache/v1\x00"
 	// KeySize is the length in bytes of an encryption key (AES-256).
-	KeySize = 32
+	KeySize = seal.KeySize
 )
 
 var (
@@ -41,6 +32,9 @@ var (
 	// that has keys.
 	ErrMalformed = errors.New("tokencache: malformed blob")
 )
+
+// blobErrs maps package seal's errors to this package's.
+var blobErrs = map[error]error{seal.ErrUnknownKey: ErrUnknownKey, seal.ErrDecrypt: ErrDecrypt, seal.ErrMalformed: ErrMalformed}
 
 // BlobError reports a stored partition that could not be opened. Err is one
 // of ErrUnknownKey, ErrDecrypt or ErrMalformed. A Cache never turns such a
@@ -59,39 +53,20 @@ func (e *BlobError) Error() string {
 // Unwrap returns e.Err.
 func (e *BlobError) Unwrap() error { return e.Err }
 
-// keyring holds the AEADs by key id; current seals new blobs.
-type keyring struct {
-	current string
-	aeads   map[string]cipher.AEAD
-}
+// keyring is the Cache's seal.Keyring; its zero value has no keys.
+type keyring struct{ ring *seal.Keyring }
 
 func (k *keyring) add(id string, key []byte) error {
-	if id == "" || len(id) > 255 {
-		return fmt.Errorf("tokencache: key id must be 1 to 255 bytes, got %d", len(id))
+	if k.ring == nil {
+		k.ring = seal.NewKeyring(sealDomain)
 	}
-	if len(key) != KeySize {
-		return fmt.Errorf("tokencache: key %q must be %d bytes (AES-256), got %d", id, KeySize, len(key))
+	if err := k.ring.Add(id, key); err != nil {
+		return fmt.Errorf("tokencache: %w", err)
 	}
-	if _, dup := k.aeads[id]; dup {
-		return fmt.Errorf("tokencache: key id %q given twice", id)
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return fmt.Errorf("tokencache: key %q: %w", id, err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return fmt.Errorf("tokencache: key %q: %w", id, err)
-	}
-	if k.aeads == nil {
-		k.aeads = map[string]cipher.AEAD{}
-		k.current = id
-	}
-	k.aeads[id] = aead
 	return nil
 }
 
-func (k *keyring) enabled() bool { return k.current != "" }
+func (k *keyring) enabled() bool { return !k.ring.Empty() }
 
 // seal encrypts plain for partition with the current key, appending to
 // dst[:0]. Without keys it returns plain itself.
@@ -99,15 +74,11 @@ func (k *keyring) seal(dst []byte, partition string, plain []byte) ([]byte, erro
 	if !k.enabled() {
 		return plain, nil
 	}
-	aead := k.aeads[k.current]
-	hlen := 2 + len(k.current)
-	out := slices.Grow(dst[:0], hlen+nonceSize+len(plain)+aead.Overhead())[:hlen+nonceSize]
-	out[0], out[1] = sealVersion, byte(len(k.current))
-	copy(out[2:], k.current)
-	if _, err := rand.Read(out[hlen:]); err != nil {
-		return nil, fmt.Errorf("tokencache: nonce: %w", err)
+	blob, err := k.ring.Seal(dst, plain, partition)
+	if err != nil {
+		return nil, fmt.Errorf("tokencache: %w", err)
 	}
-	return aead.Seal(out, out[hlen:], plain, aad(partition, out[:hlen])), nil
+	return blob, nil
 }
 
 // open reverses seal, appending the plaintext to dst[:0]. Without keys it
@@ -119,27 +90,9 @@ func (k *keyring) open(partition string, blob, dst []byte) ([]byte, error) {
 		}
 		return blob, nil
 	}
-	if len(blob) < 2 || blob[0] != sealVersion || len(blob) < 2+int(blob[1])+nonceSize {
-		return nil, &BlobError{Partition: partition, Err: ErrMalformed}
-	}
-	hlen := 2 + int(blob[1])
-	id := string(blob[2:hlen])
-	aead, ok := k.aeads[id]
-	if !ok {
-		return nil, &BlobError{Partition: partition, KeyID: id, Err: ErrUnknownKey}
-	}
-	nonce := blob[hlen : hlen+nonceSize]
-	plain, err := aead.Open(dst[:0], nonce, blob[hlen+nonceSize:], aad(partition, blob[:hlen]))
+	plain, id, err := k.ring.Open(dst, blob, partition)
 	if err != nil {
-		return nil, &BlobError{Partition: partition, KeyID: id, Err: ErrDecrypt}
+		return nil, &BlobError{Partition: partition, KeyID: id, Err: blobErrs[err]}
 	}
 	return plain, nil
-}
-
-func aad(partition string, header []byte) []byte {
-	b := make([]byte, 0, len(sealAAD)+4+len(partition)+len(header))
-	b = append(b, sealAAD...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(partition)))
-	b = append(b, partition...)
-	return append(b, header...)
 }

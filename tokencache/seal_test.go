@@ -36,7 +36,7 @@ func TestBlobIsEncryptedAtRest(t *testing.T) {
 }
 
 // TestTamperedBlobRejected alters one part of a stored blob at a time: each
-// Replace fails with the documented error and leaves MSAL's cache empty.
+// read reports the documented error and MSAL's cache is left empty.
 func TestTamperedBlobRejected(t *testing.T) {
 	_, _, blob, _ := sealedBlob(t)
 	flip := func(i int) func([]byte) []byte {
@@ -69,13 +69,20 @@ func TestTamperedBlobRejected(t *testing.T) {
 	}
 }
 
+// wantBlobError: reading partition key reports a *BlobError wrapping want;
+// Replace fails with it for a blob sealed with an unknown key and loads an
+// empty cache for a corrupt one (BlobError.Corrupt); MSAL holds nothing.
 func wantBlobError(t *testing.T, c *tokencache.Cache, key string, want error) {
 	t.Helper()
-	m := &msalCache{data: []byte(`{"Account":{"x":{}}}`)}
-	err := replace(c, key, m)
+	_, _, err := c.AccessToken(context.Background(), tokencache.TokenQuery{HomeAccountID: key, Scopes: []string{"s"}})
 	var be *tokencache.BlobError
 	if !errors.Is(err, want) || !errors.As(err, &be) || be.Partition != key {
-		t.Fatalf("Replace: %v; want a *BlobError for %q wrapping %v", err, key, want)
+		t.Fatalf("reading %q: %v; want a *BlobError wrapping %v", key, err, want)
+	}
+	m := &msalCache{data: []byte(`{"Account":{"x":{}}}`)}
+	err = replace(c, key, m)
+	if be.Corrupt() && err != nil || !be.Corrupt() && !errors.Is(err, want) {
+		t.Fatalf("Replace: %v; want %v", err, map[bool]any{true: "nil (corrupt: an empty cache)", false: want}[be.Corrupt()])
 	}
 	if string(m.data) != "{}" {
 		t.Fatalf("after a rejected blob MSAL holds %s; want {}", m.data)

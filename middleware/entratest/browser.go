@@ -40,6 +40,16 @@ const DefaultMaxHops = 20
 // Browser is a scripted user agent for whole-flow tests: it has its own cookie
 // jar, follows redirects between the app and the emulator, signs in on the
 // emulator's sign-in page as User and answers consent pages per Consent.
+//
+// Like a browser, it posts a form from the page it is on: with Origin,
+// Referer and Fetch metadata (Sec-Fetch-Site same-origin when the form's
+// page and target share an origin, same-site when only the port differs,
+// else cross-site), so an app's
+// same-origin checks see what a real browser sends. PostForm posts from the
+// page the Browser last stopped at (or, before any, from the target's own
+// origin). It submits the middleware's resume page ("Almost done", a form
+// with id consentry-resume that a script submits at once) unless NoScript
+// is set. Fetch makes one request the way a page's script does.
 // A Browser is not safe for concurrent use.
 type Browser struct {
 	// Client sends the requests; its CheckRedirect must return
@@ -51,8 +61,16 @@ type Browser struct {
 	Consent ConsentAction
 	// MaxHops bounds the requests per Get or PostForm; 0 means DefaultMaxHops.
 	MaxHops int
+	// Header is added to every request to an origin other than the
+	// emulator's (the app), replacing what the Browser would send: e.g.
+	// HX-Request for htmx, or an Origin to test a form from another site.
+	Header http.Header
+	// NoScript makes the Browser stop at the resume page, as one with
+	// JavaScript off does, instead of submitting it.
+	NoScript bool
 
 	srv []*url.URL // the emulator's origins: URL and FrontChannelURL
+	at  *url.URL   // the page the Browser is on: the last response that was not a redirect
 }
 
 // Page is where a Browser stopped: an app response, an emulator page it does
@@ -106,14 +124,24 @@ func (s *Server) NewBrowser(trust ...*x509.Certificate) *Browser {
 
 // Get loads target and walks redirects and emulator pages until an app page
 // or an emulator page the Browser does not answer.
-func (b *Browser) Get(target string) (*Page, error) { return b.run(http.MethodGet, target, nil) }
-
-// PostForm posts v to target, then continues like Get.
-func (b *Browser) PostForm(target string, v url.Values) (*Page, error) {
-	return b.run(http.MethodPost, target, v)
+func (b *Browser) Get(target string) (*Page, error) {
+	return b.run(&request{method: http.MethodGet, target: target})
 }
 
-func (b *Browser) run(method, target string, form url.Values) (*Page, error) {
+// PostForm posts v to target from the page the Browser is on, then
+// continues like Get.
+func (b *Browser) PostForm(target string, v url.Values) (*Page, error) {
+	if v == nil {
+		v = url.Values{}
+	}
+	return b.run(&request{method: http.MethodPost, target: target, form: v, from: b.at})
+}
+
+// URL is the page the Browser is on: the last response it got that was not
+// a redirect (nil before any).
+func (b *Browser) URL() *url.URL { return b.at }
+
+func (b *Browser) run(req *request) (*Page, error) {
 	max := b.MaxHops
 	if max <= 0 {
 		max = DefaultMaxHops
@@ -121,44 +149,61 @@ func (b *Browser) run(method, target string, form url.Values) (*Page, error) {
 	var trail []Step
 	var last *Page
 	for range max {
-		page, err := b.send(method, target, form)
+		page, err := b.send(req)
 		if err != nil {
 			return last, err
 		}
 		step, h := b.classify(page)
 		trail = append(trail, step)
 		page.Trail, last = trail, page
+		if step.Kind != "redirect" && (page.StatusCode < 300 || page.StatusCode >= 400) {
+			b.at = page.URL
+		}
 		next, err := b.next(page, step, h)
 		if err != nil || next == nil {
 			return page, err
 		}
-		method, target, form = next.method, next.target, next.form
+		req = next
 	}
 	return last, fmt.Errorf("%w (%d requests, last %s)", ErrLoop, max, last.URL)
 }
 
 // send makes one request without following redirects.
-func (b *Browser) send(method, target string, form url.Values) (*Page, error) {
+func (b *Browser) send(r *request) (*Page, error) {
 	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	if r.form != nil {
+		body = strings.NewReader(r.form.Encode())
 	}
-	req, err := http.NewRequest(method, target, body)
+	req, err := http.NewRequest(r.method, r.target, body)
 	if err != nil {
 		return nil, fmt.Errorf("entratest: browser: %w", err)
 	}
-	if form != nil {
+	if r.form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		b.fromPage(req, r.from, "navigate", "document")
 	}
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	return b.do(req, r.header)
+}
+
+// do sends req with the header h and b.Header (to the app only) set on it.
+func (b *Browser) do(req *http.Request, h http.Header) (*Page, error) {
+	for k, v := range h {
+		req.Header[http.CanonicalHeaderKey(k)] = v
+	}
+	if !b.isEmulator(req.URL) {
+		for k, v := range b.Header {
+			req.Header[http.CanonicalHeaderKey(k)] = v
+		}
+	}
 	resp, err := b.Client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("entratest: browser: %s %s: %w", method, target, err)
+		return nil, fmt.Errorf("entratest: browser: %s %s: %w", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return nil, fmt.Errorf("entratest: browser: read %s: %w", target, err)
+		return nil, fmt.Errorf("entratest: browser: read %s: %w", req.URL, err)
 	}
 	return &Page{URL: resp.Request.URL, StatusCode: resp.StatusCode, Header: resp.Header, Body: string(data)}, nil
 }
@@ -203,6 +248,8 @@ func (b *Browser) isEmulator(u *url.URL) bool {
 type request struct {
 	method, target string
 	form           url.Values
+	from           *url.URL    // the page a form is posted from
+	header         http.Header // set on the request
 }
 
 // next decides the following request, or nil to stop.
@@ -215,7 +262,7 @@ func (b *Browser) next(p *Page, st Step, h *hook) (*request, error) {
 		return &request{method: http.MethodGet, target: loc.String()}, nil
 	}
 	if h == nil {
-		return nil, nil
+		return b.resume(p), nil
 	}
 	switch h.Kind {
 	case "signin":
@@ -264,5 +311,80 @@ func (b *Browser) submit(p *Page, h *hook, v url.Values) (*request, error) {
 	for k, x := range h.Fields {
 		v.Set(k, x)
 	}
-	return &request{method: http.MethodPost, target: action.String(), form: v}, nil
+	return &request{method: http.MethodPost, target: action.String(), form: v, from: p.URL}, nil
+}
+
+// What a Browser does that a page's scripts would: send a form with the
+// headers browsers add, submit the middleware's auto-submitting resume page,
+// and fetch() from a page.
+
+// fromPage sets on req the headers a browser sends with a request made from
+// the page from (nil: a page on req's own origin): Origin, Referer and
+// Fetch metadata (https://www.w3.org/TR/fetch-metadata/).
+func (b *Browser) fromPage(req *http.Request, from *url.URL, mode, dest string) {
+	if from == nil {
+		from = &url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: "/"}
+	}
+	site := "cross-site"
+	switch {
+	case origin(from) == origin(req.URL):
+		site = "same-origin"
+	case from.Scheme == req.URL.Scheme && strings.EqualFold(from.Hostname(), req.URL.Hostname()):
+		site = "same-site" // another port of the same host (the Browser knows no registrable domains)
+	}
+	ref := *from
+	ref.Fragment = ""
+	req.Header.Set("Origin", origin(from))
+	req.Header.Set("Referer", ref.String())
+	req.Header.Set("Sec-Fetch-Site", site)
+	req.Header.Set("Sec-Fetch-Mode", mode)
+	req.Header.Set("Sec-Fetch-Dest", dest)
+}
+
+func origin(u *url.URL) string { return strings.ToLower(u.Scheme + "://" + u.Host) }
+
+var (
+	resumeFormRE = regexp.MustCompile(`<form\b[^>]*\bid="consentry-resume"[^>]*>`)
+	actionAttrRE = regexp.MustCompile(`\baction="([^"]*)"`)
+)
+
+// resume returns the post of the middleware's resume page p, which a script
+// submits at once, or nil when p is not one or NoScript is set.
+func (b *Browser) resume(p *Page) *request {
+	if b.NoScript || p.StatusCode != http.StatusOK {
+		return nil
+	}
+	form := resumeFormRE.FindString(p.Body)
+	m := actionAttrRE.FindStringSubmatch(form)
+	if m == nil {
+		return nil
+	}
+	action, err := p.URL.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		return nil
+	}
+	return &request{method: http.MethodPost, target: action.String(), form: url.Values{}, from: p.URL}
+}
+
+// Fetch makes one GET of target the way a script on the Browser's page
+// does with fetch(): Accept */*, Referer the page, Sec-Fetch-Mode cors,
+// Sec-Fetch-Dest empty, plus header (e.g. HX-Request and HX-Current-URL for
+// htmx). It does not follow redirects: the Page is the answer.
+func (b *Browser) Fetch(target string, header http.Header) (*Page, error) {
+	req, err := http.NewRequest(http.MethodGet, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	b.fromPage(req, b.at, "cors", "empty")
+	if origin(req.URL) == req.Header.Get("Origin") {
+		req.Header.Del("Origin") // a same-origin GET carries none
+	}
+	req.Header.Set("Accept", "*/*")
+	p, err := b.do(req, header)
+	if err != nil {
+		return nil, err
+	}
+	st, _ := b.classify(p)
+	p.Trail = []Step{st}
+	return p, nil
 }

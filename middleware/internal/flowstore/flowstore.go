@@ -2,15 +2,12 @@ package flowstore
 
 import (
 	"context"
-	"crypto/cipher"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/consentry/consentry/middleware/internal/sealed"
+	"github.com/consentry/consentry/tokencache/seal"
 )
 
 // KV is the storage the flows live in; tokencache.Store satisfies it.
@@ -60,37 +57,27 @@ const Prefix = "consentry:flow:"
 
 // Store seals flows into a KV.
 type Store struct {
-	kv    KV
-	aeads []cipher.AEAD // first seals; all open (key rotation)
-	ttl   time.Duration
-	now   func() time.Time
+	box *sealed.Box
+	ttl time.Duration
+	now func() time.Time
 }
 
 // New returns a Store. secrets derive the sealing keys (the first seals, all
 // open); ttl is how long a flow stays valid by now's clock.
 func New(kv KV, secrets [][]byte, ttl time.Duration, now func() time.Time) (*Store, error) {
-	aeads, err := sealed.NewAEADs(secrets, "consentry/flow/v1")
+	box, err := sealed.New(kv, secrets, "flow", Prefix, now)
 	if err != nil {
 		return nil, fmt.Errorf("flowstore: %w", err)
 	}
-	return &Store{kv: kv, aeads: aeads, ttl: ttl, now: now}, nil
+	return &Store{box: box, ttl: ttl, now: now}, nil
 }
 
 // ID returns the public identifier of a state: a hash, safe to keep in cookies and logs.
-func ID(state string) string {
-	sum := sha256.Sum256([]byte(state))
-	return hex.EncodeToString(sum[:16])
-}
+func ID(state string) string { return seal.ID(state) }
 
 // Put stores f under its state.
 func (s *Store) Put(ctx context.Context, f *Flow) error {
-	plain, err := json.Marshal(f)
-	if err != nil {
-		return fmt.Errorf("flowstore: %w", err)
-	}
-	id := ID(f.State)
-	// The store's TTL is a backstop by wall-clock time; Take enforces s.ttl by s.now.
-	if err := s.kv.Set(ctx, Prefix+id, sealed.Seal(s.aeads, plain, []byte(id)), s.ttl+time.Minute); err != nil {
+	if err := s.box.Put(ctx, f.State, f, s.ttl); err != nil {
 		return fmt.Errorf("flowstore: save flow: %w", err)
 	}
 	return nil
@@ -98,7 +85,7 @@ func (s *Store) Put(ctx context.Context, f *Flow) error {
 
 // Drop deletes the flow whose ID is id, if any (an abandoned flow).
 func (s *Store) Drop(ctx context.Context, id string) error {
-	if err := s.kv.Delete(ctx, Prefix+id); err != nil {
+	if err := s.box.Drop(ctx, id); err != nil {
 		return fmt.Errorf("flowstore: delete flow: %w", err)
 	}
 	return nil
@@ -114,49 +101,29 @@ func (s *Store) Take(ctx context.Context, state string) (*Flow, error) {
 // (nil: any flow) approves it. The flow is read and opened first; a flow
 // accept refuses is an error wrapping ErrRefused and stays in the store
 // untouched, so whoever merely knows a state cannot consume another
-// browser's flow. The accepted flow is then claimed with sealed.Claim, so
-// with a store that can compare-and-swap (tokencache's) two concurrent Takes
-// (two replicas given the same callback) cannot both succeed. A missing, undecryptable or
-// expired flow is an error wrapping ErrNotFound or ErrExpired; other errors
-// are store failures.
+// browser's flow. With a store that can compare-and-swap (tokencache's) two
+// concurrent Takes (two replicas given the same callback) cannot both
+// succeed. A missing, undecryptable or expired flow is an error wrapping
+// ErrNotFound or ErrExpired; other errors are store failures.
 func (s *Store) TakeIf(ctx context.Context, state string, accept func(*Flow) bool) (*Flow, error) {
-	id := ID(state)
-	data, found, err := s.kv.Get(ctx, Prefix+id)
-	if err != nil {
-		return nil, fmt.Errorf("flowstore: read flow: %w", err)
-	}
-	if !found || len(data) == 0 {
+	f := &Flow{}
+	res, err := s.box.TakeIf(ctx, state, f, func() bool {
+		f.State = state
+		return accept == nil || accept(f)
+	})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("flowstore: %w", err)
+	case res == sealed.Refused:
+		return nil, ErrRefused
+	case res == sealed.Missing:
 		return nil, ErrNotFound
-	}
-	f, err := s.open(id, data)
-	if err != nil {
-		return nil, err
+	case res == sealed.Expired:
+		return nil, ErrExpired
 	}
 	f.State = state
-	if accept != nil && !accept(f) {
-		return nil, ErrRefused
-	}
-	won, err := sealed.Claim(ctx, s.kv, Prefix+id, data) // single use, also across replicas
-	if err != nil {
-		return nil, fmt.Errorf("flowstore: %w", err)
-	}
-	if !won {
-		return nil, ErrNotFound // another Take got it
-	}
 	if age := s.now().Sub(f.Created); age > s.ttl || age < -ClockSkew {
 		return nil, ErrExpired
 	}
 	return f, nil
-}
-
-func (s *Store) open(id string, data []byte) (*Flow, error) {
-	plain, ok := sealed.Open(s.aeads, data, []byte(id))
-	if !ok {
-		return nil, fmt.Errorf("%w: entry does not open with the current keys", ErrNotFound)
-	}
-	var f Flow
-	if err := json.Unmarshal(plain, &f); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
-	}
-	return &f, nil
 }

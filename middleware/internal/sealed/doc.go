@@ -1,6 +1,8 @@
-// Package sealed keeps small records (kept POST requests, loop-guard counters,
-// onboarded tenants) in a shared key-value store, sealed with AES-256-GCM under
-// a key derived from the app's session keys and bound to their store key, so a
-// record cannot be read, forged or moved to another key by whoever can write
-// to the store. Expiry is checked by an injected clock.
+// Package sealed keeps small records (pending sign-ins, kept POST requests,
+// loop-guard counters, tenant records) in a shared key-value store, sealed
+// by package tokencache/seal under keys derived from the app's session keys
+// and bound to their store key, so a record cannot be read, forged or moved
+// to another key by whoever can write to the store. Records are named by a
+// hash of their id; expiry is checked by an injected clock, with the store's
+// TTL a minute longer as a backstop; a record can be taken once.
 package sealed

@@ -2,16 +2,11 @@ package sealed
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/consentry/consentry/tokencache/seal"
 )
 
 // KV is the storage; tokencache.Store satisfies it. Get reports a missing key
@@ -22,10 +17,16 @@ type KV interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// CompareAndSwapper is the optional store capability (tokencache's) that
+// makes a Take atomic across replicas.
+type CompareAndSwapper interface {
+	CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error)
+}
+
 // Box seals records of one kind under one key prefix.
 type Box struct {
 	kv     KV
-	aeads  []cipher.AEAD // first seals; all open (key rotation)
+	ring   *seal.Keyring
 	prefix string
 	now    func() time.Time
 }
@@ -39,66 +40,20 @@ type envelope struct {
 // New returns a Box. label separates the keys of different kinds of record;
 // secrets derive the sealing keys (the first seals, all open).
 func New(kv KV, secrets [][]byte, label, prefix string, now func() time.Time) (*Box, error) {
-	aeads, err := NewAEADs(secrets, "consentry/sealed/v1/"+label)
+	ring, err := seal.Derive("consentry/middleware/v2/"+label+"\x00", secrets)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sealed: %w", err)
 	}
-	return &Box{kv: kv, aeads: aeads, prefix: prefix, now: now}, nil
+	return &Box{kv: kv, ring: ring, prefix: prefix, now: now}, nil
 }
 
-// NewAEADs derives one AES-256-GCM per secret: the key is
-// HMAC-SHA256(secret, info). The first seals, all open (key rotation).
-func NewAEADs(secrets [][]byte, info string) ([]cipher.AEAD, error) {
-	if len(secrets) == 0 {
-		return nil, errors.New("sealed: no secret")
-	}
-	var aeads []cipher.AEAD
-	for _, sec := range secrets {
-		mac := hmac.New(sha256.New, sec)
-		mac.Write([]byte(info))
-		block, err := aes.NewCipher(mac.Sum(nil))
-		if err != nil {
-			return nil, err
-		}
-		gcm, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, err
-		}
-		aeads = append(aeads, gcm)
-	}
-	return aeads, nil
-}
+// Key returns the store key of id: the prefix and seal.ID(id), so the store
+// never sees ids that act as bearer secrets.
+func (b *Box) Key(id string) string { return b.prefix + seal.ID(id) }
 
-// Seal encrypts plain with aeads[0] under a random nonce, bound to ad
-// (additional data, e.g. the store key); the nonce leads the result.
-func Seal(aeads []cipher.AEAD, plain, ad []byte) []byte {
-	nonce := make([]byte, aeads[0].NonceSize())
-	_, _ = rand.Read(nonce)
-	return aeads[0].Seal(nonce, nonce, plain, ad)
-}
-
-// Open decrypts what Seal returned with the first of aeads that opens it.
-func Open(aeads []cipher.AEAD, data, ad []byte) ([]byte, bool) {
-	for _, a := range aeads {
-		n := a.NonceSize()
-		if len(data) < n {
-			break
-		}
-		if plain, err := a.Open(nil, data[:n], data[n:], ad); err == nil {
-			return plain, true
-		}
-	}
-	return nil, false
-}
-
-// Key returns the store key of id: the prefix and a hash, so the store never
-// sees ids that act as bearer secrets.
-func (b *Box) Key(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return b.prefix + hex.EncodeToString(sum[:16])
-}
-
-// Put stores v under id for ttl (ttl <= 0: no expiry).
+// Put stores v under id for ttl (ttl <= 0: no expiry). The store's own TTL
+// is a minute longer: a backstop by wall-clock time, while Get and Take
+// enforce ttl by the Box's clock.
 func (b *Box) Put(ctx context.Context, id string, v any, ttl time.Duration) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -108,11 +63,15 @@ func (b *Box) Put(ctx context.Context, id string, v any, ttl time.Duration) erro
 	storeTTL := time.Duration(0)
 	if ttl > 0 {
 		env.Expires = b.now().Add(ttl)
-		storeTTL = ttl + time.Minute // a backstop by wall-clock time
+		storeTTL = ttl + time.Minute
 	}
 	plain, _ := json.Marshal(env)
 	key := b.Key(id)
-	if err := b.kv.Set(ctx, key, Seal(b.aeads, plain, []byte(key)), storeTTL); err != nil {
+	blob, err := b.ring.Seal(nil, plain, key)
+	if err != nil {
+		return fmt.Errorf("sealed: %w", err)
+	}
+	if err := b.kv.Set(ctx, key, blob, storeTTL); err != nil {
 		return fmt.Errorf("sealed: save: %w", err)
 	}
 	return nil
@@ -126,55 +85,66 @@ func (b *Box) Get(ctx context.Context, id string, v any) (found bool, err error)
 	if err != nil {
 		return false, fmt.Errorf("sealed: read: %w", err)
 	}
-	if !found {
-		return false, nil
-	}
 	env, ok := b.open(key, data)
-	if !ok || (!env.Expires.IsZero() && b.now().After(env.Expires)) {
+	if !found || !ok || b.expired(env) {
 		return false, nil
 	}
 	return json.Unmarshal(env.V, v) == nil, nil
 }
 
-// CompareAndSwapper is the optional store capability (tokencache's) that
-// makes Claim, and so Take, atomic across replicas.
-type CompareAndSwapper interface {
-	CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error)
+// Result says how a TakeIf ended.
+type Result int
+
+const (
+	Missing Result = iota // no record: never stored, taken already, or unopenable
+	Taken                 // the record was read into v and removed
+	Expired               // the record was removed, but had expired
+	Refused               // accept refused the record; it stays in the store untouched
+)
+
+// Take reads the record of id into v and removes it: a record can be taken
+// once. A missing, expired or unopenable record is found=false with a nil
+// error; errors are store failures.
+func (b *Box) Take(ctx context.Context, id string, v any) (found bool, err error) {
+	res, err := b.TakeIf(ctx, id, v, nil)
+	return res == Taken, err
 }
 
-// Take reads the record of id and deletes it: a record can be taken once
-// (see Claim). A missing, expired or unopenable record is found=false with a
-// nil error; errors are store failures.
-func (b *Box) Take(ctx context.Context, id string, v any) (found bool, err error) {
+// TakeIf reads the record of id into v and, if accept (nil: any record)
+// approves it, removes it: whoever merely knows an id cannot use up a record
+// accept refuses. With a CompareAndSwapper store two concurrent TakeIfs
+// cannot both take it: the value is swapped for an empty marker, and once
+// that swap is won the Delete is best effort (the marker never opens and
+// expires within a minute, while failing would strand the record's user).
+// Without one, the Delete is the claim and its failure an error.
+func (b *Box) TakeIf(ctx context.Context, id string, v any, accept func() bool) (Result, error) {
 	key := b.Key(id)
 	data, found, err := b.kv.Get(ctx, key)
 	if err != nil {
-		return false, fmt.Errorf("sealed: read: %w", err)
+		return Missing, fmt.Errorf("sealed: read: %w", err)
 	}
 	env, ok := b.open(key, data)
-	if !found || !ok {
-		return false, nil
+	if !found || !ok || json.Unmarshal(env.V, v) != nil {
+		return Missing, nil
 	}
-	if won, err := Claim(ctx, b.kv, key, data); !won || err != nil {
-		return false, err
+	if accept != nil && !accept() {
+		return Refused, nil
 	}
-	if !env.Expires.IsZero() && b.now().After(env.Expires) {
-		return false, nil
+	if won, err := b.claim(ctx, key, data); !won || err != nil {
+		return Missing, err
 	}
-	return json.Unmarshal(env.V, v) == nil, nil
+	if b.expired(env) {
+		return Expired, nil
+	}
+	return Taken, nil
 }
 
-// Claim removes key, whose value was read as data, for one taker, and
-// reports whether this caller won it. With a CompareAndSwapper store two
-// concurrent Claims cannot both win: the value is swapped for an empty
-// marker, and once that swap is won the Delete is best effort (the marker
-// never opens and expires within a minute, while failing would strand the
-// record's user). Without one, the Delete is the claim and its failure an
-// error.
-func Claim(ctx context.Context, kv KV, key string, data []byte) (won bool, err error) {
-	cas, ok := kv.(CompareAndSwapper)
+// claim removes key, whose value was read as data, for one taker, and
+// reports whether this caller won it.
+func (b *Box) claim(ctx context.Context, key string, data []byte) (won bool, err error) {
+	cas, ok := b.kv.(CompareAndSwapper)
 	if !ok {
-		if err := kv.Delete(ctx, key); err != nil {
+		if err := b.kv.Delete(ctx, key); err != nil {
 			return false, fmt.Errorf("sealed: delete: %w", err)
 		}
 		return true, nil
@@ -184,14 +154,19 @@ func Claim(ctx context.Context, kv KV, key string, data []byte) (won bool, err e
 		return false, fmt.Errorf("sealed: claim: %w", err)
 	}
 	if swapped {
-		_ = kv.Delete(ctx, key) // best effort: the claim is won
+		_ = b.kv.Delete(ctx, key) // best effort: the claim is won
 	}
 	return swapped, nil
 }
 
 // Delete removes the record of id; a missing one is not an error.
 func (b *Box) Delete(ctx context.Context, id string) error {
-	if err := b.kv.Delete(ctx, b.Key(id)); err != nil {
+	return b.Drop(ctx, seal.ID(id))
+}
+
+// Drop removes the record whose public id (seal.ID of its id) is pub.
+func (b *Box) Drop(ctx context.Context, pub string) error {
+	if err := b.kv.Delete(ctx, b.prefix+pub); err != nil {
 		return fmt.Errorf("sealed: delete: %w", err)
 	}
 	return nil
@@ -199,6 +174,10 @@ func (b *Box) Delete(ctx context.Context, id string) error {
 
 func (b *Box) open(key string, data []byte) (envelope, bool) {
 	var env envelope
-	plain, ok := Open(b.aeads, data, []byte(key))
-	return env, ok && json.Unmarshal(plain, &env) == nil
+	plain, _, err := b.ring.Open(nil, data, key)
+	return env, err == nil && json.Unmarshal(plain, &env) == nil
+}
+
+func (b *Box) expired(env envelope) bool {
+	return !env.Expires.IsZero() && b.now().After(env.Expires)
 }

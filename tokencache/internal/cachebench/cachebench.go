@@ -156,13 +156,13 @@ func UserDoc(user string, atExpires time.Time) []byte {
 			"home_account_id": home, "environment": env, "realm": realm, "credential_type": "AccessToken",
 			"client_id": client, "secret": secret(1600), "target": "User.Read openid profile",
 			"expires_on": unix(atExpires), "extended_expires_on": unix(atExpires),
-			"cached_at": unix(atExpires.Add(-time.Hour)), "token_type": "Bearer"}},
+			"cached_at": unix(cachedAt(atExpires)), "token_type": "Bearer"}},
 		"RefreshToken": {home + "-" + env + "-refreshtoken-" + client + "--": {
 			"home_account_id": home, "environment": env, "credential_type": "RefreshToken",
 			"client_id": client, "secret": secret(1200)}},
 		"IdToken": {home + "-" + env + "-idtoken-" + client + "-" + realm + "-": {
 			"home_account_id": home, "environment": env, "realm": realm, "credential_type": "IdToken",
-			"client_id": client, "secret": secret(1100)}},
+			"client_id": client, "secret": idToken(home, realm, client, 1100)}},
 		"Account": {home + "-" + env + "-" + realm: {
 			"home_account_id": home, "environment": env, "realm": realm, "local_account_id": home[:36],
 			"authority_type": "MSSTS", "username": user + "@contoso.com"}},
@@ -170,6 +170,24 @@ func UserDoc(user string, atExpires time.Time) []byte {
 	}
 	b, _ := json.Marshal(d)
 	return b
+}
+
+// cachedAt is when a token expiring at exp was cached: an hour before, but
+// not in the future (MSAL ignores such a token).
+func cachedAt(exp time.Time) time.Time {
+	if t := exp.Add(-time.Hour); t.Before(time.Now()) {
+		return t
+	}
+	return time.Now()
+}
+
+// idToken is a JWT of n characters with the claims of an Entra ID token.
+func idToken(home, realm, client string, n int) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	head := enc([]byte(`{"typ":"JWT","alg":"RS256","kid":"k"}`)) + "." + enc([]byte(`{"aud":"`+client+
+		`","iss":"https://login.microsoftonline.com/`+realm+`/v2.0","iat":1700000000,"nbf":1700000000,"exp":1900000000,`+
+		`"name":"Bench User","oid":"`+home[:36]+`","preferred_username":"bench@contoso.com","sub":"s","tid":"`+realm+`","ver":"2.0"}`)) + "."
+	return head + secret(max(n-len(head), 16))
 }
 
 func secret(n int) string {

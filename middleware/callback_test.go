@@ -1,0 +1,191 @@
+package middleware_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/middleware"
+	"github.com/consentry/consentry/middleware/entratest"
+	"github.com/consentry/consentry/middleware/internal/flowstore"
+)
+
+func TestDeclineEndsOnClearPage(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(e.user, entratest.Decline)
+	p := e.get(t, b, "/mail")
+	if p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "You declined the permissions") {
+		t.Fatalf("decline: %d %q%s", p.StatusCode, p.Body, trail(p))
+	}
+	if !strings.Contains(p.Body, "Mail.Read") || !strings.Contains(p.Body, "Try again") {
+		t.Errorf("decline page should name the permission and offer a retry: %q", p.Body)
+	}
+	if n := e.idp.Count(entratest.EndpointAuthorize); n != 1 {
+		t.Errorf("authorize called %d times, want 1 (no loop)", n)
+	}
+	if p.URL.Host != strings.TrimPrefix(e.srv.URL, "https://") {
+		t.Errorf("ended at %s", p.URL)
+	}
+}
+
+// startFlow makes b's first request to path without following the redirect and
+// returns the authorize URL the app sent it to.
+func startFlow(t *testing.T, e *env, b *entratest.Browser, path string) string {
+	t.Helper()
+	resp, err := b.Client.Get(e.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, e.idp.URL) {
+		t.Fatalf("GET %s: %d Location %q", path, resp.StatusCode, loc)
+	}
+	return loc
+}
+
+// callbackURL returns the app callback URL (with code and state) in p's trail.
+func callbackURL(t *testing.T, e *env, p *entratest.Page) string {
+	t.Helper()
+	for _, s := range p.Trail {
+		if strings.HasPrefix(s.URL, e.srv.URL+"/auth/callback?") {
+			return s.URL
+		}
+	}
+	t.Fatalf("no callback in trail%s", trail(p))
+	return ""
+}
+
+func TestStateIsCheckedOnCallback(t *testing.T) {
+	e := newEnv(t)
+
+	t.Run("forged", func(t *testing.T) {
+		b := e.browser(e.user, entratest.Accept)
+		startFlow(t, e, b, "/profile") // a real pending flow exists, with another state
+		p := e.get(t, b, "/auth/callback?code=abc&state=forged-state")
+		expect400(t, p)
+	})
+	t.Run("missing", func(t *testing.T) {
+		p := e.get(t, e.browser(e.user, entratest.Accept), "/auth/callback?code=abc")
+		expect400(t, p)
+	})
+	t.Run("replayed", func(t *testing.T) {
+		b := e.browser(e.user, entratest.Accept)
+		p := e.get(t, b, "/profile")
+		if p.StatusCode != 200 {
+			t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
+		}
+		p = e.get(t, b, strings.TrimPrefix(callbackURL(t, e, p), e.srv.URL))
+		expect400(t, p)
+	})
+	t.Run("expired", func(t *testing.T) {
+		b := e.browser(e.user, entratest.Accept)
+		e.mu.Lock()
+		e.before = func(r *http.Request) {
+			if r.URL.Path == "/auth/callback" {
+				e.clock.Advance(11 * time.Minute)
+			}
+		}
+		e.mu.Unlock()
+		defer func() { e.mu.Lock(); e.before = nil; e.mu.Unlock() }()
+		expect400(t, e.get(t, b, "/profile"))
+	})
+	t.Run("cross-session", func(t *testing.T) {
+		victim := e.browser(e.user, entratest.Accept)
+		attacker := e.browser(e.addUser("mallory"), entratest.Accept)
+		authURL := startFlow(t, e, attacker, "/profile")
+		p, err := victim.Get(authURL) // the victim completes the attacker's flow
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect400(t, p)
+		if strings.Contains(p.Body, "mallory") {
+			t.Error("victim was signed in as the attacker")
+		}
+	})
+}
+
+func expect400(t *testing.T, p *entratest.Page) {
+	t.Helper()
+	if p.StatusCode != http.StatusBadRequest || !strings.Contains(p.Body, "no longer valid") {
+		t.Fatalf("want 400 invalid state page, got %d %q%s", p.StatusCode, p.Body, trail(p))
+	}
+}
+
+func TestDeclinedPageWithoutStateShowsNoFreeText(t *testing.T) {
+	mw, _ := middleware.New(validConfig(t))
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "https://app.example/auth/callback?error=access_denied&error_subcode=cancel&error_description=AADSTS65004%3A+Call+555-EVIL.%0D%0ATrace+ID%3A+1", nil)
+	mw.AuthHandler().ServeHTTP(w, r)
+	body := w.Body.String()
+	if w.Code != http.StatusForbidden || !strings.Contains(body, "You declined") || !strings.Contains(body, "try again") {
+		t.Errorf("page: %d %s", w.Code, body)
+	}
+	if strings.Contains(body, "555-EVIL") {
+		t.Error("page reflects the description of an unauthenticated callback")
+	}
+}
+
+// TestForeignCallbackLeavesVictimFlow: another browser that learned a
+// victim's state (from a log, a shared screen, a Referer) and opens the
+// callback with it is refused, and the victim's pending sign-in is left
+// untouched: the victim's own callback still completes. The attacker's
+// browser has a binding id of its own, or a forged flow cookie named after
+// the victim's flow; neither proves the flow.
+func TestForeignCallbackLeavesVictimFlow(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, e *env, atk *entratest.Browser, state string)
+	}{
+		{"attacker with a binding id", func(t *testing.T, e *env, atk *entratest.Browser, _ string) {
+			startFlow(t, e, atk, "/profile")
+		}},
+		{"attacker with a forged flow cookie", func(t *testing.T, e *env, atk *entratest.Browser, state string) {
+			u, _ := url.Parse(e.srv.URL)
+			atk.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName + "_f_" + flowstore.ID(state), Value: "forged", Path: "/"}})
+		}},
+		{"signed-in attacker", func(t *testing.T, e *env, atk *entratest.Browser, _ string) {
+			if p := e.get(t, atk, "/profile"); p.StatusCode != http.StatusOK {
+				t.Fatalf("attacker sign-in: %d%s", p.StatusCode, trail(p))
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			victim := e.browser(e.user, entratest.Accept)
+			atk := e.browser(e.addUser("mallory"), entratest.Accept)
+			authURL := startFlow(t, e, victim, "/profile")
+			u, _ := url.Parse(authURL)
+			state := u.Query().Get("state")
+			if state == "" {
+				t.Fatalf("no state in %s", authURL)
+			}
+			tt.setup(t, e, atk, state)
+			expect400(t, e.get(t, atk, "/auth/callback?code=junk&state="+url.QueryEscape(state)))
+			p := open(t, victim, authURL)
+			if p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "page /profile") || !strings.Contains(p.Body, "user="+e.user.UPN) {
+				t.Errorf("victim's round trip after the foreign callback: %d %s%s", p.StatusCode, p.Body, trail(p))
+			}
+		})
+	}
+}
+
+// TestAuthCodeRedemptionNotRetried: a code is single use, so a 5xx while
+// redeeming it ends on the 503 page after one token request.
+func TestAuthCodeRedemptionNotRetried(t *testing.T) {
+	e := newEnv(t)
+	var s sleeps
+	middleware.SetRetry(e.mw, s.sleep, 0)
+	e.idp.FailTokenRequests(1, http.StatusInternalServerError)
+	p := e.get(t, e.browser(e.user, entratest.Accept), "/profile")
+	if p.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503%s", p.StatusCode, trail(p))
+	}
+	if n := e.idp.Count(entratest.EndpointToken); n != 1 || len(s.list()) != 0 {
+		t.Errorf("%d token requests and %d waits, want 1 and 0", n, len(s.list()))
+	}
+}

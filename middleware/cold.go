@@ -1,0 +1,45 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+
+	"github.com/consentry/consentry/middleware/internal/entraerr"
+	"github.com/consentry/consentry/tokencache"
+)
+
+// The cold path: a user's first request on a replica, or after the in-process
+// entry expired. Before MSAL loads and deserializes the user's whole cache
+// partition, tokencache reads the one access token the route needs with one
+// store round trip. It answers only when it is certain MSAL's silent
+// acquisition would return that token; anything else (a refresh due, a shape
+// it does not know, another cloud's host alias) falls back to MSAL.
+
+// cachedToken returns the route's access token read straight from the shared
+// cache, with ok=false when MSAL must be asked. A store outage is returned as
+// the silent acquisition's error: MSAL's own read would fail the same way.
+func (m *Middleware) cachedToken(ctx context.Context, acct Account, rt *route) (*authInfo, bool, error) {
+	if m.authority == nil {
+		return nil, false, nil
+	}
+	t, ok, err := m.cache.AccessToken(ctx, tokencache.TokenQuery{Authority: *m.authority, ClientID: m.cfg.ClientID,
+		HomeAccountID: acct.HomeAccountID, Scopes: rt.scopes})
+	if errors.Is(err, tokencache.ErrUnavailable) {
+		kind, e := entraerr.Classify(err)
+		return nil, false, &silentError{kind: kind, entra: e, err: err}
+	}
+	if err != nil || !ok {
+		return nil, false, nil
+	}
+	return m.keepToken(acct, Token{AccessToken: t.AccessToken, ExpiresOn: t.ExpiresOn, Scopes: rt.scopes}, rt.key), true, nil
+}
+
+// cacheAuthority is Config.Authority as MSAL keys its tokens, or nil when
+// tokencache cannot read it (then every cold request asks MSAL).
+func cacheAuthority(authority string) *tokencache.Authority {
+	a, err := tokencache.ParseAuthority(authority)
+	if err != nil {
+		return nil
+	}
+	return &a
+}

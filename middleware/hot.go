@@ -1,0 +1,124 @@
+package middleware
+
+import (
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/consentry/consentry/middleware/internal/scope"
+)
+
+// The fast path of a protected request (default cookie store only): one
+// lookup of (session cookie, route's scope set) in m.fast, which holds the
+// authInfo (token and account) the request gets. An entry is made on the
+// slow path, after the cookie was decoded (sessionAccount) and the account's
+// token found (m.tokens or MSAL); it is served until the earlier of the
+// cookie memo's expiry and the token's refresh window (RefreshMargin). A hit
+// compares the whole cookie value, so a hash collision is a miss, never
+// another user's token. Sign-out, a refused tenant and a claims challenge
+// drop the account's entries (dropAccount, forget).
+
+// tokenOwner is the key string of an account's tokens in m.tokens; the
+// route id of the scope set is the other half of the key.
+func tokenOwner(acct Account) string { return acct.HomeAccountID + "\x00" + acct.TenantID }
+
+// routeIDs numbers canonical scope keys, so that the fast-path key is a
+// cookie and a small integer, and routes with the same scopes share entries.
+type routeIDs struct {
+	mu  sync.Mutex
+	ids map[string]uint32
+}
+
+func (r *routeIDs) id(key string) uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, ok := r.ids[key]
+	if !ok {
+		if r.ids == nil {
+			r.ids = make(map[string]uint32)
+		}
+		id = uint32(len(r.ids))
+		r.ids[key] = id
+	}
+	return id
+}
+
+// fastGet returns the authInfo of r's session cookie for rt, without decoding
+// the cookie, if the fast path has it.
+func (m *Middleware) fastGet(r *http.Request, rt *route) (*authInfo, string, bool) {
+	if m.fast == nil {
+		return nil, "", false
+	}
+	raw, ok := rawCookie(r, m.cfg.SessionName)
+	if !ok {
+		return nil, "", false
+	}
+	ai, ok := m.fast.Get(raw, rt.id, m.cfg.Now().UnixNano())
+	return ai, raw, ok
+}
+
+// fastPut remembers ai for the cookie raw and rt until the earlier of
+// memoUntil and ai's refresh window. raw must be the value the session was
+// decoded from.
+func (m *Middleware) fastPut(raw string, rt *route, ai *authInfo, memoUntil time.Time) {
+	if m.fast == nil || raw == "" {
+		return
+	}
+	until := ai.tok.ExpiresOn.Add(-RefreshMargin)
+	if memoUntil.Before(until) {
+		until = memoUntil
+	}
+	m.fast.Put(raw, rt.id, m.fast.GroupHash(ai.acct.HomeAccountID), ai, until.UnixNano())
+}
+
+// remember puts a token into the in-process cache and returns it.
+func (m *Middleware) remember(acct Account, scopes []string, key string, ar confidential.AuthResult) *authInfo {
+	return m.keepToken(acct, Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: scopes}, key)
+}
+
+// keepToken puts tok, for the scope set whose canonical key is key, into the
+// in-process cache (bounded by Config.TokenCacheSize) and returns it.
+func (m *Middleware) keepToken(acct Account, tok Token, key string) *authInfo {
+	ai := &authInfo{tok: tok}
+	ai.tok.AccessToken, ai.acct = acct.packedWith(tok.AccessToken) // one string object per token
+	m.tokens.Put(tokenOwner(acct), m.routes.id(key), m.tokens.GroupHash(acct.HomeAccountID), ai, math.MaxInt64)
+	return ai
+}
+
+// forget drops a token from the in-process cache, so the fast path stops
+// serving it (the next request asks MSAL, or the claims round trip replaces it).
+func (m *Middleware) forget(ai *authInfo) {
+	m.tokens.Remove(tokenOwner(ai.acct), m.routes.id(scope.Key(ai.tok.Scopes)))
+	if m.fast != nil { // the account's other fast-path entries come back from m.tokens
+		m.fast.RemoveGroup(m.fast.GroupHash(ai.acct.HomeAccountID))
+	}
+}
+
+// dropAccount forgets an account's in-process tokens and fast-path entries.
+func (m *Middleware) dropAccount(homeAccountID string) {
+	m.tokens.RemoveGroup(m.tokens.GroupHash(homeAccountID))
+	if m.fast != nil {
+		m.fast.RemoveGroup(m.fast.GroupHash(homeAccountID))
+	}
+}
+
+// rawCookie returns the value of the first cookie called name in r's Cookie
+// headers, as sent (no allocation). Quoted values are returned with their
+// quotes; they never equal a decoded value, so they never reach the fast path.
+func rawCookie(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimLeft(part, " ")
+			if v, ok := strings.CutPrefix(part, name); ok && strings.HasPrefix(v, "=") {
+				return strings.TrimRight(v[1:], " "), true
+			}
+		}
+	}
+	return "", false
+}
