@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
@@ -63,14 +62,8 @@ func (c *countingZeros) Read(p []byte) (int, error) {
 func TestEntraAnswerSizeBounded(t *testing.T) {
 	for _, announce := range []bool{false, true} {
 		e := newEnv(t)
-		e.idp.SetTokenLifetime(4 * time.Minute) // within RefreshMargin: every request refreshes
 		huge := &hugeTokens{base: e.idp.Client().Transport, announce: announce}
-		e.cfg.HTTPClient = &http.Client{Transport: huge}
-		e.serveApp(t, nil)
-		b := e.browser(e.user, entratest.Accept)
-		if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK {
-			t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
-		}
+		b := e.refreshingUser(t, huge)
 		huge.on.Store(true)
 		if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("refresh against a 64 MiB answer: %d, want 503", p.StatusCode)

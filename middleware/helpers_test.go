@@ -444,3 +444,18 @@ func (e *env) dropSessionCookie(b *entratest.Browser) {
 	u, _ := url.Parse(e.srv.URL)
 	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: "", Path: "/", MaxAge: -1}})
 }
+
+// refreshingUser serves the app with Config.HTTPClient going through rt and
+// 4-minute tokens (within RefreshMargin: every request refreshes), and
+// returns the browser of a user signed in through it.
+func (e *env) refreshingUser(t *testing.T, rt http.RoundTripper) *entratest.Browser {
+	t.Helper()
+	e.idp.SetTokenLifetime(4 * time.Minute)
+	e.cfg.HTTPClient = &http.Client{Transport: rt}
+	e.serveApp(t, nil)
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
+	}
+	return b
+}

@@ -173,24 +173,18 @@ func (c *Cache[V]) RemoveGroup(group uint64) {
 
 // Bytes returns the bytes the cache holds for key strings: its key arenas,
 // live keys and keys not yet compacted away.
-func (c *Cache[V]) Bytes() int {
-	n := 0
-	for si := range c.shards {
-		sh := &c.shards[si]
-		sh.mu.Lock()
-		n += len(sh.keys)
-		sh.mu.Unlock()
-	}
-	return n
-}
+func (c *Cache[V]) Bytes() int { return c.total(func(sh *shard[V]) int { return len(sh.keys) }) }
 
 // Len returns the number of entries.
-func (c *Cache[V]) Len() int {
+func (c *Cache[V]) Len() int { return c.total(func(sh *shard[V]) int { return len(sh.index) }) }
+
+// total sums f over the shards, each under its lock.
+func (c *Cache[V]) total(f func(sh *shard[V]) int) int {
 	n := 0
 	for si := range c.shards {
 		sh := &c.shards[si]
 		sh.mu.Lock()
-		n += len(sh.index)
+		n += f(sh)
 		sh.mu.Unlock()
 	}
 	return n
