@@ -29,8 +29,9 @@ func flowStartCookies(t *testing.T, h http.Handler, base string) map[string]*htt
 }
 
 // TestHostPrefixedCookies: over https the session and flow cookies are
-// __Host- cookies (Secure, Path=/, no Domain); over http on localhost they
-// keep their plain names and the flow cookie its callback path.
+// __Host- cookies (Secure, Path=/, no Domain), except the session cookie of
+// an app under another BasePath; over http on localhost they keep their
+// plain names and the flow cookie its callback path.
 func TestHostPrefixedCookies(t *testing.T) {
 	e := newEnv(t)
 	got := flowStartCookies(t, e.routes(e.mw), e.srv.URL)
@@ -41,6 +42,11 @@ func TestHostPrefixedCookies(t *testing.T) {
 		}
 	}
 	cfg := e.cfg
+	cfg.RedirectURL = e.srv.URL + "/app/auth/callback" // a session cookie on /app/ cannot be a __Host- cookie
+	got = flowStartCookies(t, http.StripPrefix("/app", e.routes(e.newMiddleware(t, cfg))), e.srv.URL+"/app")
+	if got["consentry"] == nil || got["__Host-consentry_f_"] == nil {
+		t.Errorf("https under /app/: cookies %v, want consentry and __Host-consentry_f_<id>", got)
+	}
 	cfg.RedirectURL = "http://localhost:8080/auth/callback"
 	got = flowStartCookies(t, e.routes(e.newMiddleware(t, cfg)), "http://localhost:8080")
 	if c := got["consentry"]; c == nil || c.Secure {
