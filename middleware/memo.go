@@ -8,12 +8,13 @@ package middleware
 // simply too long) and a valid session without an account are decoded again
 // on each request and never stored. Anonymous requests thus add nothing to
 // it, whatever they send; and it is bounded by the bytes of its keys
-// (memoBytes), not only by entries, as is the fast path keyed by the same
+// (memoBytesPerEntry), not only by entries, as is the fast path keyed by the same
 // cookies.
 
-// memoBytes bounds the cookie values held by the session memo, and again by
-// the fast path: 8 MiB each.
-const memoBytes = 8 << 20
+// memoBytesPerEntry is what the session memo, and again the fast path, may
+// hold in cookie values per entry of Config.TokenCacheSize: 1 KiB (a
+// signed-in session cookie is about 500 bytes; 10 MiB by default).
+const memoBytesPerEntry = 1 << 10
 
 // memoizable reports whether the session read from a cookie (err: why it
 // was ignored) may be memoized by the cookie's value.

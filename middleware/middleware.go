@@ -82,8 +82,8 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
-		m.memo = hotcache.NewBounded[memoEntry](s.TokenCacheSize, memoBytes)
-		m.fast = hotcache.NewBounded[*authInfo](s.TokenCacheSize, memoBytes)
+		m.memo = hotcache.NewBounded[memoEntry](s.TokenCacheSize, s.TokenCacheSize*memoBytesPerEntry)
+		m.fast = hotcache.NewBounded[*authInfo](s.TokenCacheSize, s.TokenCacheSize*memoBytesPerEntry)
 	}
 	return m, nil
 }
