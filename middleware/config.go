@@ -33,7 +33,8 @@ type Config struct {
 	// RedirectURL is the absolute redirect URI registered for the app, e.g.
 	// https://app.example/auth/callback. It must be https, except http on
 	// localhost or 127.0.0.1 for development. AuthHandler serves the callback at its
-	// path, and sign-in and sign-out next to it (see AuthHandler).
+	// path, and sign-in and sign-out next to it (see AuthHandler); the path must
+	// be clean, without query, braces or escaped slashes.
 	RedirectURL string
 	// SessionKeys are gorilla/securecookie key pairs: a hash key of 32 or 64
 	// bytes, optionally followed by a block (encryption) key of 16, 24 or 32
@@ -299,8 +300,8 @@ func checkRedirect(s *settings) error {
 		return fmt.Errorf("middleware: Config.RedirectURL %q must not carry a query or fragment", s.RedirectURL)
 	case u.Path == "" || u.Path == "/" || strings.HasSuffix(u.Path, "/"):
 		return fmt.Errorf("middleware: Config.RedirectURL %q needs a path that names the callback, e.g. /auth/callback", s.RedirectURL)
-	case strings.ContainsAny(u.Path, "{}") || path.Clean(u.Path) != u.Path:
-		return fmt.Errorf("middleware: Config.RedirectURL %q needs a clean path without braces, e.g. /auth/callback", s.RedirectURL)
+	case strings.ContainsAny(u.Path, "{}") || path.Clean(u.Path) != u.Path || strings.Contains(strings.ToUpper(u.EscapedPath()), "%2F"):
+		return fmt.Errorf("middleware: Config.RedirectURL %q needs a clean path without braces or escaped slashes, e.g. /auth/callback", s.RedirectURL)
 	}
 	s.redirect = u
 	dir := path.Dir(u.Path)

@@ -68,6 +68,7 @@ func TestNewValidatesTenantAndLoopFields(t *testing.T) {
 		{"bad connect scope", func(c *middleware.Config) { c.ConnectScopes = []string{"openid"} }, "ConnectScopes"},
 		{"callback on connect", func(c *middleware.Config) { c.RedirectURL = "https://app.example/auth/connect" }, "collides"},
 		{"braces in callback path", func(c *middleware.Config) { c.RedirectURL = "https://app.example/{x}/callback" }, "clean path"},
+		{"escaped slash in callback path", func(c *middleware.Config) { c.RedirectURL = "https://app.example/a%2fb/callback" }, "clean path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

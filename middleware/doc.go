@@ -39,9 +39,10 @@
 //	  require.go              else MSAL's silent acquisition, once per user and scopes
 //	  retry.go                (Entra faults and timeouts are tried again)
 //	  context.go              the handler runs with Token and Account in its context
-//	origin.go                 when the user is needed: script (401 JSON) or page, own site or not;
-//	                          mount.go: the URL as the browser sent it (prefixes);
-//	                          scripts.go: the script's page to return to, Bearer and htmx headers
+//	require.go                when the user is needed: a script gets 401 JSON, a page goes on
+//	  origin.go               which tells a script from a page, the app's pages from another site
+//	  mount.go                the URL as the browser sent it (prefixes)
+//	  scripts.go              the script's page to return to, Bearer and htmx headers
 //	flow.go                   a round trip to Entra: loop guard (loopguard.go), flow record,
 //	                          flow cookie, authorize or admin-consent URL (frontchannel.go);
 //	                          flowstore.go, flowpool.go: where flows and kept forms live;

@@ -12,11 +12,21 @@ import (
 // Test hooks for package middleware_test (compiled only with the tests).
 
 // SetRetry replaces the backoff sleep and the per-attempt timeout of silent
-// token acquisition, so that tests never wait for a real backoff.
-// Zero values keep the defaults.
+// token acquisition, so that tests never wait for a real backoff. A nil
+// sleep is the real one; a zero attemptTimeout keeps the current one.
 func SetRetry(m *Middleware, sleep func(ctx context.Context, d time.Duration) error, attemptTimeout time.Duration) {
 	m.retry.sleep = sleep
-	m.retry.timeout = attemptTimeout
+	if attemptTimeout != 0 {
+		m.retry.timeout = attemptTimeout
+	}
+}
+
+// LiftDeadlines gives m's token acquisitions (an attempt, and a silent
+// acquisition as a whole) deadlines no loaded machine reaches, so that a slow
+// answer is never retried or cut off in a test that does not test timeouts.
+func LiftDeadlines(m *Middleware) {
+	m.retry.timeout = time.Hour
+	m.silentLimit = time.Hour
 }
 
 // Backoff exposes the backoff before attempt i.

@@ -160,6 +160,7 @@ func (e *env) newMiddleware(t testing.TB, cfg middleware.Config) *middleware.Mid
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	middleware.LiftDeadlines(mw) // tests of timeouts set their own (SetRetry)
 	return mw
 }
 

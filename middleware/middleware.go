@@ -37,12 +37,13 @@ type Middleware struct {
 	fast            *hotcache.Cache[*authInfo] // by session cookie and route id; default cookie store only
 	routes          routeIDs
 	flight          flight.Group[*authInfo]
-	resumes         *sealed.Box // POST requests kept across a round trip
-	loops           *sealed.Box // loop-guard counters
-	tenants         *sealed.Box // tenant records (onboarding, admin-granted scopes)
-	revoked         *sealed.Box // signed-out sessions
-	retry           retryPolicy // of silent acquisitions and AppToken
-	life            lifecycle   // Close: cancels and waits for acquisitions in flight
+	resumes         *sealed.Box   // POST requests kept across a round trip
+	loops           *sealed.Box   // loop-guard counters
+	tenants         *sealed.Box   // tenant records (onboarding, admin-granted scopes)
+	revoked         *sealed.Box   // signed-out sessions
+	retry           retryPolicy   // of silent acquisitions and AppToken
+	silentLimit     time.Duration // bounds one silent acquisition; zero: silentTimeout
+	life            lifecycle     // Close: cancels and waits for acquisitions in flight
 	front           frontChannel
 	ids             idVerifier     // ID tokens of redeemed codes
 	declared        declaredScopes // what sign-in links may ask for

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -148,7 +149,7 @@ func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*auth
 			return nil, &silentError{kind: entraerr.Unavailable, err: err}
 		}
 		defer done()
-		ctx, cancel := context.WithTimeout(ctx, silentTimeout)
+		ctx, cancel := context.WithTimeout(ctx, cmp.Or(m.silentLimit, silentTimeout))
 		defer cancel()
 		if ai, ok, err := m.cachedToken(ctx, acct, rt); ok || err != nil {
 			return ai, err

@@ -2,6 +2,11 @@ package middleware_test
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"strings"
@@ -9,6 +14,8 @@ import (
 
 	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
+	"github.com/consentry/consentry/tokencache"
+	"github.com/consentry/consentry/tokencache/seal"
 )
 
 // customer is a second tenant using a multi-tenant app registration.
@@ -156,5 +163,39 @@ func TestConnectAfterRolelessAppTokenOnboards(t *testing.T) {
 	}
 	if _, err := a.mw.AppToken(ctx, e.tenant.ID, "", "User.Read.All"); err != nil {
 		t.Errorf("AppToken with the connect roles: %v", err)
+	}
+}
+
+// TestTenantRecordSealedBeforeSealStaysOnboarded: a tenant record stored the
+// way the middleware sealed records before package seal (AES-256-GCM under
+// HMAC-SHA256(hash key, "consentry/sealed/v1/tenant"), the nonce first, the
+// store key as additional data) still reads as onboarded after an upgrade.
+func TestTenantRecordSealedBeforeSealStaysOnboarded(t *testing.T) {
+	ctx := context.Background()
+	store := tokencache.NewMemoryStore()
+	cache, err := tokencache.New(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := validConfig(t)
+	cfg.Cache = cache
+	mw, err := middleware.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mw.Close()
+	mac := hmac.New(sha256.New, sessionKeys[0])
+	mac.Write([]byte("consentry/sealed/v1/tenant"))
+	block, _ := aes.NewCipher(mac.Sum(nil))
+	gcm, _ := cipher.NewGCM(block)
+	nonce := make([]byte, gcm.NonceSize())
+	_, _ = rand.Read(nonce)
+	key := "consentry:tenant:" + seal.ID("contoso-tenant-id")
+	blob := gcm.Seal(nonce, nonce, []byte(`{"v":{"o":true,"t":"2026-01-01T00:00:00Z"}}`), []byte(key))
+	if err := store.Set(ctx, key, blob, 0); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := mw.Onboarded(ctx, "Contoso-Tenant-ID"); !ok || err != nil {
+		t.Fatalf("Onboarded = %v, %v; want true", ok, err)
 	}
 }

@@ -21,8 +21,11 @@ var ErrUnavailable = tokencache.ErrUnavailable
 // Store is a tokencache.Store on Redis. Each Get, Set, Delete and
 // CompareAndSwap is one round trip. Create it with New.
 type Store struct {
-	rdb    redis.UniversalClient
-	prefix string
+	rdb      redis.UniversalClient
+	prefix   string
+	failover bool // rdb is a cluster or Sentinel client: a failover heals lost connections
+	replicas int  // WithWait
+	waitFor  time.Duration
 }
 
 var (
@@ -39,8 +42,15 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 
 // New returns a Store on rdb: a *redis.Client, *redis.ClusterClient,
 // Sentinel failover client or *redis.Ring. The Store does not close rdb.
+//
+// Within the deadline of the caller's context (tokencache.Cache always sets
+// one), a call that Redis answers with CLUSTERDOWN, TRYAGAIN, MOVED or ASK
+// (beyond go-redis's own redirections), LOADING, READONLY, MASTERDOWN or
+// NOREPLICAS is tried again with a growing backoff, and so is one that could
+// not reach a node of a Cluster or Sentinel setup: a failover ends these.
+// A single node that cannot be reached fails at once with ErrUnavailable.
 func New(rdb redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{rdb: rdb, prefix: DefaultPrefix}
+	s := &Store{rdb: rdb, prefix: DefaultPrefix, failover: canFailOver(rdb)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -49,7 +59,11 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 
 // Get implements tokencache.Store with one GET.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	v, err := s.rdb.Get(ctx, s.prefix+key).Bytes()
+	var v []byte
+	err := s.do(ctx, func() (err error) {
+		v, err = s.rdb.Get(ctx, s.prefix+key).Bytes()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}
@@ -62,18 +76,27 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return v, true, nil
 }
 
-// Set implements tokencache.Store with one SET (with PX when ttl > 0).
-// TTLs are rounded up to a whole millisecond.
+// Set implements tokencache.Store with one SET (with PX when ttl > 0),
+// followed by WAIT with WithWait. TTLs are rounded up to a whole millisecond.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, s.prefix+key, value, redisTTL(ttl)).Err(); err != nil {
+	err := s.do(ctx, func() error {
+		return s.write(ctx, s.prefix+key, func(c redis.Cmdable) redis.Cmder {
+			return c.Set(ctx, s.prefix+key, value, redisTTL(ttl))
+		})
+	})
+	if err != nil {
 		return s.fail(ctx, "set", err)
 	}
 	return nil
 }
 
-// Delete implements tokencache.Store with one DEL.
+// Delete implements tokencache.Store with one DEL, followed by WAIT with
+// WithWait.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := s.rdb.Del(ctx, s.prefix+key).Err(); err != nil {
+	err := s.do(ctx, func() error {
+		return s.write(ctx, s.prefix+key, func(c redis.Cmdable) redis.Cmder { return c.Del(ctx, s.prefix+key) })
+	})
+	if err != nil {
 		return s.fail(ctx, "delete", err)
 	}
 	return nil
@@ -97,7 +120,8 @@ return 1
 `)
 
 // CompareAndSwap implements tokencache.CompareAndSwapper with one EVALSHA of
-// a Lua script (plus one EVAL the first time a server sees the script).
+// a Lua script on the one key (plus one EVAL the first time a server sees
+// the script), followed by WAIT with WithWait.
 func (s *Store) CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error) {
 	present := "1"
 	if old == nil {
@@ -107,11 +131,30 @@ func (s *Store) CompareAndSwap(ctx context.Context, key string, old, value []byt
 	if ttl > 0 {
 		ms = redisTTL(ttl).Milliseconds()
 	}
-	n, err := casScript.Run(ctx, s.rdb, []string{s.prefix + key}, present, old, value, ms).Int()
+	keys, args := []string{s.prefix + key}, []any{present, old, value, ms}
+	var swapped bool
+	err := s.do(ctx, func() error {
+		var cmd redis.Cmder
+		err := s.write(ctx, keys[0], func(c redis.Cmdable) redis.Cmder {
+			cmd = casScript.EvalSha(ctx, c, keys, args...)
+			return cmd
+		})
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			err = s.write(ctx, keys[0], func(c redis.Cmdable) redis.Cmder {
+				cmd = casScript.Eval(ctx, c, keys, args...)
+				return cmd
+			})
+		}
+		if err == nil {
+			n, _ := cmd.(*redis.Cmd).Int()
+			swapped = n == 1
+		}
+		return err
+	})
 	if err != nil {
 		return false, s.fail(ctx, "compare-and-swap", err)
 	}
-	return n == 1, nil
+	return swapped, nil
 }
 
 // fail wraps err, adding ErrUnavailable when Redis could not serve the call:
@@ -123,7 +166,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	if errors.Is(ctx.Err(), context.Canceled) || (isReply(err) && !notServing(err)) {
 		return fmt.Errorf("tokencache/redisstore: %s: %w", op, err)
 	}
-	return fmt.Errorf("tokencache/redisstore: %s: Redis unreachable: %w: %w", op, ErrUnavailable, err)
+	return fmt.Errorf("tokencache/redisstore: %s: Redis unavailable: %w: %w", op, ErrUnavailable, err)
 }
 
 func isReply(err error) bool {
@@ -133,7 +176,14 @@ func isReply(err error) bool {
 
 func notServing(err error) bool {
 	return redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsMasterDownError(err) ||
-		redis.IsClusterDownError(err) || redis.IsTryAgainError(err) || redis.IsMaxClientsError(err)
+		redis.IsClusterDownError(err) || redis.IsTryAgainError(err) || redis.IsMaxClientsError(err) ||
+		redis.IsNoReplicasError(err) || isRedirect(err)
+}
+
+// isRedirect reports a MOVED or ASK reply that reached the Store: a slot
+// that moved while a WAIT pipeline went to the node of its old owner.
+func isRedirect(err error) bool {
+	return redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")
 }
 
 // redisTTL rounds a positive ttl up to whole milliseconds; <= 0 is no expiry.

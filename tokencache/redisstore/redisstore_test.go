@@ -36,10 +36,33 @@ func TestConformanceMiniredis(t *testing.T) {
 }
 
 func TestConformanceRealRedis(t *testing.T) {
-	rdb := redistest.NewClient(t)
-	storetest.TestStore(t, func(t *testing.T) tokencache.Store {
-		return redisstore.New(rdb, redisstore.WithPrefix(redistest.Prefix(t, rdb)))
-	})
+	storetest.Run(t, realRedis(redistest.NewClient(t)))
+}
+
+// realRedis is the conformance suite's configuration for stores on rdb
+// (made with opts), each under its own prefix, their TTLs read with PTTL.
+func realRedis(rdb redis.UniversalClient, opts ...redisstore.Option) storetest.Config {
+	prefixes := map[tokencache.Store]string{}
+	return storetest.Config{
+		New: func(t *testing.T) tokencache.Store {
+			prefix := redistest.Prefix(t, rdb)
+			s := redisstore.New(rdb, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
+			prefixes[s] = prefix
+			return s
+		},
+		TTL: func(t *testing.T, s tokencache.Store, key string) time.Duration {
+			d, err := rdb.PTTL(context.Background(), prefixes[s]+key).Result()
+			switch {
+			case err != nil:
+				t.Fatalf("PTTL %q: %v", key, err)
+			case d == -2:
+				t.Fatalf("PTTL %q: no such key", key)
+			case d == -1:
+				return 0
+			}
+			return d
+		},
+	}
 }
 
 func TestRealRedisSetsTTL(t *testing.T) {
@@ -149,4 +172,26 @@ func TestRedisErrorIsNotUnavailable(t *testing.T) {
 	if err == nil || errors.Is(err, redisstore.ErrUnavailable) || !errors.As(err, &rerr) {
 		t.Fatalf("Get of a hash: %v; want a redis.Error not wrapping ErrUnavailable", err)
 	}
+}
+
+// healthyWait is the WithWait timeout of tests whose replicas stay up, some of
+// whose writes have no deadline and so are tried once: long, because WAIT
+// returns as soon as a replica acknowledges and a loaded machine can take
+// far longer than a production one to do that.
+const healthyWait = 10 * time.Second
+
+// TestConformanceCluster runs the suite on a Redis Cluster, through a
+// cluster client, with and without WithWait.
+func TestConformanceCluster(t *testing.T) {
+	c := redistest.StartCluster(t)
+	t.Run("Plain", func(t *testing.T) { storetest.Run(t, realRedis(c.Client(t))) })
+	t.Run("WithWait", func(t *testing.T) { storetest.Run(t, realRedis(c.Client(t), redisstore.WithWait(1, healthyWait))) })
+}
+
+// TestConformanceSentinel runs the suite on a Sentinel-managed primary,
+// through a failover client, with and without WithWait.
+func TestConformanceSentinel(t *testing.T) {
+	s := redistest.StartSentinel(t)
+	t.Run("Plain", func(t *testing.T) { storetest.Run(t, realRedis(s.Client(t))) })
+	t.Run("WithWait", func(t *testing.T) { storetest.Run(t, realRedis(s.Client(t), redisstore.WithWait(1, healthyWait))) })
 }

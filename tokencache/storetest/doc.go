@@ -10,5 +10,6 @@
 // The suite checks the contract documented on tokencache.Store (not found is
 // not an error, copies, TTLs, canceled contexts, concurrency) and, when the
 // store implements it, tokencache.CompareAndSwapper. Run with Config.Advance
-// also checks expiry, by moving the store's clock instead of sleeping.
+// also checks expiry, by moving the store's clock instead of sleeping, or
+// with Config.TTL, by reading the TTL each write leaves (Redis's PTTL).
 package storetest

@@ -16,14 +16,21 @@ type Config struct {
 	// New returns a new, empty store. Each subtest calls it once.
 	New func(t *testing.T) tokencache.Store
 	// Advance, if set, moves the store's clock forward by d (for example a
-	// MemoryStore clock or miniredis FastForward). Without it the expiry
-	// tests are skipped: the suite never sleeps.
+	// MemoryStore clock or miniredis FastForward): the expiry tests check
+	// that values are gone once their ttl has passed.
 	Advance func(t *testing.T, s tokencache.Store, d time.Duration)
+	// TTL, if set, returns the time key has left to live in s, 0 for a key
+	// without expiry (for example from Redis's PTTL, mapping -1 to 0). A store
+	// whose clock cannot be moved, such as a real Redis server, is checked
+	// through it: the expiry tests check the TTL each write leaves. With
+	// neither Advance nor TTL they are skipped: the suite never sleeps.
+	TTL func(t *testing.T, s tokencache.Store, key string) time.Duration
 }
 
 // TestStore runs the conformance suite against stores made by newStore. It
 // checks the documented Store contract, and CompareAndSwapper when the store
-// implements it. Expiry is only checked by Run with Config.Advance.
+// implements it. Expiry is only checked by Run with Config.Advance or
+// Config.TTL.
 func TestStore(t *testing.T, newStore func(t *testing.T) tokencache.Store) {
 	Run(t, Config{New: newStore})
 }

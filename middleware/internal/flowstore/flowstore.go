@@ -65,7 +65,9 @@ type Store struct {
 // New returns a Store. secrets derive the sealing keys (the first seals, all
 // open); ttl is how long a flow stays valid by now's clock.
 func New(kv KV, secrets [][]byte, ttl time.Duration, now func() time.Time) (*Store, error) {
-	box, err := sealed.New(kv, secrets, "flow", Prefix, now)
+	// Flows sealed before package seal were the bare Flow, bound to its ID.
+	legacy := sealed.Legacy{Info: "consentry/flow/v1", TrimPrefix: true, Bare: true}
+	box, err := sealed.NewWithLegacy(kv, secrets, "flow", Prefix, now, legacy)
 	if err != nil {
 		return nil, fmt.Errorf("flowstore: %w", err)
 	}

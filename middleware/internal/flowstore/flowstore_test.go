@@ -2,6 +2,12 @@ package flowstore
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -246,5 +252,35 @@ func TestTakeToleratesSkew(t *testing.T) {
 		if _, err := s.Take(ctx, "st"); (err == nil) != tc.ok {
 			t.Errorf("taker %v behind: %v, want ok %v", tc.behind, err, tc.ok)
 		}
+	}
+}
+
+// TestTakeFlowSealedBeforeSeal: a flow stored the way this package sealed
+// flows before package seal (the Flow's JSON, AES-256-GCM under
+// HMAC-SHA256(secret, "consentry/flow/v1"), the nonce first, the flow's ID as
+// additional data) is still taken, so sign-ins under way survive an upgrade.
+func TestTakeFlowSealedBeforeSeal(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	kv := &mapKV{m: map[string][]byte{}}
+	s, err := New(kv, [][]byte{secret}, 10*time.Minute, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := json.Marshal(&Flow{Nonce: "n", Verifier: "v", ReturnURL: "/mail", Created: now, SID: "sid"})
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("consentry/flow/v1"))
+	block, _ := aes.NewCipher(mac.Sum(nil))
+	gcm, _ := cipher.NewGCM(block)
+	nonce := make([]byte, gcm.NonceSize())
+	_, _ = rand.Read(nonce)
+	kv.m[Prefix+ID("st")] = gcm.Seal(nonce, nonce, plain, []byte(ID("st")))
+	got, err := s.Take(ctx, "st")
+	if err != nil || got.Nonce != "n" || got.Verifier != "v" || got.ReturnURL != "/mail" || got.SID != "sid" {
+		t.Fatalf("Take = %+v, %v; want the flow", got, err)
+	}
+	if _, err := s.Take(ctx, "st"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Take = %v; want ErrNotFound", err)
 	}
 }

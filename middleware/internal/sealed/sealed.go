@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/consentry/consentry/tokencache"
 	"github.com/consentry/consentry/tokencache/seal"
 )
 
@@ -27,6 +28,7 @@ type CompareAndSwapper interface {
 type Box struct {
 	kv     KV
 	ring   *seal.Keyring
+	legacy *legacyBox // opens records sealed before package seal
 	prefix string
 	now    func() time.Time
 }
@@ -38,13 +40,25 @@ type envelope struct {
 }
 
 // New returns a Box. label separates the keys of different kinds of record;
-// secrets derive the sealing keys (the first seals, all open).
+// secrets derive the sealing keys (the first seals, all open). Records of
+// label sealed in the Legacy format {Info: "consentry/sealed/v1/"+label}
+// still open.
 func New(kv KV, secrets [][]byte, label, prefix string, now func() time.Time) (*Box, error) {
+	return NewWithLegacy(kv, secrets, label, prefix, now, Legacy{Info: "consentry/sealed/v1/" + label})
+}
+
+// NewWithLegacy is New for records that were sealed in the Legacy format
+// legacy.
+func NewWithLegacy(kv KV, secrets [][]byte, label, prefix string, now func() time.Time, legacy Legacy) (*Box, error) {
 	ring, err := seal.Derive("consentry/middleware/v2/"+label+"\x00", secrets)
 	if err != nil {
 		return nil, fmt.Errorf("sealed: %w", err)
 	}
-	return &Box{kv: kv, ring: ring, prefix: prefix, now: now}, nil
+	lb, err := newLegacy(legacy, secrets)
+	if err != nil {
+		return nil, fmt.Errorf("sealed: %w", err)
+	}
+	return &Box{kv: kv, ring: ring, legacy: lb, prefix: prefix, now: now}, nil
 }
 
 // Key returns the store key of id: the prefix and seal.ID(id), so the store
@@ -55,6 +69,8 @@ func (b *Box) Key(id string) string { return b.prefix + seal.ID(id) }
 // is a minute longer: a backstop by wall-clock time, while Get and Take
 // enforce ttl by the Box's clock.
 func (b *Box) Put(ctx context.Context, id string, v any, ttl time.Duration) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("sealed: %w", err)
@@ -80,6 +96,8 @@ func (b *Box) Put(ctx context.Context, id string, v any, ttl time.Duration) erro
 // Get reads the record of id into v. A missing, expired or unopenable record
 // is found=false with a nil error; errors are store failures.
 func (b *Box) Get(ctx context.Context, id string, v any) (found bool, err error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	key := b.Key(id)
 	data, found, err := b.kv.Get(ctx, key)
 	if err != nil {
@@ -118,6 +136,8 @@ func (b *Box) Take(ctx context.Context, id string, v any) (found bool, err error
 // expires within a minute, while failing would strand the record's user).
 // Without one, the Delete is the claim and its failure an error.
 func (b *Box) TakeIf(ctx context.Context, id string, v any, accept func() bool) (Result, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	key := b.Key(id)
 	data, found, err := b.kv.Get(ctx, key)
 	if err != nil {
@@ -166,18 +186,39 @@ func (b *Box) Delete(ctx context.Context, id string) error {
 
 // Drop removes the record whose public id (seal.ID of its id) is pub.
 func (b *Box) Drop(ctx context.Context, pub string) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	if err := b.kv.Delete(ctx, b.prefix+pub); err != nil {
 		return fmt.Errorf("sealed: delete: %w", err)
 	}
 	return nil
 }
 
+// open opens a record stored under key, in package seal's format or else in
+// the Legacy one.
 func (b *Box) open(key string, data []byte) (envelope, bool) {
-	var env envelope
 	plain, _, err := b.ring.Open(nil, data, key)
-	return env, err == nil && json.Unmarshal(plain, &env) == nil
+	if err != nil {
+		return b.legacy.open(b.prefix, key, data)
+	}
+	var env envelope
+	return env, json.Unmarshal(plain, &env) == nil
 }
 
 func (b *Box) expired(env envelope) bool {
 	return !env.Expires.IsZero() && b.now().After(env.Expires)
+}
+
+// StoreTimeout bounds the store calls of a Box whose context has no deadline
+// (a request's context has none): a store that retries while a Redis primary
+// fails over gets a deadline to retry within, and a hung store cannot hold a
+// request forever. It is tokencache.DefaultTimeout, the token cache's bound.
+const StoreTimeout = tokencache.DefaultTimeout
+
+// bound returns ctx, with StoreTimeout as its deadline when it has none.
+func bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, StoreTimeout)
 }

@@ -131,3 +131,59 @@ func TestTakeSurvivesFailedDeleteAfterClaim(t *testing.T) {
 		t.Fatalf("second Take = %v, %v; want not found", found, err)
 	}
 }
+
+// deadlineKV records, for each call, whether its context had a deadline.
+type deadlineKV struct {
+	memKV
+	calls, unbounded int
+}
+
+func (k *deadlineKV) note(ctx context.Context) {
+	k.calls++
+	if _, ok := ctx.Deadline(); !ok {
+		k.unbounded++
+	}
+}
+
+func (k *deadlineKV) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	k.note(ctx)
+	return k.memKV.Get(ctx, key)
+}
+
+func (k *deadlineKV) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	k.note(ctx)
+	return k.memKV.Set(ctx, key, v, ttl)
+}
+
+func (k *deadlineKV) Delete(ctx context.Context, key string) error {
+	k.note(ctx)
+	return k.memKV.Delete(ctx, key)
+}
+
+// TestStoreCallsHaveADeadline: a request's context has no deadline; the Box
+// gives each store call one, so a store retrying through a Redis failover has
+// a deadline to retry within and a hung store cannot hold a request forever.
+func TestStoreCallsHaveADeadline(t *testing.T) {
+	kv := &deadlineKV{memKV: memKV{m: map[string][]byte{}}}
+	b, err := New(kv, [][]byte{make([]byte, 32)}, "test", "t:", time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var v string
+	if err := b.Put(ctx, "id", "value", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Get(ctx, "id", &v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Take(ctx, "id", &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Delete(ctx, "id"); err != nil {
+		t.Fatal(err)
+	}
+	if kv.calls < 4 || kv.unbounded != 0 {
+		t.Errorf("%d of %d store calls without a deadline; want none", kv.unbounded, kv.calls)
+	}
+}
