@@ -61,7 +61,7 @@
 // API's claims challenge: Transport, Client, Challenge), signout.go.
 // Protocol details live under internal/: entraerr (every Entra error code),
 // scope (scope spellings, resources, a route's scope set), protocol (PKCE,
-// authorize parameters, nonce, JWT claims, bearer challenges), sealed
+// authorize parameters, JWT claims, bearer challenges), sealed
 // (records sealed by tokencache/seal in a tokencache.Store) and flowstore
 // (pending sign-ins, on sealed), hotcache (the in-process caches), flight
 // (one call per key), returnurl (return URLs on the origin).
