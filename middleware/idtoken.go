@@ -52,6 +52,8 @@ var errIDToken = errors.New("middleware: the ID token is not valid for this app"
 // verifyIDToken checks raw, the ID token of a redemption for the flow with
 // nonce, and that homeAccountID ("uid.utid" from client_info) is its user.
 func (m *Middleware) verifyIDToken(ctx context.Context, raw, nonce, homeAccountID string) error {
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout) // discovery and JWKS may hang
+	defer cancel()
 	v, issuer, err := m.idVerifier(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
