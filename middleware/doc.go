@@ -87,42 +87,42 @@
 // The pending sign-in (state, nonce, PKCE verifier, scopes, return URL) is
 // sealed with a key derived from SessionKeys and kept in Config.FlowStore for
 // FlowTTL, so the callback may land on any replica sharing the keys and the
-// store. What anonymous requests write (flows, kept forms, loop counters)
-// must never evict tokens, so it goes to Config.FlowStore: in one process a
-// bounded in-memory store of its own by default, which refuses (503) new
-// anonymous flows and kept forms when their share is spent rather than
-// evict a sign-in under way or a signed-in user's flow; with Redis, a Redis server
-// of its own (a separate redis-server, not a database number, as databases
-// share one maxmemory):
+// store. What anonymous requests write (flows, kept forms, loop counters) must
+// never evict tokens, so it goes to Config.FlowStore: in one process a bounded
+// in-memory store of its own by default, which refuses (503) new anonymous
+// flows and kept forms when their share is spent rather than evict a sign-in
+// under way or a signed-in user's flow; with Redis, a Redis server of its own
+// (a separate redis-server, not a database number, as databases share one
+// maxmemory):
 //
 //	flow Redis:  maxmemory 256mb, maxmemory-policy allkeys-lru   (a flood evicts old pending flows only)
 //	token Redis: maxmemory-policy noeviction                     (token partitions carry TTLs: volatile-* would evict them)
 //
 // Left unset with a Redis token cache, FlowStore is that Redis (New logs a
-// warning): then only noeviction keeps the tokens, and a flood that fills
-// the memory makes new sign-ins fail (503) until its flows expire. A session holds at most four pending flows; an older one is
-// deleted, with its kept form, when a fifth starts. It is bound to the browser session and single use: forged,
-// replayed, expired and cross-session states end on a 400 page, and a
+// warning): then only noeviction keeps the tokens, and a flood that fills the
+// memory makes new sign-ins fail (503) until its flows expire. A session holds
+// at most four pending flows; an older one is deleted, with its kept form,
+// when a fifth starts. It is bound to the browser session and single use:
+// forged, replayed, expired and cross-session states end on a 400 page, and a
 // callback from another browser that knows a state leaves its flow to the
-// browser that started it (the binding is checked before the flow is
-// used up). A session
-// without a signed-in account also gets, per flow, a cookie of its own
-// (named SessionName_f_<flow id>, holding a hash of the flow's binding id
-// and state; scoped to the callback path over http): two tabs of a new browser starting flows at once,
-// whose session cookies overwrite each other, and flows started before a
-// first sign-in renewed the session both complete. The binding is never
-// inferred from timing, addresses or User-Agent, so a flow another browser
-// started is refused (no login CSRF). Over https the session cookie (of the
-// default cookie store) and the flow cookies carry the __Host- prefix
-// (Secure, Path=/, no Domain), so a site on a sibling subdomain cannot plant
-// its own session or flow in the user's browser (cookie tossing). The callback
-// redeems the code with the verifier and verifies the ID token with go-oidc
-// against the authority's OpenID configuration: signature (jwks_uri), aud,
-// iss (for organizations and common, the issuer of the token's tid), exp, nbf
-// and iat within five minutes of Config.Now, the flow's nonce, and that
-// client_info's account is the token's user. It then records the account in
-// the session and redirects (303) to the original URL, which must be a path
-// on the app's origin.
+// browser that started it (the binding is checked before the flow is used up).
+// A session without a signed-in account also gets, per flow, a cookie of its
+// own (named SessionName_f_<flow id>, holding a hash of the flow's binding id
+// and state; scoped to the callback path over http): two tabs of a new browser
+// starting flows at once, whose session cookies overwrite each other, and
+// flows started before a first sign-in renewed the session both complete. The
+// binding is never inferred from timing, addresses or User-Agent, so a flow
+// another browser started is refused (no login CSRF). Over https the flow
+// cookies, and the session cookie of the default cookie store with BasePath /,
+// carry the __Host- prefix (Secure, Path=/, no Domain), so a site on a sibling
+// subdomain cannot plant its own session or flow in the user's browser (cookie
+// tossing). The callback redeems the code with the verifier and verifies the
+// ID token with go-oidc against the authority's OpenID configuration:
+// signature (jwks_uri), aud, iss (for organizations and common, the issuer of
+// the token's tid), exp, nbf and iat within five minutes of Config.Now, the
+// flow's nonce, and that client_info's account is the token's user. It then
+// records the account in the session and redirects (303) to the original URL,
+// which must be a path on the app's origin.
 //
 // Errors Entra sends back (the user declined, an administrator must approve,
 // ...) end on a page from Config.ErrorHandler that says what happened and what
