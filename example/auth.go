@@ -39,13 +39,12 @@ func tenantName(id string) string {
 
 // middlewarePage draws the middleware's own pages in the example's layout: its page
 // for "only an administrator can grant this" (pointing to Connect your organization),
-// and the middleware's text for the others (declined, a form kept across consent,
-// sign-out from another site, ...).
+// and the middleware's text for the others (a form kept across consent, sign-out
+// from another site, ...). Entra ID answers a user who may not consent and leaves
+// its "Need admin approval" page exactly as it answers a decline (access_denied,
+// AADSTS65004), so a decline that carries an administrator's link gets the admin
+// page too, saying that a decline is fine.
 func (s *site) middlewarePage(w http.ResponseWriter, r *http.Request, p middleware.Page) {
-	if !errors.Is(p.Err, middleware.ErrAdminConsentRequired) {
-		s.render(w, r, p.Status, "builtin", p.Title, p)
-		return
-	}
 	v := adminNeededView{Scopes: p.Scopes, Detail: p.Detail}
 	for _, l := range p.Links {
 		switch l.ID {
@@ -55,11 +54,23 @@ func (s *site) middlewarePage(w http.ResponseWriter, r *http.Request, p middlewa
 			v.AdminURL = l.URL
 		}
 	}
-	s.log.Info("example: administrator approval needed", "path", r.URL.Path, "scopes", v.Scopes)
-	s.render(w, r, p.Status, "adminneeded", "Administrator approval needed", v)
+	v.Declined = errors.Is(p.Err, middleware.ErrConsentDeclined) && v.AdminURL != "" && v.RetryURL != ""
+	if !errors.Is(p.Err, middleware.ErrAdminConsentRequired) && !v.Declined {
+		s.render(w, r, p.Status, "builtin", p.Title, p)
+		return
+	}
+	title := "Administrator approval needed"
+	if v.Declined {
+		title = "Permission not granted"
+	}
+	s.log.Info("example: administrator approval needed", "path", r.URL.Path, "scopes", v.Scopes, "declined_or_not_allowed", v.Declined)
+	s.render(w, r, p.Status, "adminneeded", title, v)
 }
 
 type adminNeededView struct {
 	Scopes                     []string
 	RetryURL, Detail, AdminURL string
+	// Declined: Entra said "declined", which is also what a user who may not
+	// consent gets; the page covers both.
+	Declined bool
 }

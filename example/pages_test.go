@@ -115,24 +115,37 @@ func TestCookiesSecureFollowPublicURL(t *testing.T) {
 func TestMiddlewarePagesInTheLayout(t *testing.T) {
 	s := testSite(t, "http://127.0.0.1:8080")
 	for _, tc := range []struct {
-		page      middleware.Page
-		want, csp string
+		page middleware.Page
+		want []string
+		csp  string
 	}{
-		{middleware.Page{Status: http.StatusForbidden, Title: "You declined the permissions", Err: middleware.ErrConsentDeclined,
+		{middleware.Page{Status: http.StatusForbidden, Title: "The permissions were not granted", Err: middleware.ErrConsentDeclined,
 			Links: []middleware.Link{{ID: "retry", Label: "Try again", URL: "/auth/signin?redirect=%2Fmail"}}},
-			`<a id="retry-link" href="/auth/signin?redirect=%2Fmail">Try again</a>`, "script-src 'none'"},
+			[]string{`<a id="retry-link" href="/auth/signin?redirect=%2Fmail">Try again</a>`}, "script-src 'none'"},
+		// Entra answers a user who may not consent like a decline: with the
+		// administrator's link, the page offers both ways on.
+		{middleware.Page{Status: http.StatusForbidden, Title: "The permissions were not granted", Err: middleware.ErrConsentDeclined,
+			Scopes: []string{"Mail.Read"}, Links: []middleware.Link{{ID: "retry", URL: "/auth/signin?redirect=%2Fmail"},
+				{ID: "admin", URL: "http://127.0.0.1:8080/auth/adminconsent?scope=Mail.Read"}}},
+			[]string{"You declined it, or in your organization only", `id="retry"`,
+				`id="admin-link">http://127.0.0.1:8080/auth/adminconsent?scope=Mail.Read`}, "script-src 'none'"},
 		{middleware.Page{Status: http.StatusOK, Title: "Almost done", Script: "/auth/resume.js",
 			Form: &middleware.Form{ID: "consentry-resume", Method: "post", Action: "/compose?consentry_resume=x", Button: "Continue"}},
-			`<form id="consentry-resume" method="post" action="/compose?consentry_resume=x">`, "script-src 'self'"},
+			[]string{`<form id="consentry-resume" method="post" action="/compose?consentry_resume=x">`}, "script-src 'self'"},
 		{middleware.Page{Status: http.StatusForbidden, Title: "Your administrator must approve this app", Err: middleware.ErrAdminConsentRequired,
 			Links: []middleware.Link{{ID: "admin", URL: "http://127.0.0.1:8080/auth/adminconsent?scope=User.Read.All"}}},
-			`id="admin-link">http://127.0.0.1:8080/auth/adminconsent?scope=User.Read.All`, "script-src 'none'"},
+			[]string{`id="admin-link">http://127.0.0.1:8080/auth/adminconsent?scope=User.Read.All`}, "script-src 'none'"},
 	} {
 		w := httptest.NewRecorder()
 		s.middlewarePage(w, httptest.NewRequest(http.MethodGet, "/x", nil), tc.page)
 		body := w.Body.String()
-		if w.Code != tc.page.Status || !strings.Contains(body, `class="brand"`) || !strings.Contains(body, tc.want) {
-			t.Errorf("%s: %d, want %q in the layout:\n%s", tc.page.Title, w.Code, tc.want, body)
+		if w.Code != tc.page.Status || !strings.Contains(body, `class="brand"`) {
+			t.Errorf("%s: %d, not in the layout:\n%s", tc.page.Title, w.Code, body)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: want %q in the page:\n%s", tc.page.Title, want, body)
+			}
 		}
 		if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, tc.csp) {
 			t.Errorf("%s: CSP %q, want %q", tc.page.Title, csp, tc.csp)

@@ -181,23 +181,26 @@ func consentRefused(err error) bool {
 	return errors.Is(err, ErrAppConsentRequired) || errors.Is(err, ErrInvalidRequest)
 }
 
-// adminHelp fills in the admin link of a consent error from flow f. On a
-// RequireAdmin route, a non-admin's access_denied is taken as "an admin must
-// approve": real Entra is reported to send the same AADSTS65004 as a decline
-// (or no description) when a user leaves its "Need admin approval" page.
+// adminHelp fills in the admin link of a consent error from flow f. Entra
+// answers a user who leaves its "Need admin approval" page ("Return to the
+// application without granting consent") with access_denied and AADSTS65004
+// (sometimes no description), exactly what a decline sends
+// (https://learn.microsoft.com/en-us/answers/questions/2237594/how-to-handle-admin-consent-in-oauth-flow,
+// https://github.com/MicrosoftDocs/azure-docs/issues/41053). So every decline
+// carries the link an administrator opens to approve the flow's scopes; on a
+// RequireAdmin route a non-admin's decline is taken as "an admin must approve".
 func (m *Middleware) adminHelp(r *http.Request, sess *session, ce *ConsentError, f *flowstore.Flow) {
 	ce.adminFlow = f.Kind != ""
 	if f.Admin && f.Kind == "" && ce.kind == ErrConsentDeclined && !m.isAdmin(r, sess) {
 		ce.kind = ErrAdminConsentRequired
 	}
-	if !slices.Contains([]error{ErrAdminConsentRequired, ErrTenantNotOnboarded}, ce.kind) {
-		return
-	}
-	if f.Kind == flowstore.KindConnect {
+	switch {
+	case !slices.Contains([]error{ErrAdminConsentRequired, ErrTenantNotOnboarded, ErrConsentDeclined}, ce.kind):
+	case f.Kind == flowstore.KindConnect:
 		ce.AdminConsentURL = m.absolute(m.ConnectURL(f.ReturnURL, f.Tenant))
-		return
+	case ce.kind != ErrConsentDeclined || len(f.Scopes) > 0: // a plain sign-in has no scopes to approve
+		ce.AdminConsentURL = m.absolute(m.AdminConsentURL(f.ReturnURL, f.Scopes...))
 	}
-	ce.AdminConsentURL = m.absolute(m.AdminConsentURL(f.ReturnURL, f.Scopes...))
 }
 
 // adminRetryURL starts an admin-consent or connect flow like f again.

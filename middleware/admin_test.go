@@ -149,11 +149,24 @@ func TestAdminOnlyScopeForNonAdmin(t *testing.T) {
 	if len(steps(p, "admin_approval")) != 1 {
 		t.Fatalf("no admin approval page:%s", trail(p))
 	}
-	if p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "administrator") {
+	if p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "administrator") || !strings.Contains(p.Body, "Try again") {
 		t.Errorf("want the admin-approval page, got %d %q%s", p.StatusCode, p.Body, trail(p))
 	}
 	if n := e.idp.Count(entratest.EndpointAuthorize); n != 1 {
 		t.Errorf("authorize called %d times (loop?)", n)
+	}
+	// Entra's way back from "Need admin approval" reads like a decline; the
+	// page still carries the link an administrator opens, for exactly the
+	// route's scope, and it works.
+	link := adminLink(t, p)
+	if want := e.srv.URL + "/auth/adminconsent?redirect=%2Fdirectory&scope=User.Read.All"; link != want {
+		t.Fatalf("admin link %q, want %q", link, want)
+	}
+	if p := open(t, e.browser(e.addAdmin("alex"), entratest.Accept), link); p.StatusCode != 200 {
+		t.Fatalf("admin approval: %d%s", p.StatusCode, trail(p))
+	}
+	if p := e.get(t, b, "/directory"); p.StatusCode != 200 || p.Body != "directory" {
+		t.Errorf("after approval: %d %q%s", p.StatusCode, p.Body, trail(p))
 	}
 }
 

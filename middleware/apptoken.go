@@ -56,7 +56,9 @@ func (e *AppConsentError) Unwrap() []error {
 // the token's roles claim lacks one, or Entra has no trace of the app in the
 // tenant, the error is an *AppConsentError whose ConnectURL the tenant's admin
 // opens. Entra issues a token without roles to an app nobody granted any, so
-// naming the roles is how "not consented" is detected. MSAL caches the token
+// naming the roles is how "not consented" is detected (read from the token's
+// roles claim; a token that is not a readable JWT then gives
+// ErrInvalidRequest). MSAL caches the token
 // per tenant. A client-credentials request is idempotent, so a 5xx answer or
 // a timeout at the token endpoint is retried like a silent refresh (three
 // tries, 10 s each, backoff 100 ms then 400 ms, never past ctx's deadline). After Close, and on other failures, the
@@ -80,8 +82,11 @@ func (m *Middleware) appToken(ctx context.Context, tenantID, want string, p *ret
 		return Token{}, false, m.appTokenError(tenantID, roles, err)
 	}
 	cached = ar.Metadata.TokenSource == confidential.TokenSourceCache
-	have, _ := protocol.Roles(ar.AccessToken)
-	if miss := missingRoles(roles, have); len(miss) > 0 {
+	miss, err := missingRoles(roles, ar.AccessToken)
+	if err != nil {
+		return Token{}, cached, fmt.Errorf("%w: AppToken for %s: %w; call it without roles and let the API refuse a missing permission", ErrInvalidRequest, want, err)
+	}
+	if len(miss) > 0 {
 		// Drop the cached role-less token so a grant shows up on the next call.
 		if rerr := m.cache.Remove(ctx, m.appPartition(tenantID)); rerr != nil {
 			m.log.WarnContext(ctx, "middleware: drop cached app token", "tenant", tenantID, "err", rerr)
@@ -124,12 +129,32 @@ func (m *Middleware) appPartition(tenantID string) string {
 	return m.cfg.ClientID + "_" + tenantID + "_AppTokenCache"
 }
 
-func missingRoles(want, have []string) []string {
+// missingRoles returns the roles of want that the app-only access token raw
+// lacks. It is the one place the middleware reads an access token, and only
+// for the caller who named roles: the token is the app's own, got with its
+// own client credentials a moment ago over TLS from the token endpoint, and
+// the check is of the app's own application permissions, which Entra lists
+// in the token's documented roles claim, whatever the token's version (v1.0
+// tokens, as Microsoft Graph's are, carry it the same way)
+// (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference#payload-claims).
+// Only the payload is decoded: the signature is not checked (Graph's tokens
+// carry a header nonce that makes them unverifiable outside Graph) and no
+// other claim is used; the API stays the judge of the token. A token that is
+// not a readable JWT (an API may encrypt its tokens) is an error, never
+// "no roles".
+func missingRoles(want []string, raw string) ([]string, error) {
+	if len(want) == 0 {
+		return nil, nil
+	}
+	have, err := protocol.Roles(raw)
+	if err != nil {
+		return nil, fmt.Errorf("its token is not a JWT whose roles can be read: %w", err)
+	}
 	var out []string
 	for _, w := range want {
 		if !slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, w) }) {
 			out = append(out, w)
 		}
 	}
-	return out
+	return out, nil
 }

@@ -91,7 +91,7 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 		scopes = clean
 	}
 	claims := q.Get("claims")
-	if claims != "" && (len(scopes) == 0 || len(claims) > 4096 || !json.Valid([]byte(claims))) {
+	if claims != "" && (len(scopes) == 0 || len(claims) > maxClaims || !json.Valid([]byte(claims))) {
 		m.fail(w, r, fmt.Errorf("%w: the claims parameter must be a JSON claims request, with scope", ErrInvalidRequest))
 		return
 	}

@@ -23,6 +23,14 @@ func TestDeclineEndsOnClearPage(t *testing.T) {
 	if !strings.Contains(p.Body, "Mail.Read") || !strings.Contains(p.Body, "Try again") {
 		t.Errorf("decline page should name the permission and offer a retry: %q", p.Body)
 	}
+	// Entra sends the same answer when the user was not allowed to consent:
+	// the page says a decline is fine and offers the administrator's link.
+	if !strings.Contains(p.Body, "Declining is fine") || !strings.Contains(p.Body, "only an administrator") {
+		t.Errorf("decline page should cover both a decline and a user not allowed to consent: %q", p.Body)
+	}
+	if link := adminLink(t, p); link != e.srv.URL+"/auth/adminconsent?redirect=%2Fmail&scope=Mail.Read" {
+		t.Errorf("admin link %q", link)
+	}
 	if n := e.idp.Count(entratest.EndpointAuthorize); n != 1 {
 		t.Errorf("authorize called %d times, want 1 (no loop)", n)
 	}
@@ -187,5 +195,32 @@ func TestAuthCodeRedemptionNotRetried(t *testing.T) {
 	}
 	if n := e.idp.Count(entratest.EndpointToken); n != 1 || len(s.list()) != 0 {
 		t.Errorf("%d token requests and %d waits, want 1 and 0", n, len(s.list()))
+	}
+}
+
+// TestSingleTenantAppAtOrganizations: Entra refuses a single-tenant app at
+// "organizations" with AADSTS50194, redirected to the app
+// (https://learn.microsoft.com/en-us/answers/a/982308). The user ends on the
+// sign-in failed page naming the code, once, not in a loop; Config.Authority
+// must name the app's tenant.
+func TestSingleTenantAppAtOrganizations(t *testing.T) {
+	e := newEnv(t)
+	single := e.idp.AddApp(entratest.App{DisplayName: "Single", HomeTenantID: e.tenant.ID,
+		Secrets: []string{testSecret}, RedirectURIs: []string{e.srv.URL + "/auth/callback"}})
+	cfg := e.config(t, nil)
+	cfg.ClientID = single.ClientID
+	e.setHandler(e.routes(e.newMiddleware(t, cfg)))
+	p := e.get(t, e.browser(e.user, entratest.Accept), "/profile")
+	if p.StatusCode != http.StatusBadRequest || !strings.Contains(p.Body, "Sign-in failed") || !strings.Contains(p.Body, "AADSTS50194") {
+		t.Fatalf("single-tenant app at organizations: %d %q%s", p.StatusCode, p.Body, trail(p))
+	}
+	if n := e.idp.Count(entratest.EndpointAuthorize); n != 1 {
+		t.Errorf("authorize called %d times, want 1 (no loop)", n)
+	}
+
+	cfg.Authority = e.idp.Authority(e.tenant.ID) // the app's tenant: signs in
+	e.setHandler(e.routes(e.newMiddleware(t, cfg)))
+	if p := e.get(t, e.browser(e.user, entratest.Accept), "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("at the tenant's authority: %d %q%s", p.StatusCode, p.Body, trail(p))
 	}
 }

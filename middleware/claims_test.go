@@ -2,11 +2,9 @@ package middleware_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -243,27 +241,17 @@ func TestTransportAndChallengeOutsideRequire(t *testing.T) {
 
 func TestClaimsChallengeForScriptIs401JSON(t *testing.T) {
 	e := newEnv(t)
-	e.serveApp(t, nil)
+	// Graph sends claims challenges only to clients that declared cp1.
+	e.serveApp(t, func(c *middleware.Config) { c.ClientCapabilities = []string{"cp1"} })
 	b := e.browser(e.user, entratest.Accept)
 	e.get(t, b, "/me")
 	e.idp.RequireClaims(e.user.ObjectID)
-	req, _ := http.NewRequest("GET", e.srv.URL+"/me", nil)
-	req.Header.Set("Accept", "application/json")
-	resp, err := b.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		SignInURL string `json:"signin_url"`
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	_ = json.Unmarshal(raw, &body)
-	if resp.StatusCode != 401 || !strings.Contains(body.SignInURL, "claims=") {
-		t.Fatalf("script: %d %s", resp.StatusCode, raw)
+	status, signIn, raw := e.scriptGet(t, b, "/me")
+	if status != 401 || !strings.Contains(signIn, "claims=") {
+		t.Fatalf("script: %d %s", status, raw)
 	}
 	// Following signin_url in the browser satisfies the rule.
-	if p := e.get(t, b, body.SignInURL); p.StatusCode != 200 || !strings.Contains(p.Body, "graph 200") {
+	if p := e.get(t, b, signIn); p.StatusCode != 200 || !strings.Contains(p.Body, "graph 200") {
 		t.Fatalf("signin_url: %d %s%s", p.StatusCode, p.Body, trail(p))
 	}
 }

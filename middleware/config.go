@@ -23,7 +23,9 @@ import (
 // SessionKeys are required; every other field has the default its comment states.
 type Config struct {
 	// Authority is the Entra ID authority: https://login.microsoftonline.com/{tenant},
-	// where tenant is a tenant id, a domain, "organizations" or "common".
+	// where tenant is a tenant id, a domain, "organizations" or "common". A
+	// single-tenant app (the registration's default) must name its tenant:
+	// at "organizations" or "common" Entra refuses it with AADSTS50194.
 	Authority string
 	// ClientID is the application (client) id of the app registration.
 	ClientID string
@@ -173,9 +175,13 @@ type Config struct {
 	// checked, which a user's own consent also creates, so set it when
 	// onboarding must prove an administrator's approval.
 	ConnectRoles []string
-	// ClientCapabilities are declared to Entra with every token request, e.g.
-	// []string{"cp1"} to receive continuous access evaluation (CAE) tokens and
-	// claims challenges. Default none.
+	// ClientCapabilities are declared to Entra with every token request.
+	// Continuous access evaluation (CAE) needs []string{"cp1"}: only then do
+	// tokens carry xms_cc and do Microsoft Graph and other CAE-enabled APIs
+	// answer with claims challenges (a 401 with insufficient_claims) instead
+	// of accepting the token until it expires
+	// (https://learn.microsoft.com/entra/identity-platform/claims-challenge).
+	// Default none: no claims challenges from CAE.
 	ClientCapabilities []string
 	// MaxResumeBody bounds the body of a form POST kept server-side while
 	// the user consents, so the request completes afterwards (other methods

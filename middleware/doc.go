@@ -5,7 +5,7 @@
 // context.
 //
 //	mw, err := middleware.New(middleware.Config{
-//		Authority:   "https://login.microsoftonline.com/organizations",
+//		Authority:   "https://login.microsoftonline.com/organizations", // multi-tenant; single-tenant: the tenant id
 //		ClientID:    clientID,
 //		Credential:  cred, // confidential.NewCredFromSecret(secret)
 //		RedirectURL: "https://app.example/auth/callback",
@@ -78,9 +78,11 @@
 // consent missing, MFA, an expired refresh token), a browser is redirected to
 // Entra's authorize endpoint for the route's scopes plus openid, profile and
 // offline_access, with login_hint and domain_hint so no account picker shows,
-// and with state, nonce and PKCE (S256). Scripts get 401 with JSON instead
-// (see Require). A failure of Entra or of the token store is a 503 page, never
-// a redirect, so an outage cannot turn into a consent loop.
+// with state, nonce and PKCE (S256), and with the claims Conditional Access
+// asked for when it refused the refresh (without them the user would loop).
+// Scripts get 401 with JSON instead (see Require). A failure of Entra or of
+// the token store is a 503 page, never a redirect, so an outage cannot turn
+// into a consent loop.
 //
 // # The round trip
 //
@@ -136,7 +138,12 @@
 // route's scopes (AADSTS90094 and kin; on RequireAdmin routes also a
 // non-admin's access_denied), the user gets a page naming the permissions,
 // with a link for their administrator (ConsentError.AdminConsentURL, served by
-// AuthHandler's /auth/adminconsent) and a "Try again" link. An administrator
+// AuthHandler's /auth/adminconsent) and a "Try again" link. A user whom the
+// tenant does not allow to consent sees Entra's "Need admin approval" page,
+// and its way back to the app sends what a decline sends (access_denied,
+// AADSTS65004). The middleware cannot tell the two apart, so the page of
+// ErrConsentDeclined says a decline is fine and offers both ways on: "Try
+// again" and the link for an administrator, for exactly the route's scopes. An administrator
 // who opens it approves the scopes for the organization at Entra's
 // adminconsent endpoint; its callback is checked like a sign-in's (state
 // single use, expiring, bound to the browser session) and resumes the request.
@@ -166,7 +173,9 @@
 // POST is kept across that round trip like one that needed consent (below),
 // up to MaxChallengeBody (64 KiB): Require copies that much of every POST
 // from the app's pages as the handler reads it, in case it calls Challenge.
-// Config.ClientCapabilities declares "cp1" for continuous access evaluation.
+// Claims challenges of continuous access evaluation (CAE) reach only clients
+// that declared "cp1": set Config.ClientCapabilities to []string{"cp1"} to
+// receive them (without it, Graph keeps accepting the token until it expires).
 // AppToken retries Entra faults (5xx, timeouts) like silent refreshes; after
 // Close, AppToken, Client and Transport fail with ErrClosed.
 //

@@ -17,7 +17,10 @@ var (
 	// ErrInteractionRequired: a token cannot be had silently; the user must go
 	// through Entra (sign in again, consent, MFA).
 	ErrInteractionRequired = errors.New("middleware: sign-in or consent required")
-	// ErrConsentDeclined: the user declined the permissions (access_denied, AADSTS65004).
+	// ErrConsentDeclined: the user declined the permissions (access_denied,
+	// AADSTS65004), or was not allowed to grant them and left Entra's "Need
+	// admin approval" page, which Entra answers alike. Its ConsentError carries
+	// both ways on: the URL to try again and the AdminConsentURL to pass on.
 	ErrConsentDeclined = errors.New("middleware: the user declined consent")
 	// ErrAdminConsentRequired: only an administrator can grant the permissions (AADSTS90094).
 	ErrAdminConsentRequired = errors.New("middleware: an administrator must grant consent")
@@ -149,7 +152,7 @@ var errorTable = []struct {
 	{ErrAppConsentRequired, http.StatusForbidden, "Your organization has not granted this app's permissions", "An administrator of your organization must grant the app's application permissions first.", "Send the link below to your IT administrator, then try again."},
 	{ErrClaimsChallenge, http.StatusUnauthorized, "Please sign in again", "The service this page uses asks for a fresh sign-in (for example multi-factor authentication).", "Try again and complete the sign-in."},
 	{errNotFound, http.StatusNotFound, "Not found", "There is no page at this address.", "Check the address."},
-	{ErrConsentDeclined, http.StatusForbidden, "You declined the permissions", "This page needs your permission, and you declined it. Nothing was shared with the app.", "If you change your mind, try again and accept."},
+	{ErrConsentDeclined, http.StatusForbidden, "The permissions were not granted", "You declined the permissions this page needs, or your organization lets only an administrator grant them: Microsoft tells the app the same in both cases. Declining is fine: nothing was shared with the app.", "To use this page, try again and accept. If Microsoft said you need an administrator's approval, pass the link for your administrator on to your IT administrator, then try again once they approve."},
 	{ErrAdminConsentRequired, http.StatusForbidden, "Your administrator must approve this app", "These permissions can only be granted by an administrator of your organization.", "Send the link below to your IT administrator. Once they approve, try again: you will not be asked again, nor will your colleagues."},
 	{ErrConsentRequired, http.StatusForbidden, "Permission needed", "This page needs permissions you have not granted yet.", "Try again and accept the permissions."},
 	{ErrInteractionRequired, http.StatusUnauthorized, "Permission needed", "This page needs permissions you have not granted yet.", "Try again and accept the permissions."},
@@ -158,6 +161,17 @@ var errorTable = []struct {
 	{ErrInvalidState, http.StatusBadRequest, "This sign-in link is no longer valid", "The sign-in was already completed, took longer than 10 minutes, or was started in another browser.", "Open the page you wanted again; you will be asked to sign in once more if needed."},
 	{ErrSignInFailed, http.StatusBadRequest, "Sign-in failed", "Microsoft Entra ID did not accept the sign-in.", "Try again. If it keeps failing, contact the app's support with the details below."},
 	{ErrInvalidRequest, http.StatusBadRequest, "Bad request", "The request was not understood: ", "Go back and try again."},
+}
+
+// adminFlowText is what the page says instead when the failed round trip was
+// an admin consent (AuthHandler's admin-consent or connect link): Entra
+// answers a decline and a non-administrator alike (access_denied, AADSTS65004).
+var adminFlowText = []struct {
+	err               error
+	title, what, todo string
+}{
+	{ErrAdminConsentRequired, "Only an administrator can approve this", "The account you signed in with is not an administrator of its organization, so it cannot grant these permissions for everyone.", "Send the link below to an administrator of your organization, or open it again and sign in with an administrator account."},
+	{ErrConsentDeclined, "Only an administrator can approve this", "You declined the permissions, or the account you signed in with is not an administrator of its organization: Microsoft tells the app the same in both cases. Nothing was granted.", "An administrator who declined can try again and accept. Anyone else: send the link below to an administrator of your organization, or open it again and sign in with an administrator account."},
 }
 
 // statusOf is the HTTP status suggested for err.

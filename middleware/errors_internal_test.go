@@ -22,7 +22,10 @@ func TestKindOfAdminAndDeclineShapes(t *testing.T) {
 		{"suberror", entraerr.Error{Code: "consent_required", Subcode: "admin_consent_required"}, ErrAdminConsentRequired},
 		{"decline 65004", entraerr.Error{Code: "access_denied", Subcode: "cancel", Description: "AADSTS65004: User declined"}, ErrConsentDeclined},
 		{"admin consent docs: permission_denied", entraerr.Error{Code: "permission_denied", Description: "The admin canceled the request"}, ErrConsentDeclined},
+		{"field report: back from Need admin approval, no description", entraerr.Error{Code: "access_denied", Subcode: "cancel"}, ErrConsentDeclined},
 		{"consent_required", entraerr.Error{Code: "consent_required", Description: "AADSTS65001: not consented"}, ErrConsentRequired},
+		{"prompt=none, several accounts: 16000", entraerr.Error{Code: "interaction_required", Description: "AADSTS16000: pick an account"}, ErrInteractionRequired},
+		{"prompt=none, nobody signed in", entraerr.Error{Code: "login_required", Description: "AADSTS50058: no user"}, ErrInteractionRequired},
 		{"server_error", entraerr.Error{Code: "server_error"}, ErrUnavailable},
 	}
 	for _, tt := range tests {

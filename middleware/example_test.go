@@ -37,7 +37,7 @@ func ExampleMiddleware_Require() {
 
 	cred, _ := confidential.NewCredFromSecret("secret")
 	mw, err := middleware.New(middleware.Config{
-		Authority:   idp.Authority("organizations"),
+		Authority:   idp.Authority(tenant.ID), // a single-tenant app signs in at its tenant
 		ClientID:    reg.ClientID,
 		Credential:  cred,
 		RedirectURL: app.URL + "/auth/callback",

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"strings"
@@ -160,5 +161,47 @@ func TestCallbackOnReplicaBehind(t *testing.T) {
 	e.setHandler(e.routes(e.newMiddleware(t, cfg)))
 	if p := open(t, b, toEntra); p.StatusCode != http.StatusOK {
 		t.Errorf("callback on a replica 4 minutes behind: %d%s", p.StatusCode, trail(p))
+	}
+}
+
+// TestFreshBrowserWithSeveralAccountsPicksOne: a browser new to the app, with
+// several accounts signed in at Entra, gets Entra's account picker (the
+// middleware knows no user to hint) and signs in as the account the user
+// picks (https://learn.microsoft.com/entra/identity-platform/msal-js-sso#without-user-hint).
+// A user the app knows is hinted (login_hint): no picker.
+func TestFreshBrowserWithSeveralAccountsPicksOne(t *testing.T) {
+	e := newEnv(t)
+	bob := e.addUser("bob")
+	b := e.browser(e.user, entratest.Accept)
+	for _, u := range []entratest.User{e.user, bob} { // both sign in at Entra, not at the app
+		b.User = u.UPN
+		q := url.Values{"client_id": {e.app.ClientID}, "response_type": {"code"}, "scope": {"openid"},
+			"redirect_uri": {e.cfg.RedirectURL}, "state": {"elsewhere"}, "prompt": {"login"}}
+		if _, err := b.Get(e.idp.Authority("organizations") + "/oauth2/v2.0/authorize?" + q.Encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jar, _ := cookiejar.New(nil) // a fresh browser for the app: only Entra's cookies
+	for _, origin := range []string{e.idp.URL, e.idp.FrontChannelURL()} {
+		u, _ := url.Parse(origin)
+		jar.SetCookies(u, b.Client.Jar.Cookies(u))
+	}
+	b.Client.Jar = jar
+
+	b.User = bob.UPN // the account the user picks
+	p := e.get(t, b, "/profile")
+	if p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "user="+bob.UPN) {
+		t.Fatalf("sign-in through the account picker: %d %q%s", p.StatusCode, p.Body, trail(p))
+	}
+	if n := len(steps(p, "signin")); n != 1 {
+		t.Errorf("%d sign-in pages, want the account picker once%s", n, trail(p))
+	}
+	e.idp.ResetCounts()
+	p = e.get(t, b, "/mail") // now known: hinted, no picker
+	if p.StatusCode != http.StatusOK || !strings.Contains(p.Body, "user="+bob.UPN) || len(steps(p, "signin")) != 0 {
+		t.Fatalf("known user: %d %q%s", p.StatusCode, p.Body, trail(p))
+	}
+	if e.idp.Count(entratest.EndpointAuthorize) != 1 {
+		t.Errorf("authorize requests %d, want 1", e.idp.Count(entratest.EndpointAuthorize))
 	}
 }

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -105,7 +106,7 @@ func newEnvWith(t testing.TB, opts ...entratest.Option) *env {
 	t.Cleanup(e.srv.Close)
 	e.tenant = e.idp.AddTenant(entratest.Tenant{Domain: "contoso.example", DisplayName: "Contoso"})
 	e.user = e.addUser("adele")
-	e.app = e.idp.AddApp(entratest.App{DisplayName: "Consentry Test", HomeTenantID: e.tenant.ID,
+	e.app = e.idp.AddApp(entratest.App{DisplayName: "Consentry Test", HomeTenantID: e.tenant.ID, MultiTenant: true,
 		Secrets: []string{testSecret}, RedirectURIs: []string{e.srv.URL + "/auth/callback"}})
 	e.cfg = e.config(t, nil)
 	e.mw = e.newMiddleware(t, e.cfg)
@@ -459,4 +460,23 @@ func (e *env) refreshingUser(t *testing.T, rt http.RoundTripper) *entratest.Brow
 		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
 	}
 	return b
+}
+
+// scriptGet requests path as a script (Accept: application/json) in b's
+// session and returns the status, the signin_url of a 401 answer and the body.
+func (e *env) scriptGet(t *testing.T, b *entratest.Browser, path string) (status int, signInURL, body string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		SignInURL string `json:"signin_url"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(raw, &v)
+	return resp.StatusCode, v.SignInURL, string(raw)
 }

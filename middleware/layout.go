@@ -14,7 +14,7 @@ import (
 // middleware's default text, to show as is or to replace.
 type Page struct {
 	Status  int      // the HTTP status to answer with
-	Title   string   // the heading, e.g. "You declined the permissions"
+	Title   string   // the heading, e.g. "The permissions were not granted"
 	Message string   // what happened
 	Todo    string   // what the user can do
 	Scopes  []string // the permissions concerned, if any

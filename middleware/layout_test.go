@@ -55,7 +55,7 @@ func TestEveryBuiltInPageInTheAppLayout(t *testing.T) {
 	}{
 		{"declined", func() (*entratest.Page, error) {
 			return e.browser(e.user, entratest.Decline).Get(e.srv.URL + "/profile")
-		}, http.StatusForbidden, "No worries: You declined the permissions", "retry home", ""},
+		}, http.StatusForbidden, "No worries: The permissions were not granted", "retry admin home", ""},
 		{"administrator must approve", func() (*entratest.Page, error) {
 			return e.browser(e.user, entratest.Accept).Get(e.srv.URL + "/directory")
 		}, http.StatusForbidden, "Your administrator must approve this app", "retry admin home", ""},

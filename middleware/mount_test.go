@@ -36,7 +36,7 @@ type pages struct {
 func newPrefixed(t *testing.T, mount func(pages) http.Handler, mutate func(*middleware.Config)) *prefixed {
 	t.Helper()
 	e := newEnv(t)
-	reg := e.idp.AddApp(entratest.App{DisplayName: "Mounted", HomeTenantID: e.tenant.ID,
+	reg := e.idp.AddApp(entratest.App{DisplayName: "Mounted", HomeTenantID: e.tenant.ID, MultiTenant: true,
 		Secrets: []string{testSecret}, RedirectURIs: []string{e.srv.URL + "/app/auth/callback"}})
 	cfg := e.cfg
 	cfg.ClientID, cfg.RedirectURL = reg.ClientID, e.srv.URL+"/app/auth/callback"

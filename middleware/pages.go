@@ -41,10 +41,11 @@ func explain(err error) page {
 		if ce.Code != 0 || ce.Description != "" {
 			p.Detail = ce.Description
 		}
-		if ce.adminFlow && errors.Is(err, ErrAdminConsentRequired) {
-			p.Title = "Only an administrator can approve this"
-			p.What = "The account you signed in with is not an administrator of its organization, so it cannot grant these permissions for everyone."
-			p.Todo = "Send the link below to an administrator of your organization, or open it again and sign in with an administrator account."
+		for _, row := range adminFlowText {
+			if ce.adminFlow && errors.Is(err, row.err) {
+				p.Title, p.What, p.Todo = row.title, row.what, row.todo
+				break
+			}
 		}
 	}
 	return p

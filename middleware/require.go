@@ -16,6 +16,7 @@ import (
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
 	"github.com/consentry/consentry/middleware/internal/flowstore"
+	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
@@ -106,7 +107,7 @@ func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *rout
 	}
 	acct, memoUntil, decoded := m.sessionAccountFrom(r)
 	if acct.HomeAccountID == "" {
-		m.needUser(w, r, rt, ErrNotSignedIn)
+		m.needUser(w, r, rt, ErrNotSignedIn, "")
 		return
 	}
 	if raw != decoded {
@@ -138,6 +139,27 @@ type silentError struct {
 func (e *silentError) Error() string { return fmt.Sprintf("silent token (%s): %v", e.kind, e.err) }
 
 func (e *silentError) Unwrap() error { return e.err }
+
+// maxClaims bounds a claims request carried to authorize (AuthHandler's
+// sign-in endpoint takes no longer one).
+const maxClaims = 4096
+
+// claims is the claims request of an Entra refusal that needs the user, as
+// Conditional Access sends at refresh (interaction_required with claims and
+// a suberror such as basic_action). The next authorize request must carry
+// it, or the policy is never satisfied and the user loops
+// (https://learn.microsoft.com/entra/identity-platform/developer-guide-conditional-access-authentication-context).
+// It is "" when there is none, or it is not a JSON object of bounded size.
+func (e *silentError) claims() string {
+	if e.entra == nil || e.entra.Claims == "" {
+		return ""
+	}
+	c, ok := protocol.DecodeClaims(e.entra.Claims)
+	if !ok || len(c) > maxClaims {
+		return ""
+	}
+	return c
+}
 
 // silent gets a token from MSAL (its cache, else a refresh), one call per
 // account and scope set at a time, and remembers it in the in-process cache.
@@ -179,7 +201,7 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 	case entraerr.NeedsUser:
 		m.log.DebugContext(r.Context(), "middleware: interactive sign-in needed", append([]any{
 			"path", r.URL.Path, "scopes", rt.key, "account", acct.HomeAccountID}, needUserAttrs(se)...)...)
-		m.needUser(w, r, rt, fmt.Errorf("%w: %w", ErrInteractionRequired, se))
+		m.needUser(w, r, rt, fmt.Errorf("%w: %w", ErrInteractionRequired, se), se.claims())
 	case entraerr.Canceled:
 		if r.Context().Err() != nil {
 			return // the client is gone; nobody reads an answer
@@ -190,15 +212,21 @@ func (m *Middleware) silentFailed(w http.ResponseWriter, r *http.Request, rt *ro
 	}
 }
 
-// needUser sends the user to Entra for rt's scopes: a redirect for browsers, a
-// 401 JSON answer for scripts.
-func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route, reason error) {
+// needUser sends the user to Entra for rt's scopes, carrying claims (a
+// claims request, or ""): a redirect for browsers, a 401 JSON answer for
+// scripts.
+func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route, reason error, claims string) {
 	ret := m.returnURL(r)
 	if isScript(r) {
-		m.scriptChallenge(w, r, rt.scopes, m.SignInURL(m.scriptReturn(r), rt.scopes...), reason)
+		back := m.scriptReturn(r)
+		u := m.SignInURL(back, rt.scopes...)
+		if claims != "" {
+			u = m.signInWithClaims(back, rt.scopes, claims)
+		}
+		m.scriptChallenge(w, r, rt.scopes, u, reason)
 		return
 	}
-	m.interactive(w, r, rt, ret)
+	m.interactive(w, r, rt, ret, claims)
 }
 
 // challenge is the JSON body of a 401 answer to a script.
@@ -239,10 +267,11 @@ func describe(reason error, scopes []string) string {
 }
 
 // interactive sends a browser to Entra for rt: admin consent for an admin on
-// an admin route, else authorize; a form post is kept to complete afterwards.
-func (m *Middleware) interactive(w http.ResponseWriter, r *http.Request, rt *route, ret string) {
+// an admin route, else authorize (with claims, if any); a form post is kept
+// to complete afterwards.
+func (m *Middleware) interactive(w http.ResponseWriter, r *http.Request, rt *route, ret, claims string) {
 	sess := m.loadSession(r)
-	fr := flowRequest{scopes: rt.scopes, returnURL: ret, admin: rt.admin}
+	fr := flowRequest{scopes: rt.scopes, returnURL: ret, admin: rt.admin, claims: claims}
 	if needsKeeping(r) {
 		m.boundBodyRead(w)
 		k, err := m.readKept(r, sess)

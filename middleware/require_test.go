@@ -432,3 +432,43 @@ func fireAll(t *testing.T, e *env, browsers []*entratest.Browser, path string) [
 	wg.Wait()
 	return codes
 }
+
+// TestConditionalAccessAtRefreshCarriesClaims: when Conditional Access
+// refuses a refresh (interaction_required with claims in the error body), the
+// next authorize request carries those claims, so the user comes back with a
+// token that satisfies the policy instead of looping through Entra
+// (https://learn.microsoft.com/entra/identity-platform/developer-guide-conditional-access-authentication-context).
+// A script gets a signin_url that carries them.
+func TestConditionalAccessAtRefreshCarriesClaims(t *testing.T) {
+	t.Run("browser", func(t *testing.T) {
+		e := newEnv(t)
+		b := refreshingUser(t, e) // the next request refreshes
+		e.idp.SetTokenLifetime(0)
+		e.idp.RequireClaims(e.user.ObjectID)
+		p := e.get(t, b, "/profile")
+		if p.StatusCode != http.StatusOK {
+			t.Fatalf("after the refresh was refused: %d %s%s", p.StatusCode, p.Body, trail(p))
+		}
+		claims := authorizeClaims(p)
+		if len(claims) != 1 || !strings.Contains(claims[0], `"acrs"`) || !strings.Contains(claims[0], `"c1"`) {
+			t.Fatalf("authorize claims %q, want one round trip carrying the acrs the refresh asked for%s", claims, trail(p))
+		}
+		e.idp.ResetCounts()
+		if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK || e.idp.Count(entratest.EndpointAuthorize) != 0 {
+			t.Fatalf("next visit: %d, %d authorize requests%s", p.StatusCode, e.idp.Count(entratest.EndpointAuthorize), trail(p))
+		}
+	})
+	t.Run("script", func(t *testing.T) {
+		e := newEnv(t)
+		b := refreshingUser(t, e)
+		e.idp.SetTokenLifetime(0)
+		e.idp.RequireClaims(e.user.ObjectID)
+		status, signIn, raw := e.scriptGet(t, b, "/profile")
+		if status != http.StatusUnauthorized || !strings.Contains(signIn, "claims=") {
+			t.Fatalf("script: %d %s", status, raw)
+		}
+		if p := e.get(t, b, signIn); p.StatusCode != http.StatusOK || len(authorizeClaims(p)) != 1 {
+			t.Fatalf("signin_url: %d %s%s", p.StatusCode, p.Body, trail(p))
+		}
+	})
+}

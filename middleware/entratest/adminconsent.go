@@ -17,9 +17,17 @@ func (s *Server) handleAdminConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if strings.EqualFold(r.PathValue("tenant"), "common") {
+		s.errorPage(w, r, errAdminConsentAtCommon())
+		return
+	}
 	f, e := s.newFlow("adminconsent", r.PathValue("tenant"), q)
 	if e != nil {
 		s.errorPage(w, r, e)
+		return
+	}
+	if e := s.checkAudience(f); e != nil {
+		s.redirectError(w, r, f, e)
 		return
 	}
 	if strings.TrimSpace(f.Scope) == "" {
@@ -67,9 +75,9 @@ func (s *Server) adminPerms(f *flow, a *App) []pendingScope {
 
 // adminConsentStep shows the admin-consent page, or "Need admin approval" to a
 // non-admin. Guessed: Entra's exact page for a non-admin at this endpoint is
-// not documented; we reuse the AADSTS90094 page and its "back" redirect (plus
-// admin_consent=True). A field report shows error=access_denied,
-// error_subcode=cancel and state only
+// not documented; we reuse the AADSTS90094 page and its "back" redirect
+// (access_denied, AADSTS65004, plus admin_consent=True). A field report shows
+// error=access_denied, error_subcode=cancel and state only
 // (https://github.com/MicrosoftDocs/azure-docs/issues/41053).
 func (s *Server) adminConsentStep(w http.ResponseWriter, r *http.Request, f *flow, u *User) {
 	s.mu.Lock()
@@ -83,7 +91,7 @@ func (s *Server) adminConsentStep(w http.ResponseWriter, r *http.Request, f *flo
 	f.Pending = perms
 	s.mu.Unlock()
 	if !u.Admin {
-		s.pageAdminApproval(w, r, f, a, u, perms)
+		s.pageAdminApproval(w, r, f, a, u, perms, codeAdminOnly)
 		return
 	}
 	h := hook{Kind: "adminconsent", Action: "/_entratest/consent", Fields: map[string]string{"flow": f.ID},
@@ -96,7 +104,7 @@ func (s *Server) adminConsentStep(w http.ResponseWriter, r *http.Request, f *flo
 // admin's tenant and redirects with admin_consent=True.
 func (s *Server) approveAdminConsent(w http.ResponseWriter, r *http.Request, f *flow, u *User) {
 	if !u.Admin {
-		s.redirectError(w, r, f, errNeedsAdmin(orEmpty(s.appLocked(f.ClientID))))
+		s.redirectError(w, r, f, errDeclined())
 		return
 	}
 	s.mu.Lock()

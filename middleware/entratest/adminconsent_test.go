@@ -26,7 +26,7 @@ func TestAdminConsentEndpoint(t *testing.T) {
 		{"decline", "admin@contoso.example", entratest.Decline, "", func(e *env, q url.Values) {},
 			"", map[string]string{"error": "access_denied", "error_subcode": "cancel", "admin_consent": "True", "tenant": "", "state": state}, "AADSTS65004: "},
 		{"non-admin", "user@contoso.example", entratest.Accept, "", func(e *env, q url.Values) {},
-			"", map[string]string{"error": "access_denied", "admin_consent": "True", "state": state}, "AADSTS90094: "},
+			"", map[string]string{"error": "access_denied", "admin_consent": "True", "state": state}, "AADSTS65004: "},
 		{"missing scope", "admin@contoso.example", entratest.Accept, "", func(e *env, q url.Values) { q.Del("scope") },
 			"", map[string]string{"error": "invalid_request", "admin_consent": "True", "state": state}, "AADSTS900144: "},
 		{"unregistered redirect", "admin@contoso.example", entratest.Accept, "", func(e *env, q url.Values) { q.Set("redirect_uri", "https://evil.example/") },
@@ -46,7 +46,7 @@ func TestAdminConsentEndpoint(t *testing.T) {
 			tc.edit(e, q)
 			tenant := tc.tenant
 			if tenant == "" {
-				tenant = "organizations"
+				tenant = e.tenant.ID
 			}
 			page, err := e.browser(tc.upn, tc.action).Get(e.srv.Authority(tenant) + "/v2.0/adminconsent?" + q.Encode())
 			if err != nil {
@@ -87,5 +87,16 @@ func TestAdminConsentDefaultGrantsRequiredScopesAndRoles(t *testing.T) {
 	}
 	if r := e.srv.AppRoles(e.tenant.ID, e.app.ClientID); !slices.Equal(r, []string{"User.Read.All"}) {
 		t.Fatalf("roles %v", r)
+	}
+}
+
+// TestAdminConsentRefusesCommon: the admin consent doc says "Do not use
+// common" (https://learn.microsoft.com/entra/identity-platform/v2-admin-consent).
+func TestAdminConsentRefusesCommon(t *testing.T) {
+	e := newMultiTenantEnv(t)
+	q := url.Values{"client_id": {e.app.ClientID}, "redirect_uri": {e.redirect}, "scope": {"https://graph.microsoft.com/.default"}}
+	page, err := e.browser(e.admin.UPN, entratest.Accept).Get(e.srv.Authority("common") + "/v2.0/adminconsent?" + q.Encode())
+	if err != nil || page.StatusCode != 400 || page.Trail[len(page.Trail)-1].Kind != "error" {
+		t.Fatalf("common admin consent: %v %d %v", err, page.StatusCode, trailKinds(page))
 	}
 }

@@ -1,7 +1,6 @@
 package entratest
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,8 +16,9 @@ type flow struct {
 	ClientID, RedirectURI, Scope, State string
 	Nonce, Challenge, Method, Prompt    string
 	LoginHint, DomainHint               string
+	ResponseMode                        string // query, fragment or form_post
 	Refs                                []scopeRef
-	Acrs                                []string
+	Acrs, Caps                          []string // requested acrs; client capabilities (xms_cc)
 	UserOID, SessionID                  string
 	Pending                             []pendingScope
 	Created                             time.Time
@@ -37,11 +37,19 @@ type session struct {
 	Users []string // signed-in users' object ids, most recent first
 }
 
-var validPrompts = []string{"", "none", "login", "consent", "select_account"}
+// validPrompts are the prompt values Entra accepts: the v2.0 ones
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#request-an-authorization-code)
+// and admin_consent, which the v2.0 endpoint still honours for an
+// administrator granting the requested permissions for the whole tenant
+// (https://learn.microsoft.com/entra/identity-platform/howto-convert-app-to-be-multi-tenant).
+var validPrompts = []string{"", "none", "login", "consent", "select_account", "admin_consent"}
 
-// handleAuthorize serves /{tenant}/oauth2/v2.0/authorize (response_type=code,
-// response_mode=query). Errors before the redirect URI is validated are shown
-// on a page and never redirected.
+// validResponseModes are the response modes the auth code flow documents.
+var validResponseModes = []string{"", "query", "fragment", "form_post"}
+
+// handleAuthorize serves /{tenant}/oauth2/v2.0/authorize (response_type=code;
+// response_mode query, fragment or form_post). Errors before the redirect URI
+// is validated are shown on a page and never redirected.
 // https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
@@ -66,10 +74,17 @@ func (s *Server) newAuthorizeFlow(tenant string, q url.Values) (f *flow, e *entr
 	if e != nil {
 		return f, e, false
 	}
-	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
-		return f, errInvalidRequest("entratest supports response_mode=query only; got '" + rm + "'."), false
+	if f.ResponseMode = q.Get("response_mode"); !slices.Contains(validResponseModes, f.ResponseMode) {
+		return f, errInvalidRequest("The response_mode '" + f.ResponseMode + "' is not supported. Use query, fragment or form_post."), false
 	}
-	if q.Get("response_type") != "code" {
+	if e := s.checkAudience(f); e != nil {
+		return f, e, true
+	}
+	switch q.Get("response_type") {
+	case "":
+		return f, errMissingParam("response_type"), true
+	case "code":
+	default:
 		return f, newErr(400, "unsupported_response_type", 900021, "The response_type '%s' is not supported by entratest; use 'code'.", q.Get("response_type")), true
 	}
 	f.Nonce, f.Challenge, f.Method = q.Get("nonce"), q.Get("code_challenge"), q.Get("code_challenge_method")
@@ -77,15 +92,31 @@ func (s *Server) newAuthorizeFlow(tenant string, q url.Values) (f *flow, e *entr
 	if e := checkAuthorizeParams(f); e != nil {
 		return f, e, true
 	}
-	acrs, e := parseClaimsAcrs(q.Get("claims"))
+	cr, e := parseClaims(q.Get("claims"))
 	if e != nil {
 		return f, e, true
 	}
-	f.Acrs = acrs
+	f.Acrs, f.Caps = cr.acrs, cr.caps
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f.Refs, e = s.parseScopes(f.Scope)
-	return f, e, true
+	if f.Refs, e = s.parseScopes(f.Scope); e != nil {
+		return f, e, true
+	}
+	return f, s.checkDefaultListed(s.app(f.ClientID), f.Refs), true
+}
+
+// checkAudience answers AADSTS50194 for a single-tenant app at organizations
+// or common. Entra redirects this error to the app (field report:
+// https://learn.microsoft.com/en-us/answers/a/982308); it applies to apps
+// created after October 15, 2018, i.e. every app a test creates.
+func (s *Server) checkAudience(f *flow) *entraError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.app(f.ClientID)
+	if f.Seg.Tenant != nil || a == nil || a.MultiTenant {
+		return nil
+	}
+	return errSingleTenantAtCommon(a)
 }
 
 func checkAuthorizeParams(f *flow) *entraError {
@@ -142,34 +173,12 @@ func (s *Server) newFlow(kind, tenant string, q url.Values) (*flow, *entraError)
 	return f, nil
 }
 
-// parseClaimsAcrs extracts access_token.acrs values from a claims request.
-func parseClaimsAcrs(claims string) ([]string, *entraError) {
-	if claims == "" {
-		return nil, nil
-	}
-	var req struct {
-		AccessToken struct {
-			Acrs struct {
-				Value  string   `json:"value"`
-				Values []string `json:"values"`
-			} `json:"acrs"`
-		} `json:"access_token"`
-	}
-	if len(claims) > 4096 || json.Unmarshal([]byte(claims), &req) != nil {
-		return nil, errInvalidRequest("The claims parameter is not valid JSON.")
-	}
-	out := slices.Clone(req.AccessToken.Acrs.Values)
-	if v := req.AccessToken.Acrs.Value; v != "" {
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// proceed signs the user in from the session, or shows the sign-in page.
+// proceed signs the user in from the session, or shows the sign-in page (the
+// account picker when several accounts are signed in and nothing says which).
 func (s *Server) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 	sess := s.sessionFrom(r)
 	s.mu.Lock()
-	u := s.pickUser(f, sess)
+	u, ambiguous := s.pickUser(f, sess)
 	if u != nil {
 		f.SessionID = s.signIn(w, r, u).ID
 	}
@@ -177,6 +186,8 @@ func (s *Server) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 	switch {
 	case u != nil:
 		s.afterSignIn(w, r, f, u)
+	case f.Prompt == "none" && ambiguous:
+		s.redirectError(w, r, f, errAmbiguousAccount())
 	case f.Prompt == "none":
 		s.redirectError(w, r, f, errLoginRequired())
 	default:
@@ -184,11 +195,13 @@ func (s *Server) proceed(w http.ResponseWriter, r *http.Request, f *flow) {
 	}
 }
 
-// pickUser returns the user to continue as without a sign-in page, or nil.
+// pickUser returns the user to continue as without a sign-in page, or nil;
+// ambiguous reports that several signed-in accounts fit and neither
+// login_hint nor prompt chose one, where Entra shows its account picker.
 // Caller holds s.mu.
-func (s *Server) pickUser(f *flow, sess *session) *User {
+func (s *Server) pickUser(f *flow, sess *session) (u *User, ambiguous bool) {
 	if f.Prompt == "login" || f.Prompt == "select_account" {
-		return nil
+		return nil, false
 	}
 	var inSession []*User
 	if sess != nil {
@@ -201,14 +214,14 @@ func (s *Server) pickUser(f *flow, sess *session) *User {
 	if f.LoginHint != "" {
 		hinted := s.userByUPN(f.LoginHint)
 		if hinted != nil && (f.Prompt != "none" || slices.Contains(inSession, hinted)) && s.domainOK(f, hinted) {
-			return hinted // no passwords in the emulator: a hint for a known user signs in
+			return hinted, false // no passwords in the emulator: a hint for a known user signs in
 		}
-		return nil
+		return nil, false
 	}
-	if len(inSession) > 0 {
-		return inSession[0]
+	if len(inSession) == 1 {
+		return inSession[0], false
 	}
-	return nil
+	return nil, len(inSession) > 1
 }
 
 // domainOK applies domain_hint: the user must belong to the hinted tenant.
@@ -240,11 +253,22 @@ func (s *Server) afterSignIn(w http.ResponseWriter, r *http.Request, f *flow, u 
 		s.adminConsentStep(w, r, f, u)
 		return
 	}
-	miss, show, needsAdmin := s.consentNeeds(f, a, u)
-	f.Pending = show
+	if e := s.checkResourcesInTenant(f, a, u); e != nil {
+		s.mu.Unlock()
+		s.redirectError(w, r, f, e)
+		return
+	}
+	need := s.consentNeeds(f, a, u)
+	f.Pending = need.show
 	s.mu.Unlock()
+	s.consentStep(w, r, f, a, u, need)
+}
+
+// consentStep answers once the user is known: a code when nothing is
+// missing, else the consent page or "Need admin approval".
+func (s *Server) consentStep(w http.ResponseWriter, r *http.Request, f *flow, a *App, u *User, need consentNeed) {
 	switch {
-	case len(show) == 0:
+	case len(need.show) == 0 && need.blocked == 0:
 		s.issueCode(w, r, f, u)
 	case f.Prompt == "none":
 		// Guessed: the authorize docs list interaction_required ("An additional
@@ -253,10 +277,10 @@ func (s *Server) afterSignIn(w http.ResponseWriter, r *http.Request, f *flow, u 
 		// Entra is reported to send it with AADSTS65001. Middleware code should
 		// treat both alike.
 		s.redirectError(w, r, f, newErr(400, "consent_required", 65001, "%s", errConsentRequired(a).Message))
-	case needsAdmin:
-		s.pageAdminApproval(w, r, f, a, u, miss)
+	case need.blocked != 0:
+		s.pageAdminApproval(w, r, f, a, u, need.miss, need.blocked)
 	default:
-		s.pageConsent(w, r, f, a, u, show)
+		s.pageConsent(w, r, f, a, u, need.show)
 	}
 }
 
@@ -265,34 +289,4 @@ func orEmpty(a *App) *App {
 		return &App{}
 	}
 	return a
-}
-
-// consentNeeds computes the missing permissions, the ones to show (all
-// requested ones with prompt=consent) and whether an admin is needed.
-// Caller holds s.mu.
-func (s *Server) consentNeeds(f *flow, a *App, u *User) (miss, show []pendingScope, needsAdmin bool) {
-	t := s.tenant(u.TenantID)
-	for _, res := range resourcesOf(f.Refs) {
-		rs := s.lookupResource(res)
-		if rs == nil {
-			continue
-		}
-		want := s.wanted(a, f.Refs, res)
-		have := s.granted(u.TenantID, a.ClientID, res, u.ObjectID)
-		for _, v := range want {
-			p, _ := rs.scope(v)
-			ps := pendingScope{Resource: res, Perm: p}
-			if len(missing([]string{v}, have)) > 0 {
-				miss = append(miss, ps)
-				needsAdmin = needsAdmin || (!u.Admin && (p.AdminOnly || t == nil || t.UserConsentDisabled))
-			}
-			if f.Prompt == "consent" && (u.Admin || !p.AdminOnly) {
-				show = append(show, ps)
-			}
-		}
-	}
-	if f.Prompt != "consent" || needsAdmin {
-		show = miss
-	}
-	return miss, show, needsAdmin
 }

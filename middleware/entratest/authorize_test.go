@@ -46,7 +46,7 @@ func TestAuthorizeErrorPagesNeverRedirect(t *testing.T) {
 		{"missing client", "", func(e *env, q url.Values) { q.Del("client_id") }, "AADSTS900144"},
 		{"unknown tenant", "nowhere.example", func(e *env, q url.Values) {}, "AADSTS90002"},
 		{"single-tenant app in other tenant", "other.example", func(e *env, q url.Values) {}, "AADSTS700016"},
-		{"response_mode form_post", "", func(e *env, q url.Values) { q.Set("response_mode", "form_post") }, "AADSTS90014"},
+		{"unknown response_mode", "", func(e *env, q url.Values) { q.Set("response_mode", "web_message") }, "AADSTS90014"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,8 +84,13 @@ func TestAuthorizeErrorRedirects(t *testing.T) {
 	}{
 		{"prompt none without session", "", entratest.Accept, func(e *env, q url.Values) { q.Set("prompt", "none") }, "login_required", "AADSTS50058"},
 		{"decline", "user@contoso.example", entratest.Decline, func(e *env, q url.Values) {}, "access_denied", "AADSTS65004"},
-		{"admin-only scope as user", "user@contoso.example", entratest.Accept, func(e *env, q url.Values) { q.Set("scope", "openid Directory.Read.All") }, "access_denied", "AADSTS90094"},
-		{"user consent disabled", "user@contoso.example", entratest.Accept, func(e *env, q url.Values) { e.srv.SetUserConsent(e.tenant.ID, false) }, "access_denied", "AADSTS90094"},
+		{"admin-only scope as user", "user@contoso.example", entratest.Accept, func(e *env, q url.Values) { q.Set("scope", "openid Directory.Read.All") }, "access_denied", "AADSTS65004"},
+		{"user consent disabled", "user@contoso.example", entratest.Accept, func(e *env, q url.Values) { e.srv.SetUserConsent(e.tenant.ID, false) }, "access_denied", "AADSTS65004"},
+		{"missing response_type", "", entratest.Accept, func(e *env, q url.Values) { q.Del("response_type") }, "invalid_request", "AADSTS900144"},
+		{"default of an unlisted resource", "", entratest.Accept, func(e *env, q url.Values) {
+			api := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, ExposedScopes: []entratest.Permission{{Value: "x"}}})
+			q.Set("scope", "openid api://"+api.ClientID+"/.default")
+		}, "invalid_client", "AADSTS650057"},
 		{"unknown scope", "", entratest.Accept, func(e *env, q url.Values) { q.Set("scope", "Nope.Nope") }, "invalid_client", "AADSTS650053"},
 		{"unknown resource", "", entratest.Accept, func(e *env, q url.Values) { q.Set("scope", "api://nothing/x") }, "invalid_resource", "AADSTS500011"},
 		{"response type token", "", entratest.Accept, func(e *env, q url.Values) { q.Set("response_type", "token") }, "unsupported_response_type", "AADSTS900021"},
@@ -159,5 +164,90 @@ func TestPrompts(t *testing.T) {
 				t.Fatalf("second: %v %v at %s", err, trailKinds(page), page.URL)
 			}
 		})
+	}
+}
+
+// TestSingleTenantAppAtCommonAuthorities: a single-tenant app must use its
+// tenant's authority; at organizations or common Entra redirects
+// invalid_request with AADSTS50194 (field report:
+// https://learn.microsoft.com/en-us/answers/a/982308).
+func TestSingleTenantAppAtCommonAuthorities(t *testing.T) {
+	for _, tenant := range []string{"organizations", "common"} {
+		e := newEnv(t)
+		page, err := e.browser(e.user.UPN, entratest.Accept).Get(e.authorizeURL(tenant, e.authorizeQuery("openid User.Read")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := page.URL.Query()
+		if got.Get("error") != "invalid_request" || !strings.HasPrefix(got.Get("error_description"), "AADSTS50194: ") || got.Get("code") != "" {
+			t.Fatalf("%s: landed on %s", tenant, page.URL)
+		}
+	}
+}
+
+// TestAccountPicker: with several accounts signed in and neither login_hint
+// nor prompt saying which, Entra shows its account picker instead of picking
+// one; with prompt=none it answers interaction_required, AADSTS16000
+// (https://learn.microsoft.com/entra/identity-platform/msal-js-sso#without-user-hint).
+func TestAccountPicker(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(e.admin.UPN, entratest.Accept)
+	if _, err := b.Get(e.authorizeURL(e.tenant.ID, e.authorizeQuery("openid User.Read"))); err != nil {
+		t.Fatal(err)
+	}
+	b.User = e.user.UPN
+	q := e.authorizeQuery("openid User.Read")
+	q.Set("prompt", "login")
+	if _, err := b.Get(e.authorizeURL(e.tenant.ID, q)); err != nil {
+		t.Fatal(err)
+	}
+	page, err := b.Get(e.authorizeURL(e.tenant.ID, e.authorizeQuery("openid User.Read")))
+	if err != nil || trailKinds(page)[0] != "signin" {
+		t.Fatalf("two accounts, no hint: want the picker first, got %v %v", err, trailKinds(page))
+	}
+	q = e.authorizeQuery("openid User.Read")
+	q.Set("prompt", "none")
+	page, err = b.Get(e.authorizeURL(e.tenant.ID, q))
+	if got := page.URL.Query(); err != nil || got.Get("error") != "interaction_required" || !strings.HasPrefix(got.Get("error_description"), "AADSTS16000: ") {
+		t.Fatalf("prompt=none with two accounts: %v %s", err, page.URL)
+	}
+	q.Set("login_hint", e.admin.UPN)
+	page, err = b.Get(e.authorizeURL(e.tenant.ID, q))
+	if err != nil || page.URL.Query().Get("code") == "" {
+		t.Fatalf("prompt=none with login_hint: %v %s", err, page.URL)
+	}
+}
+
+// TestResponseModes: the auth code flow documents response_mode query,
+// fragment and form_post
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#request-an-authorization-code).
+func TestResponseModes(t *testing.T) {
+	e := newEnv(t)
+	q := e.authorizeQuery("openid User.Read")
+	q.Set("response_mode", "fragment")
+	page, err := e.browser(e.user.UPN, entratest.Accept).Get(e.authorizeURL(e.tenant.ID, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag, _ := url.ParseQuery(page.URL.Fragment)
+	redirect := page.Trail[len(page.Trail)-2]
+	if redirect.Kind != "redirect" || frag.Get("code") == "" || frag.Get("state") != "st-1" || page.URL.Query().Get("code") != "" {
+		t.Fatalf("fragment: landed on %s", page.URL)
+	}
+	q.Set("response_mode", "form_post")
+	var posted url.Values
+	e.appSrv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.ParseForm() == nil {
+			posted = r.PostForm
+		}
+	})
+	if _, err := e.browser(e.user.UPN, entratest.Accept).Get(e.authorizeURL(e.tenant.ID, q)); err != nil {
+		t.Fatal(err)
+	}
+	if posted.Get("code") == "" || posted.Get("state") != "st-1" {
+		t.Fatalf("form_post: app got %v", posted)
+	}
+	if st, m := e.postToken(t, e.tenant.ID, e.codeForm(posted.Get("code"), "", "User.Read")); st != 200 {
+		t.Fatalf("redeem the posted code: %d %v", st, m)
 	}
 }

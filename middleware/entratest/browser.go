@@ -85,7 +85,7 @@ type Page struct {
 }
 
 // Step is one response seen by a Browser. Kind is "signin", "consent",
-// "admin_approval", "adminconsent", "error" or "signedout" for emulator pages,
+// "admin_approval", "adminconsent", "form_post", "error" or "signedout" for emulator pages,
 // "redirect" for emulator redirects, and "app" for any response from
 // elsewhere. Scopes (and Roles) are the permissions a consent, admin-consent
 // or admin-approval page listed: short names for Graph, "api://{id}/x" for others.
@@ -269,6 +269,8 @@ func (b *Browser) next(p *Page, st Step, h *hook) (*request, error) {
 		return b.signIn(p, h)
 	case "consent", "adminconsent":
 		return b.consent(p, h)
+	case "form_post":
+		return b.submit(p, h, url.Values{})
 	case "admin_approval":
 		back, err := p.URL.Parse(h.Back)
 		if err != nil {

@@ -154,7 +154,7 @@ func TestBrowserCompletesPostResume(t *testing.T) {
 	defer app.Close()
 	reg := idp.AddApp(entratest.App{HomeTenantID: tenant.ID, Secrets: []string{"s"}, RedirectURIs: []string{app.URL + "/auth/callback"}})
 	cred, _ := confidential.NewCredFromSecret("s")
-	mw, err := middleware.New(middleware.Config{Authority: idp.Authority("organizations"), ClientID: reg.ClientID, Credential: cred,
+	mw, err := middleware.New(middleware.Config{Authority: idp.Authority(tenant.ID), ClientID: reg.ClientID, Credential: cred,
 		RedirectURL: app.URL + "/auth/callback", SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
 		HTTPClient: idp.Client(), DisableInstanceDiscovery: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -1,6 +1,7 @@
 package entratest
 
 import (
+	_ "embed"
 	"slices"
 	"strings"
 )
@@ -11,26 +12,61 @@ const GraphAppID = "00000003-0000-0000-c000-000000000000"
 // graphURI is Microsoft Graph's identifier URI, the prefix of its long scope names.
 const graphURI = "https://graph.microsoft.com"
 
-// graphScopes is the emulator's catalog of Graph delegated permissions.
-// Descriptions follow the Graph permissions reference
-// (https://learn.microsoft.com/graph/permissions-reference); the admin-only
-// flags match that reference for these permissions.
-var graphScopes = []Permission{
-	{Value: "User.Read", Description: "Sign you in and read your profile"},
-	{Value: "Mail.Read", Description: "Read your mail"},
-	{Value: "Mail.Send", Description: "Send mail as you"},
-	{Value: "Calendars.Read", Description: "Read your calendars"},
-	{Value: "Calendars.ReadWrite", Description: "Have full access to your calendars"},
-	{Value: "Files.Read", Description: "Read your files"},
-	{Value: "User.Read.All", Description: "Read all users' full profiles", AdminOnly: true},
-	{Value: "Directory.Read.All", Description: "Read directory data", AdminOnly: true},
-	{Value: "Directory.ReadWrite.All", Description: "Read and write directory data", AdminOnly: true},
+// graphPermissionsTSV is Microsoft Graph's published permission list:
+// every delegated permission (with whether it needs an admin) and every
+// application permission, with ids and display names
+// (https://learn.microsoft.com/graph/permissions-reference).
+//
+//go:embed graph_permissions.tsv
+var graphPermissionsTSV string
+
+// graphScopes and graphRoles are the Graph catalog, loaded once.
+var graphScopes, graphRoles = loadGraphPermissions(graphPermissionsTSV)
+
+// loadGraphPermissions parses the catalog: "#" comment lines, then
+// kind, id, value, admin (1 or 0) and display name, tab separated.
+func loadGraphPermissions(tsv string) (scopes, roles *catalog) {
+	scopes, roles = newCatalog(), newCatalog()
+	for _, line := range strings.Split(tsv, "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 5 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		p := Permission{ID: f[1], Value: f[2], AdminOnly: f[3] == "1", Description: f[4]}
+		if f[0] == "application" {
+			roles.add(p)
+		} else {
+			scopes.add(p)
+		}
+	}
+	return scopes, roles
 }
 
-// graphRoles is the emulator's catalog of Graph application roles (always admin-only).
-var graphRoles = []Permission{
-	{Value: "User.Read.All", Description: "Read all users' full profiles", AdminOnly: true},
-	{Value: "Mail.Send", Description: "Send mail as any user", AdminOnly: true},
+// catalog is a resource's permissions, found by value in O(1).
+type catalog struct {
+	list  []Permission
+	index map[string]int // lower-case value -> position in list
+}
+
+func newCatalog(ps ...Permission) *catalog {
+	c := &catalog{index: map[string]int{}}
+	for _, p := range ps {
+		c.add(p)
+	}
+	return c
+}
+
+func (c *catalog) add(p Permission) {
+	c.index[strings.ToLower(p.Value)] = len(c.list)
+	c.list = append(c.list, p)
+}
+
+func (c *catalog) find(v string) (Permission, bool) {
+	i, ok := c.index[strings.ToLower(v)]
+	if !ok {
+		return Permission{}, false
+	}
+	return c.list[i], true
 }
 
 // oidcScopes are the OpenID Connect scopes. The emulator treats them as always
@@ -45,21 +81,16 @@ type resource struct {
 	ID     string // application id, the token's aud
 	URI    string // identifier URI prefix for long scope names
 	Name   string
-	Scopes []Permission
-	Roles  []Permission
+	Scopes *catalog
+	Roles  *catalog
 }
 
-func (r *resource) scope(v string) (Permission, bool) { return findPerm(r.Scopes, v) }
+func (r *resource) scope(v string) (Permission, bool) { return r.Scopes.find(v) }
 
-func (r *resource) role(v string) (Permission, bool) { return findPerm(r.Roles, v) }
+func (r *resource) role(v string) (Permission, bool) { return r.Roles.find(v) }
 
-func findPerm(ps []Permission, v string) (Permission, bool) {
-	i := slices.IndexFunc(ps, func(p Permission) bool { return strings.EqualFold(p.Value, v) })
-	if i < 0 {
-		return Permission{}, false
-	}
-	return ps[i], true
-}
+// graphResource is Microsoft Graph as a resource.
+var graphResource = &resource{ID: GraphAppID, URI: graphURI, Name: "Microsoft Graph", Scopes: graphScopes, Roles: graphRoles}
 
 // scopeRef is one parsed entry of a scope parameter.
 type scopeRef struct {
@@ -75,14 +106,14 @@ type scopeRef struct {
 func (s *Server) lookupResource(id string) *resource {
 	id = strings.TrimSuffix(id, "/")
 	if strings.EqualFold(id, GraphAppID) || strings.EqualFold(id, graphURI) {
-		return &resource{ID: GraphAppID, URI: graphURI, Name: "Microsoft Graph", Scopes: graphScopes, Roles: graphRoles}
+		return graphResource
 	}
 	cid := strings.TrimPrefix(strings.ToLower(id), "api://")
 	a := s.app(cid)
 	if a == nil {
 		return nil
 	}
-	return &resource{ID: a.ClientID, URI: "api://" + a.ClientID, Name: a.DisplayName, Scopes: a.ExposedScopes}
+	return &resource{ID: a.ClientID, URI: "api://" + a.ClientID, Name: a.DisplayName, Scopes: newCatalog(a.ExposedScopes...), Roles: newCatalog()}
 }
 
 // parseScope resolves one requested scope. Caller holds s.mu.

@@ -14,7 +14,7 @@ type authCode struct {
 	ClientID, RedirectURI, UserOID, TenantID string
 	Nonce, Challenge, Method                 string
 	Refs                                     []scopeRef
-	Acrs                                     []string
+	Acrs, Caps                               []string
 	Expires                                  time.Time
 	Used                                     bool
 }
@@ -142,7 +142,7 @@ func (s *Server) storeConsent(f *flow, u *User, org bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	principal := u.ObjectID
-	if org && u.Admin {
+	if (org || f.Prompt == "admin_consent") && u.Admin {
 		principal = ""
 	}
 	for _, p := range f.Pending {
@@ -154,7 +154,16 @@ func (s *Server) storeConsent(f *flow, u *User, org bool) {
 	s.st.sps[spKey{strings.ToLower(u.TenantID), f.ClientID}] = true
 }
 
-// handleBack is the "Back to app" link of the "Need admin approval" page.
+// handleBack is the "Return to the application without granting consent"
+// link of the "Need admin approval" page. It sends what a decline sends:
+// error=access_denied, error_subcode=cancel and AADSTS65004. No Microsoft doc
+// describes this redirect; field reports show Entra sending AADSTS65004 ("User
+// declined to consent") there
+// (https://learn.microsoft.com/en-us/answers/questions/2237594/how-to-handle-admin-consent-in-oauth-flow),
+// sometimes with no error_description at all
+// (https://github.com/MicrosoftDocs/azure-docs/issues/41053). So an app cannot
+// tell "not allowed to consent" from "declined", and its page for both must
+// offer the way to an administrator.
 func (s *Server) handleBack(w http.ResponseWriter, r *http.Request) {
 	f := s.takeFlow(r, r.URL.Query().Get("flow"))
 	if f == nil || f.UserOID == "" {
@@ -162,10 +171,9 @@ func (s *Server) handleBack(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	a := orEmpty(s.app(f.ClientID))
 	delete(s.st.flows, f.ID)
 	s.mu.Unlock()
-	s.redirectError(w, r, f, errNeedsAdmin(a))
+	s.redirectError(w, r, f, errDeclined())
 }
 
 // issueCode stores a code for the flow and redirects to the app with it.
@@ -177,7 +185,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, f *flow, u *U
 	}
 	s.st.codes[code] = &authCode{ClientID: f.ClientID, RedirectURI: f.RedirectURI, UserOID: u.ObjectID,
 		TenantID: u.TenantID, Nonce: f.Nonce, Challenge: f.Challenge, Method: f.Method,
-		Refs: f.Refs, Acrs: f.Acrs, Expires: s.clock().Add(codeLifetime)}
+		Refs: f.Refs, Acrs: f.Acrs, Caps: f.Caps, Expires: s.clock().Add(codeLifetime)}
 	delete(s.st.flows, f.ID)
 	s.mu.Unlock()
 	q := url.Values{"code": {code}, "session_state": {f.SessionID}}
@@ -203,7 +211,8 @@ func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, f *flow, 
 		s.errorPage(w, r, e)
 		return
 	}
-	q := url.Values{"error": {e.Error}, "error_description": {e.description(newGUID(), newGUID(), s.now())}}
+	q := url.Values{"error": {e.Error}, "error_description": {e.description(newGUID(), newGUID(), s.now())},
+		"error_uri": {s.errorURI(e)}}
 	if e.SubCode != "" {
 		q.Set("error_subcode", e.SubCode)
 	}
@@ -216,8 +225,10 @@ func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, f *flow, 
 	s.redirectToApp(w, r, f, q)
 }
 
-// redirectToApp redirects to f.RedirectURI with q added, after checking again
-// that the URI is still registered for the client.
+// redirectToApp sends q to f.RedirectURI, after checking again that the URI
+// is still registered for the client, in the flow's response_mode: the query
+// (default), the fragment, or an auto-submitting form POST
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#request-an-authorization-code).
 func (s *Server) redirectToApp(w http.ResponseWriter, r *http.Request, f *flow, q url.Values) {
 	s.mu.Lock()
 	a := s.app(f.ClientID)
@@ -228,11 +239,20 @@ func (s *Server) redirectToApp(w http.ResponseWriter, r *http.Request, f *flow, 
 		s.errorPage(w, r, errRedirectMismatch(f.RedirectURI, f.ClientID))
 		return
 	}
+	w.Header().Set("Cache-Control", "no-store")
+	switch f.ResponseMode {
+	case "form_post":
+		s.formPost(w, f.RedirectURI, q)
+		return
+	case "fragment":
+		u.Fragment = ""
+		http.Redirect(w, r, u.String()+"#"+q.Encode(), http.StatusFound)
+		return
+	}
 	all := u.Query()
 	for k, v := range q {
 		all[k] = v
 	}
 	u.RawQuery = all.Encode()
-	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }

@@ -17,10 +17,41 @@ type Tenant struct {
 	Domain string
 	// DisplayName is shown on the emulator's pages.
 	DisplayName string
-	// UserConsentDisabled turns off user consent: every new permission then needs
-	// an administrator (AADSTS90094 for non-admins).
+	// UserConsent is the tenant's "User consent for applications" setting. The
+	// zero value, UserConsentAllApps, lets users consent to any permission that
+	// does not need an admin, so that tests exercise consent pages; a tenant
+	// created today in Entra starts at UserConsentVerifiedLowImpact.
+	UserConsent UserConsentPolicy
+	// UserConsentDisabled is a shorthand for UserConsent: UserConsentNone; when
+	// true it wins over UserConsent.
 	UserConsentDisabled bool
+	// LowImpact is the tenant's permission classification "low": the delegated
+	// permissions users may grant under UserConsentVerifiedLowImpact, as short
+	// Graph names ("User.Read") or long names ("api://{id}/x"). nil means the
+	// classification Microsoft recommends: User.Read with openid, profile, email
+	// and offline_access, which are always low impact here
+	// (https://learn.microsoft.com/entra/identity/enterprise-apps/configure-permission-classifications).
+	LowImpact []string
 }
+
+// UserConsentPolicy is one of Entra's three user consent settings
+// (https://learn.microsoft.com/entra/identity/enterprise-apps/configure-user-consent).
+type UserConsentPolicy int
+
+// The user consent settings of a tenant.
+const (
+	// UserConsentAllApps is "Allow user consent for apps": users may grant any
+	// permission that does not require an admin (policy microsoft-user-default-legacy).
+	UserConsentAllApps UserConsentPolicy = iota
+	// UserConsentVerifiedLowImpact is "Allow user consent for apps from verified
+	// publishers, for selected permissions" (microsoft-user-default-low), the
+	// recommended setting and Microsoft's default for new tenants: users may
+	// grant low-impact permissions to apps of verified publishers and to apps
+	// registered in their own tenant; anything else needs an admin.
+	UserConsentVerifiedLowImpact
+	// UserConsentNone is "Do not allow user consent": every permission needs an admin.
+	UserConsentNone
+)
 
 // User is a work account in a tenant.
 type User struct {
@@ -40,6 +71,8 @@ type User struct {
 
 // Permission is a delegated scope (or application role) that a resource exposes.
 type Permission struct {
+	// ID is the permission's id (Graph's are Microsoft's published ids).
+	ID string
 	// Value is the scope's short name, e.g. "Mail.Read".
 	Value string
 	// Description is what consent pages show.
@@ -60,8 +93,24 @@ type App struct {
 	Secrets []string
 	// RedirectURIs are matched exactly against redirect_uri.
 	RedirectURIs []string
-	// MultiTenant lets users of other tenants sign in (and consent).
+	// MultiTenant lets users of other tenants sign in (and consent). A
+	// single-tenant app must use its tenant's authority: at "organizations" or
+	// "common" Entra answers AADSTS50194.
 	MultiTenant bool
+	// VerifiedPublisher marks an app whose publisher is verified (the blue
+	// badge on consent pages), which UserConsentVerifiedLowImpact requires for
+	// apps from other tenants.
+	VerifiedPublisher bool
+	// PublicClient marks a public client (isFallbackPublicClient, or a mobile
+	// and desktop platform): it must not send a client secret (AADSTS700025).
+	// An app without Secrets is treated as a public client too.
+	PublicClient bool
+	// AccessTokenVersion is the manifest's accessTokenAcceptedVersion for the
+	// scopes this app exposes: 0 or 1 issue v1.0 tokens (iss
+	// https://sts.windows.net/{tid}/, aud "api://{ClientID}"), 2 issues v2.0
+	// tokens (iss {authority}/v2.0, aud ClientID)
+	// (https://learn.microsoft.com/entra/identity-platform/reference-app-manifest#accesstokenacceptedversion-attribute).
+	AccessTokenVersion int
 	// RequiredScopes are the statically required delegated permissions, used by
 	// the ".default" scope and by admin consent ("User.Read",
 	// "https://graph.microsoft.com/User.Read" or "api://{id}/{value}").
@@ -88,13 +137,14 @@ func (s *Server) AddTenant(t Tenant) Tenant {
 	if t.DisplayName == "" {
 		t.DisplayName = t.Domain
 	}
-	for _, x := range s.st.tenants {
-		if strings.EqualFold(x.ID, t.ID) || strings.EqualFold(x.Domain, t.Domain) {
-			panic(fmt.Sprintf("entratest: AddTenant: tenant %q (%s) already exists", t.ID, t.Domain))
-		}
+	id, domain := strings.ToLower(t.ID), strings.ToLower(t.Domain)
+	if s.st.tenantNames[id] != nil || s.st.tenantNames[domain] != nil {
+		panic(fmt.Sprintf("entratest: AddTenant: tenant %q (%s) already exists", t.ID, t.Domain))
 	}
 	c := t
-	s.st.tenants[strings.ToLower(t.ID)] = &c
+	c.LowImpact = slices.Clone(t.LowImpact)
+	s.st.tenants[id] = &c
+	s.st.tenantNames[id], s.st.tenantNames[domain] = &c, &c
 	return t
 }
 
@@ -115,8 +165,14 @@ func (s *Server) AddUser(u User) User {
 	if u.DisplayName == "" {
 		u.DisplayName = u.UPN
 	}
+	if s.st.users[strings.ToLower(u.ObjectID)] != nil {
+		panic(fmt.Sprintf("entratest: AddUser: object id %q is taken", u.ObjectID))
+	}
 	c := u
 	s.st.users[strings.ToLower(u.ObjectID)] = &c
+	s.st.upns[strings.ToLower(u.UPN)] = &c
+	tid := strings.ToLower(u.TenantID)
+	s.st.members[tid] = append(s.st.members[tid], &c)
 	return u
 }
 
@@ -149,13 +205,31 @@ func (s *Server) AddApp(a App) App {
 	return a
 }
 
-// SetUserConsent allows or disables user consent in a tenant.
+// SetUserConsent sets a tenant's user consent setting to UserConsentAllApps
+// (allowed) or UserConsentNone.
 func (s *Server) SetUserConsent(tenantID string, allowed bool) {
+	p := UserConsentNone
+	if allowed {
+		p = UserConsentAllApps
+	}
+	s.SetUserConsentPolicy(tenantID, p)
+}
+
+// SetUserConsentPolicy sets a tenant's user consent setting.
+func (s *Server) SetUserConsentPolicy(tenantID string, p UserConsentPolicy) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := s.st.tenants[strings.ToLower(tenantID)]; t != nil {
-		t.UserConsentDisabled = !allowed
+		t.UserConsent, t.UserConsentDisabled = p, false
 	}
+}
+
+// policy is the tenant's effective user consent setting.
+func (t *Tenant) policy() UserConsentPolicy {
+	if t.UserConsentDisabled {
+		return UserConsentNone
+	}
+	return t.UserConsent
 }
 
 // SetRequiredPermissions replaces an app's statically required delegated scopes
@@ -199,23 +273,10 @@ func (s *Server) usersOf(tenantID string) []User {
 	return out
 }
 
-func (s *Server) userByUPN(upn string) *User {
-	for _, u := range s.st.users {
-		if strings.EqualFold(u.UPN, upn) {
-			return u
-		}
-	}
-	return nil
-}
+func (s *Server) userByUPN(upn string) *User { return s.st.upns[strings.ToLower(upn)] }
 
-func (s *Server) tenantByDomain(d string) *Tenant {
-	for _, t := range s.st.tenants {
-		if strings.EqualFold(t.Domain, d) || strings.EqualFold(t.ID, d) {
-			return t
-		}
-	}
-	return nil
-}
+// tenantByDomain finds a tenant by id or domain.
+func (s *Server) tenantByDomain(d string) *Tenant { return s.st.tenantNames[strings.ToLower(d)] }
 
 func (s *Server) app(clientID string) *App { return s.st.apps[strings.ToLower(clientID)] }
 

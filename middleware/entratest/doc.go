@@ -26,23 +26,37 @@
 // Test code sets up tenants (AddTenant), users (AddUser) and app registrations
 // (AddApp), and may grant delegated permissions (GrantDelegated: for one user
 // or, with principal "", for all users as admin consent does) and Graph
-// application roles (GrantAppRoles). The Microsoft Graph permission catalog is
-// built in: User.Read, Mail.Read, Mail.Send, Calendars.Read,
-// Calendars.ReadWrite and Files.Read can be granted by users; User.Read.All,
-// Directory.Read.All and Directory.ReadWrite.All need an admin. Apps may expose
-// their own scopes (App.ExposedScopes, requested as "api://{clientID}/{value}").
+// application roles (GrantAppRoles). Microsoft Graph's published permission
+// list is built in (graph_permissions.tsv: every delegated permission with
+// its id and whether it needs an admin, and every application permission).
+// Apps may expose their own scopes (App.ExposedScopes, requested as
+// "api://{clientID}/{value}").
+//
+// A tenant's user consent setting (Tenant.UserConsent, SetUserConsentPolicy)
+// is one of Entra's three: UserConsentAllApps (the emulator's default, so that
+// tests see consent pages), UserConsentVerifiedLowImpact (Microsoft's default
+// for new tenants: users may grant the tenant's low-impact permissions,
+// Tenant.LowImpact, to apps of verified publishers, App.VerifiedPublisher, and
+// to apps of their own tenant) and UserConsentNone. A user who may not grant a
+// permission sees "Need admin approval" with AADSTS90093 (tenant policy) or
+// AADSTS90094 (a permission only an admin can grant); its way back to the app
+// sends error=access_denied with AADSTS65004, exactly what a decline sends.
 //
 // # Endpoints
 //
 //   - /{tenant}/v2.0/.well-known/openid-configuration and
 //     /{tenant}/discovery/v2.0/keys (tenant: id, domain, "organizations", "common")
-//   - /{tenant}/oauth2/v2.0/authorize: sign-in page, consent page listing only
-//     the permissions not yet granted, "Need admin approval" (AADSTS90094),
-//     prompt=none|login|consent|select_account, login_hint, domain_hint,
-//     claims (acrs), nonce, state, PKCE (S256 or plain); response_mode=query only.
+//   - /{tenant}/oauth2/v2.0/authorize: sign-in page (the account picker when
+//     several accounts are signed in and nothing says which), consent page
+//     listing only the permissions not yet granted, "Need admin approval",
+//     prompt=none|login|consent|select_account|admin_consent, login_hint,
+//     domain_hint, claims (acrs and xms_cc), nonce, state, PKCE (S256 or
+//     plain); response_mode query, fragment or form_post.
 //   - /{tenant}/oauth2/v2.0/token: authorization_code, refresh_token and
-//     client_credentials, with Entra's error JSON and AADSTS codes.
-//   - /{tenant}/v2.0/adminconsent and /{tenant}/oauth2/v2.0/logout.
+//     client_credentials (scope optional at redemption and refresh), with
+//     Entra's error JSON and AADSTS codes.
+//   - /{tenant}/v2.0/adminconsent (not at common) and /{tenant}/oauth2/v2.0/logout.
+//   - /oidc/userinfo, Graph's OpenID Connect UserInfo endpoint.
 //   - A Graph-like API at GraphURL(): GET /me, GET /me/messages,
 //     POST /me/sendMail, GET /me/events, GET /users, which check the bearer
 //     token's scp or roles and, after RequireClaims, answer a Conditional
@@ -87,49 +101,83 @@
 //
 // SetClock (or WithClock) injects the clock used for codes, tokens and expiry
 // checks (and the dates of mail sent through Graph); SetTokenLifetime,
-// FailTokenRequests, SetTokenLatency, SetUserConsent, SetRequiredPermissions
-// (scope drift), RequireClaims and Count let tests reach every branch without
-// sleeping. AddMessage and AddEvent seed Graph's mailboxes and calendars.
+// FailTokenRequests, SetTokenLatency, SetUserConsent, SetUserConsentPolicy,
+// SetRequiredPermissions (scope drift), RequireClaims and Count let tests
+// reach every branch without sleeping. AddMessage and AddEvent seed Graph's mailboxes and calendars.
 //
-// # Departures from Entra
+// # What the emulator models, and what it does not
 //
-// Where the emulator departs from Entra, or guesses undocumented behaviour,
-// the code says so in comments, citing the Microsoft page (or field report)
-// behind each shape. Departures: there are no passwords (a login_hint naming a
-// known user signs that user in); OpenID Connect scopes never need consent;
-// only response_mode=query is supported; a single-tenant app may use the
-// organizations/common authority for its own tenant's users (Entra answers
-// AADSTS50194 for apps created after October 2018); the token response's
-// scope echoes the requested scopes verbatim (including ".default") so that
-// MSAL Go sees none as declined; WithPlainHTTPFrontChannel serves pages over
-// plain HTTP, which Entra never does. The Graph-like API ignores OData query
-// options ($select, $top, $orderby, $filter: every property comes back, in one
-// page, messages newest first and events earliest first), has no mail folders,
-// drops mail to addresses that are not users of the emulator without a bounce,
-// and leaves unknown user properties (givenName, officeLocation, ...) null. The
-// per-route 403 codes and messages, and the 400 answers of sendMail, are taken
-// from field reports: Graph documents only the error shape
-// (https://learn.microsoft.com/graph/errors).
+// Every known departure from Entra is in this table, with its reason. The
+// code cites the Microsoft page (or field report) behind each behaviour.
 //
-// The "back to app" link of "Need admin approval" sends error=access_denied,
-// error_subcode=cancel and AADSTS90094, so tests can tell it from a decline.
-// No Microsoft doc describes that redirect, and field reports show real Entra
-// sending AADSTS65004 (the decline code) or no description there: code meant
-// for real Entra must not depend on seeing 90094.
+//	area                 models                                            does not model (reason)
+//	-------------------  ------------------------------------------------  -----------------------------------------------
+//	sign-in              account picker, login_hint, domain_hint, prompt   passwords, MFA, Microsoft accounts: a login_hint
+//	                     none/login/select_account, session cookie         naming a known user signs that user in (tests)
+//	app audience         single-tenant apps at organizations/common get    apps created before 10/2018, which Entra still
+//	                     AADSTS50194; multi-tenant apps serve any tenant   lets use /common (tests create new apps)
+//	user consent         the three tenant settings, verified publishers,   admin consent workflow (requests to admins),
+//	                     the tenant's low-impact classification, admin-    risk-based step-up, consent to OIDC scopes
+//	                     only permissions; 90093/90094 pages; 65004 back   (always granted here: Entra lists them on the
+//	                                                                       page but a test gains nothing from it)
+//	admin consent        /adminconsent, prompt=admin_consent, the org      /common/v2.0/adminconsent's exact error (undocumented;
+//	                     checkbox of admins, AllPrincipals grants, roles   a 90014 page here); non-admins there get the
+//	                                                                       90094 page (undocumented)
+//	resources            Graph's published permissions; apps' exposed      service principals of other Microsoft APIs;
+//	                     scopes; 650052 without the API's service          preauthorized clients; app roles of custom APIs
+//	                     principal; 650057 for .default of an unlisted
+//	                     resource
+//	authorize answers    response_mode query, fragment, form_post;         response_type other than code (id_token, hybrid);
+//	                     error_uri on errors; 900144 without response_type the form_post page needs a click (no script)
+//	token endpoint       code (single use; kept on request errors), PKCE,  certificates and client assertions
+//	                     refresh (scope optional), client credentials,     (private_key_jwt, not advertised), on-behalf-of,
+//	                     700025, 9002326 for Origin from confidential      device code, ROPC; refresh token rotation limits;
+//	                     clients, interaction_required with claims and     the SPA platform (any public client may redeem
+//	                     suberror                                          cross-origin; Entra: only SPA redirect URIs); the
+//	                                                                       consent_required/interaction_required choice at
+//	                                                                       prompt=none is guessed (65001)
+//	tokens               Graph: v1.0, header nonce (opaque to clients),    the token scope echoes requested scopes verbatim,
+//	                     scp with the requested openid/profile/email;      ".default" included, so MSAL Go sees none as
+//	                     custom APIs: accessTokenAcceptedVersion; id_token declined (Entra lists the granted scopes); CAE
+//	                     aio/rh; app oid a GUID; expires_in 60-90 min,     lifetimes: cp1 clients get 60-90 min too (Entra:
+//	                     seeded by the clock; client_info on request       up to 28 hours for CAE-enabled APIs such as Graph)
+//	Conditional Access   RequireClaims: acrs satisfied interactively;      real policies, locations, devices; Graph's CAE
+//	                     Graph challenges only cp1 clients (xms_cc);       revocation events (only the acrs rule is modeled)
+//	                     refresh answers interaction_required + claims
+//	discovery, keys      Entra's discovery fields; invalid_tenant 90002;   device code and Kerberos endpoints (not
+//	                     JWKS keys with x5t, x5c, issuer                   implemented, so not advertised); key rollover
+//	Graph API            /me, /me/messages, /me/sendMail, /me/events,      OData query options, paging, mail folders,
+//	                     /users, /oidc/userinfo (openid required) in       bounces; per-route 403 texts come from field reports;
+//	                     Graph's shapes                                    UserInfo's answer without openid (403) is guessed
+//	transport            TLS on loopback                                   WithPlainHTTPFrontChannel serves pages over plain
+//	                                                                       HTTP (demos only); Entra never does
 //
 // Guessed where the docs are silent: prompt=none with missing consent answers
 // consent_required with AADSTS65001 (the docs list only interaction_required);
 // a refresh for a scope without consent answers invalid_grant with suberror
 // consent_required and AADSTS65001; a claims challenge at refresh answers
-// interaction_required with AADSTS50076; a non-admin at the admin consent
-// endpoint gets the "Need admin approval" page.
+// interaction_required with AADSTS50076 and suberror basic_action; a
+// non-admin at the admin consent endpoint gets the "Need admin approval" page.
 //
 // Documented shapes: admin consent success carries admin_consent=True,
 // tenant, scope and state; its errors carry error, error_description,
 // error_subcode, state and admin_consent=True, but no tenant (a confirmed doc
 // bug: Entra leaves it out). A decline is error=access_denied with AADSTS65004.
 //
-// Lifetimes: authorization codes 10 minutes, access tokens one hour
-// (SetTokenLifetime), refresh tokens 90 days, and a used refresh token stays
-// valid until it expires (Entra does not revoke refresh tokens on use).
+// Lifetimes: authorization codes 10 minutes, access tokens 60 to 90 minutes
+// (SetTokenLifetime fixes them), refresh tokens 90 days, and a used refresh
+// token stays valid until it expires (Entra does not revoke refresh tokens on
+// use) while it is among the newest eight of its user and client (a departure
+// that bounds memory by the directory, not by the number of refreshes).
+//
+// # Scale
+//
+// Sign-in, consent and token requests cost the same whatever the number of
+// users, flows, codes and refresh tokens (index maps, and expired entries
+// swept at most once a minute of the emulator's clock), so users' load tests
+// can seed 100,000 users in seconds; see BenchmarkSignInAtScale. Memory
+// stays bounded under abuse: past 10,000 pending sign-ins, 10,000 browser
+// sessions, 50,000 unredeemed codes or about a million refresh tokens the
+// emulator drops all of that kind at once, so a load test keeps fewer than
+// these in flight.
 package entratest

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,7 @@ type entraError struct {
 	Message  string
 	SubError string // token endpoint "suberror"
 	SubCode  string // authorize redirect "error_subcode"
+	Claims   string // token endpoint "claims" (a Conditional Access challenge)
 }
 
 func (e *entraError) description(trace, corr string, now time.Time) string {
@@ -86,28 +88,69 @@ func errDeclined() *entraError {
 	return e
 }
 
-// errNeedsAdmin is what the "back to app" link of the "Need admin approval"
-// page sends: error=access_denied, error_subcode=cancel and AADSTS90094.
-// Guessed, and a known departure: no Microsoft doc describes this redirect;
-// AADSTS90094 is the code the page shows
-// (https://learn.microsoft.com/entra/identity/enterprise-apps/application-sign-in-unexpected-user-consent-error),
-// but field reports show Entra's back link sending AADSTS65004 ("User
-// declined to consent"), the same as a decline
-// (https://learn.microsoft.com/en-us/answers/questions/2237594/how-to-handle-admin-consent-in-oauth-flow),
-// or no error_description at all (https://github.com/MicrosoftDocs/azure-docs/issues/41053).
-// We keep 90094 so that tests can tell "needs an admin" from a decline; code
-// for real Entra must not rely on it.
-func errNeedsAdmin(a *App) *entraError {
-	e := newErr(400, "access_denied", 90094, "%s needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.", a.DisplayName)
-	e.SubCode = "cancel"
-	return e
-}
-
 // errLoginRequired answers prompt=none without a signed-in user: login_required
 // is documented (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-authorization-endpoint-errors);
 // the code 50058 comes from the error code reference.
 func errLoginRequired() *entraError {
 	return newErr(400, "login_required", 50058, "A silent sign-in request was sent but no user is signed in.")
+}
+
+// errAmbiguousAccount answers prompt=none when several accounts are signed in
+// and no login_hint picks one: interaction_required with AADSTS16000
+// (https://learn.microsoft.com/entra/identity-platform/msal-js-sso#without-user-hint).
+func errAmbiguousAccount() *entraError {
+	return newErr(400, "interaction_required", 16000, "Either multiple user identities are available for the current request or selected account is not supported for the scenario.")
+}
+
+// errSingleTenantAtCommon: the message is Entra's, from field reports
+// (https://learn.microsoft.com/en-us/answers/a/982308).
+func errSingleTenantAtCommon(a *App) *entraError {
+	return newErr(400, "invalid_request", 50194, "Application '%s'(%s) is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant.", a.ClientID, a.DisplayName)
+}
+
+// errNoServicePrincipal: AADSTS650052, message as Entra words it
+// (https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/error-code-aadsts650052-app-needs-access-service).
+func errNoServicePrincipal(res, tenantID string) *entraError {
+	return newErr(400, "invalid_client", 650052, "The app is trying to access a service '%s' that your organization '%s' lacks a service principal for. Contact your IT Admin to review the configuration of your service subscriptions or consent to the application in order to create the required service principal.", res, tenantID)
+}
+
+// errResourceNotListed: AADSTS650057, message as the error code reference
+// words it (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
+func errResourceNotListed(a *App, scope string) *entraError {
+	return newErr(400, "invalid_client", 650057, "Invalid resource. The client has requested access to a resource which is not listed in the requested permissions in the client's application registration. Client app ID: %s(%s). Resource value from request: %s.", a.ClientID, a.DisplayName, strings.TrimSuffix(scope, "/.default"))
+}
+
+// errPublicClientSecret: AADSTS700025 (error code reference).
+func errPublicClientSecret() *entraError {
+	return newErr(401, "invalid_client", 700025, "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.")
+}
+
+// errCrossOrigin: AADSTS9002326, Entra's answer to a token request with an
+// Origin header (a browser's request) from a client that is not registered
+// as a single-page application; wording from field reports of web apps'
+// secrets used from browsers.
+func errCrossOrigin(origin string) *entraError {
+	return newErr(400, "invalid_request", 9002326, "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: '%s'.", origin)
+}
+
+// errAdminConsentAtCommon refuses /common/v2.0/adminconsent: the admin
+// consent doc says "Do not use common, as personal accounts can't provide
+// admin consent except in the context of a tenant"
+// (https://learn.microsoft.com/entra/identity-platform/v2-admin-consent#request-the-permissions-from-a-directory-admin).
+// Guessed code and wording: Entra's answer there is not documented.
+func errAdminConsentAtCommon() *entraError {
+	return errInvalidRequest("The 'common' tenant cannot be used for admin consent. Use the tenant id, a verified domain or 'organizations'.")
+}
+
+// errClaimsChallenge is the token endpoint's answer when Conditional Access
+// needs the user back: interaction_required with the claims to pass to the
+// next authorize request and suberror basic_action
+// (https://learn.microsoft.com/entra/identity-platform/developer-guide-conditional-access-authentication-context).
+// The code 50076 (MFA required) is guessed.
+func errClaimsChallenge(claims string) *entraError {
+	e := newErr(400, "interaction_required", 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", GraphAppID)
+	e.SubError, e.Claims = "basic_action", claims
+	return e
 }
 
 func errForeignUser(u *User, tenantName string, a *App) *entraError {
@@ -186,6 +229,7 @@ type tokenErrorBody struct {
 	CorrelationID string `json:"correlation_id"`
 	ErrorURI      string `json:"error_uri,omitempty"`
 	SubError      string `json:"suberror,omitempty"`
+	Claims        string `json:"claims,omitempty"`
 }
 
 // writeTokenError writes e as Entra's JSON error.
@@ -194,12 +238,18 @@ func (s *Server) writeTokenError(w http.ResponseWriter, r *http.Request, e *entr
 	body := tokenErrorBody{
 		Error: e.Error, Description: e.description(trace, corr, now), ErrorCodes: []int{e.Code},
 		Timestamp: now.UTC().Format("2006-01-02 15:04:05Z"), TraceID: trace, CorrelationID: corr,
-		ErrorURI: fmt.Sprintf("%s/error?code=%d", s.URL, e.Code), SubError: e.SubError,
+		ErrorURI: s.errorURI(e), SubError: e.SubError, Claims: e.Claims,
 	}
 	if e.Status == 401 {
 		w.Header().Set("WWW-Authenticate", `Basic realm="entratest"`)
 	}
 	writeJSON(w, e.Status, body)
+}
+
+// errorURI is the error_uri Entra sends with errors: its error lookup page
+// for the code.
+func (s *Server) errorURI(e *entraError) string {
+	return fmt.Sprintf("%s/error?code=%d", s.URL, e.Code)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentry/consentry/middleware/entratest"
 )
@@ -66,7 +67,7 @@ func TestRevokeDelegatedRequiresConsentAgain(t *testing.T) {
 }
 
 func TestLoginHintAndDomainHint(t *testing.T) {
-	e := newEnv(t)
+	e := newMultiTenantEnv(t)
 	other := e.srv.AddTenant(entratest.Tenant{Domain: "fabrikam.example"})
 	e.srv.AddUser(entratest.User{TenantID: other.ID, UPN: "fred@fabrikam.example"})
 	q := e.authorizeQuery("openid User.Read")
@@ -92,7 +93,7 @@ func TestMultiTenantAndForeignUsers(t *testing.T) {
 	e := newEnv(t)
 	other := e.srv.AddTenant(entratest.Tenant{Domain: "fabrikam.example"})
 	fred := e.srv.AddUser(entratest.User{TenantID: other.ID, UPN: "fred@fabrikam.example"})
-	page, err := e.browser(fred.UPN, entratest.Accept).Get(e.authorizeURL("organizations", e.authorizeQuery("openid User.Read")))
+	page, err := e.browser(fred.UPN, entratest.Accept).Get(e.authorizeURL(e.tenant.ID, e.authorizeQuery("openid User.Read")))
 	if err != nil || page.StatusCode != 400 || page.Trail[len(page.Trail)-1].Error != "AADSTS50020" {
 		t.Fatalf("foreign user on single-tenant app: %v %+v", err, page.Trail)
 	}
@@ -117,24 +118,41 @@ func TestMultiTenantAndForeignUsers(t *testing.T) {
 
 func TestCustomAPIAudience(t *testing.T) {
 	e := newEnv(t)
-	api := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, DisplayName: "Orders API",
-		ExposedScopes: []entratest.Permission{{Value: "Orders.Read", Description: "Read your orders"}}})
-	scope := "api://" + api.ClientID + "/Orders.Read"
-	code, v := e.getCode(t, e.user.UPN, "openid "+scope)
-	st, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, scope+" openid"))
-	if st != 200 {
-		t.Fatalf("%d %v", st, m)
-	}
-	if c := claimsOf(t, m["access_token"].(string)); c["aud"] != api.ClientID || c["scp"] != "Orders.Read" || m["scope"] != scope+" openid" {
-		t.Fatalf("custom API token %v, scope %q", c, m["scope"])
+	// accessTokenAcceptedVersion: null/1 gives v1.0 tokens whose aud is the
+	// Application ID URI; 2 gives v2.0 tokens whose aud is the client id
+	// (https://learn.microsoft.com/entra/identity-platform/reference-app-manifest#accesstokenacceptedversion-attribute).
+	for _, tc := range []struct {
+		version       int
+		aud, iss, ver string
+	}{
+		{0, "api://", "https://sts.windows.net/" + e.tenant.ID + "/", "1.0"},
+		{2, "", e.srv.URL + "/" + e.tenant.ID + "/v2.0", "2.0"},
+	} {
+		api := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, DisplayName: "Orders API", AccessTokenVersion: tc.version,
+			ExposedScopes: []entratest.Permission{{Value: "Orders.Read", Description: "Read your orders"}}})
+		scope := "api://" + api.ClientID + "/Orders.Read"
+		code, v := e.getCode(t, e.user.UPN, "openid "+scope)
+		st, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, scope+" openid"))
+		if st != 200 {
+			t.Fatalf("%d %v", st, m)
+		}
+		c := claimsOf(t, m["access_token"].(string))
+		if c["aud"] != tc.aud+api.ClientID || c["iss"] != tc.iss || c["ver"] != tc.ver || c["scp"] != "Orders.Read" || m["scope"] != scope+" openid" {
+			t.Fatalf("version %d: custom API token %v, scope %q", tc.version, c, m["scope"])
+		}
 	}
 }
 
+// TestClaimsChallengeWithGraph: a client that declared cp1 (MSAL's client
+// capabilities, sent as xms_cc in the claims parameter) gets Graph's claims
+// challenge, and the challenge's claims at authorize get a token that passes.
 func TestClaimsChallengeWithGraph(t *testing.T) {
 	e := newEnv(t)
-	challenge := e.srv.RequireClaims(e.user.ObjectID)
 	code, v := e.getCode(t, e.user.UPN, "openid User.Read")
-	_, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, "User.Read"))
+	form := e.codeForm(code, v, "User.Read")
+	form.Set("claims", cp1Claims)
+	_, m := e.postToken(t, e.tenant.ID, form)
+	challenge := e.srv.RequireClaims(e.user.ObjectID)
 	req, _ := http.NewRequest(http.MethodGet, e.srv.GraphURL()+"/me", nil)
 	req.Header.Set("Authorization", "Bearer "+m["access_token"].(string))
 	resp, err := e.srv.Client().Do(req)
@@ -179,7 +197,7 @@ func TestGraphChecksScopesAndExpiry(t *testing.T) {
 	if got := graphGet(t, e, tok+"x", "/me"); got != 401 {
 		t.Errorf("tampered token = %d", got)
 	}
-	e.clk.Advance(61 * 60e9)
+	e.clk.Advance(91 * time.Minute) // past Entra's longest default lifetime
 	if got := graphGet(t, e, tok, "/me"); got != 401 {
 		t.Errorf("expired token = %d", got)
 	}

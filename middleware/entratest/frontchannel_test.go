@@ -67,7 +67,7 @@ func TestFrontChannelFixedAddr(t *testing.T) {
 }
 
 func TestPlainFrontChannelServesOnlyBrowserPages(t *testing.T) {
-	e := newEnv(t, entratest.WithPlainHTTPFrontChannel())
+	e := newMultiTenantEnv(t, entratest.WithPlainHTTPFrontChannel())
 	front := e.srv.FrontChannelURL()
 	if !strings.HasPrefix(front, "http://127.0.0.1:") || !strings.HasPrefix(e.srv.URL, "https://") {
 		t.Fatalf("FrontChannelURL %q, URL %q", front, e.srv.URL)
@@ -95,7 +95,7 @@ func TestPlainFrontChannelServesOnlyBrowserPages(t *testing.T) {
 }
 
 func TestPlainFrontChannelSessionCookie(t *testing.T) {
-	e := newEnv(t, entratest.WithPlainHTTPFrontChannel())
+	e := newMultiTenantEnv(t, entratest.WithPlainHTTPFrontChannel())
 	resp := noFollow(t, e, e.srv.FrontChannelURL()+"/"+e.tenant.ID+"/oauth2/v2.0/authorize?"+loginHinted(e).Encode())
 	c := sessionCookieOf(resp)
 	if c == nil || c.Name != "entratest_session_http" || c.Secure || c.SameSite != http.SameSiteLaxMode || !c.HttpOnly {
@@ -123,7 +123,7 @@ func sessionCookieOf(resp *http.Response) *http.Cookie {
 }
 
 func TestPlainFrontChannelMSALAndBrowserFlow(t *testing.T) {
-	e := newEnv(t, entratest.WithPlainHTTPFrontChannel())
+	e := newMultiTenantEnv(t, entratest.WithPlainHTTPFrontChannel())
 	client := e.msal(t, "organizations", &memCache{})
 	u, err := client.AuthCodeURL(context.Background(), e.app.ClientID, e.redirect, []string{"Mail.Read"})
 	if err != nil || !strings.HasPrefix(u, e.srv.FrontChannelURL()+"/organizations/oauth2/v2.0/authorize?") {
@@ -152,7 +152,7 @@ func TestPlainFrontChannelMSALAndBrowserFlow(t *testing.T) {
 }
 
 func TestPlainFrontChannelAdminApprovalAndAdminConsent(t *testing.T) {
-	e := newEnv(t, entratest.WithPlainHTTPFrontChannel())
+	e := newMultiTenantEnv(t, entratest.WithPlainHTTPFrontChannel())
 	front := e.srv.FrontChannelURL()
 	page, err := e.browser(e.user.UPN, entratest.Accept).Get(front + "/" + e.tenant.ID + "/oauth2/v2.0/authorize?" + e.authorizeQuery("openid User.Read.All").Encode())
 	if err != nil || !slices.Contains(trailKinds(page), "admin_approval") || page.URL.Query().Get("error") != "access_denied" ||
@@ -168,7 +168,7 @@ func TestPlainFrontChannelAdminApprovalAndAdminConsent(t *testing.T) {
 }
 
 func TestPlainFrontChannelLogout(t *testing.T) {
-	e := newEnv(t, entratest.WithPlainHTTPFrontChannel())
+	e := newMultiTenantEnv(t, entratest.WithPlainHTTPFrontChannel())
 	plainApp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer plainApp.Close()
 	e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, RedirectURIs: []string{plainApp.URL + "/auth/callback"}})

@@ -27,26 +27,32 @@ type roleKey struct{ tenant, client, resource string }
 
 // state is the emulator's mutable data, guarded by Server.mu.
 type state struct {
-	tenants  map[string]*Tenant
-	users    map[string]*User
-	apps     map[string]*App
-	sps      map[spKey]bool
-	grants   map[grantKey][]string
-	roles    map[roleKey][]string
-	flows    map[string]*flow
-	codes    map[string]*authCode
-	rts      map[string]*refreshToken
-	sessions map[string]*session
-	ca       map[string]string    // user oid -> required acrs value
-	mail     map[string][]Message // user oid -> mailbox
-	events   map[string][]Event   // user oid -> calendar
+	tenants     map[string]*Tenant
+	tenantNames map[string]*Tenant // lower-case id and domain -> tenant
+	users       map[string]*User
+	upns        map[string]*User   // lower-case UPN -> user
+	members     map[string][]*User // lower-case tenant id -> users, in the order added
+	apps        map[string]*App
+	sps         map[spKey]bool
+	grants      map[grantKey][]string
+	roles       map[roleKey][]string
+	flows       map[string]*flow
+	codes       map[string]*authCode
+	rts         map[string]*refreshToken
+	grantRTs    map[rtGrant][]string // a grant's refresh tokens, oldest first
+	sessions    map[string]*session
+	ca          map[string]string    // user oid -> required acrs value
+	mail        map[string][]Message // user oid -> mailbox
+	events      map[string][]Event   // user oid -> calendar
+	pruned      time.Time            // last sweep of prune
 }
 
 func newState() state {
 	return state{
-		tenants: map[string]*Tenant{}, users: map[string]*User{}, apps: map[string]*App{},
+		tenants: map[string]*Tenant{}, tenantNames: map[string]*Tenant{}, users: map[string]*User{},
+		upns: map[string]*User{}, members: map[string][]*User{}, apps: map[string]*App{},
 		sps: map[spKey]bool{}, grants: map[grantKey][]string{}, roles: map[roleKey][]string{},
-		flows: map[string]*flow{}, codes: map[string]*authCode{}, rts: map[string]*refreshToken{},
+		flows: map[string]*flow{}, codes: map[string]*authCode{}, rts: map[string]*refreshToken{}, grantRTs: map[rtGrant][]string{},
 		sessions: map[string]*session{}, ca: map[string]string{}, mail: map[string][]Message{},
 		events: map[string][]Event{},
 	}
@@ -196,8 +202,18 @@ func challengeJSON(acrs string) string {
 	return `{"access_token":{"acrs":{"essential":true,"value":"` + acrs + `"}}}`
 }
 
-// prune drops expired flows, codes and refresh tokens. Caller holds s.mu.
+// pruneEvery is how often (on the emulator's clock) prune sweeps; between
+// sweeps it costs nothing, so sign-in and token requests stay O(1) in the
+// number of flows, codes and refresh tokens.
+const pruneEvery = time.Minute
+
+// prune drops expired flows, codes and refresh tokens, at most once per
+// pruneEvery. Caller holds s.mu.
 func (s *Server) prune(now time.Time) {
+	if now.Sub(s.st.pruned) < pruneEvery && !now.Before(s.st.pruned) {
+		return
+	}
+	s.st.pruned = now
 	for k, f := range s.st.flows {
 		if now.Sub(f.Created) > time.Hour {
 			delete(s.st.flows, k)

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/consentry/consentry/middleware/entratest/internal/jose"
 )
 
 // graphCaller is a validated bearer token.
@@ -16,6 +14,8 @@ type graphCaller struct {
 	Scp   []string
 	Roles []string
 	Acrs  []string
+	Caps  []string // xms_cc
+	AppID string   // the client the token was issued to
 }
 
 // handleGraph serves the Graph-like API under /v1.0: it checks the bearer
@@ -93,8 +93,8 @@ func (s *Server) graphAuth(w http.ResponseWriter, r *http.Request) (*graphCaller
 		s.graphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
 		return nil, false
 	}
-	claims, err := jose.Verify(raw, s.key.Public())
-	if err != nil || claims["aud"] != GraphAppID {
+	claims, err := s.key.verify(raw)
+	if err != nil || (claims["aud"] != GraphAppID && claims["aud"] != graphURI) {
 		s.graphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience or signature.")
 		return nil, false
 	}
@@ -113,7 +113,8 @@ func (s *Server) graphAuth(w http.ResponseWriter, r *http.Request) (*graphCaller
 }
 
 func (s *Server) callerFrom(claims map[string]any) *graphCaller {
-	c := &graphCaller{Scp: strings.Fields(str(claims["scp"])), Roles: strs(claims["roles"]), Acrs: strs(claims["acrs"])}
+	c := &graphCaller{Scp: strings.Fields(str(claims["scp"])), Roles: strs(claims["roles"]), Acrs: strs(claims["acrs"]),
+		Caps: strs(claims["xms_cc"]), AppID: str(claims["appid"])}
 	if str(claims["idtyp"]) == "app" {
 		return c
 	}
@@ -127,13 +128,17 @@ func (s *Server) callerFrom(claims map[string]any) *graphCaller {
 }
 
 // caSatisfied answers Graph's claims challenge when the user's Conditional
-// Access rule wants an acrs value the token lacks
-// (https://learn.microsoft.com/entra/identity-platform/claims-challenge).
+// Access rule wants an acrs value the token lacks and the token's client
+// declared the cp1 capability (xms_cc): only such clients get claims
+// challenges; others keep using their token until it expires, and meet the
+// rule at the token endpoint
+// (https://learn.microsoft.com/entra/identity-platform/claims-challenge,
+// https://learn.microsoft.com/entra/identity-platform/app-resilience-continuous-access-evaluation).
 func (s *Server) caSatisfied(w http.ResponseWriter, r *http.Request, c *graphCaller) bool {
 	s.mu.Lock()
 	want, on := s.st.ca[strings.ToLower(c.User.ObjectID)]
 	s.mu.Unlock()
-	if !on || slices.Contains(c.Acrs, want) {
+	if !on || slices.Contains(c.Acrs, want) || !capable(c.Caps) {
 		return true
 	}
 	enc := base64.StdEncoding.EncodeToString([]byte(challengeJSON(want)))

@@ -201,3 +201,27 @@ func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
+
+// TestClaimsChallengeOnlyForCapableClients: Graph sends claims challenges
+// only to clients that declared the cp1 capability (xms_cc); a token of any
+// other client keeps working until it expires
+// (https://learn.microsoft.com/entra/identity-platform/app-resilience-continuous-access-evaluation).
+func TestClaimsChallengeOnlyForCapableClients(t *testing.T) {
+	for _, cp1 := range []bool{false, true} {
+		e := newEnv(t)
+		code, v := e.getCode(t, e.user.UPN, "openid User.Read")
+		form := e.codeForm(code, v, "User.Read")
+		if cp1 {
+			form.Set("claims", cp1Claims)
+		}
+		_, m := e.postToken(t, e.tenant.ID, form)
+		e.srv.RequireClaims(e.user.ObjectID)
+		want := 200
+		if cp1 {
+			want = 401
+		}
+		if got := graphGet(t, e, m["access_token"].(string), "/me"); got != want {
+			t.Fatalf("cp1 %v: GET /me = %d, want %d", cp1, got, want)
+		}
+	}
+}

@@ -82,6 +82,10 @@ func (m *memCache) expireAccessTokens(t *testing.T) {
 
 const secret = "s3cret-value"
 
+// cp1Claims is the claims parameter MSAL sends for an app that declares the
+// cp1 client capability (it handles claims challenges).
+const cp1Claims = `{"access_token":{"xms_cc":{"values":["cp1"]}}}`
+
 // env is a tenant with an admin and a user, a registered app whose redirect
 // URI is a TLS test server, and the emulator on an injected clock.
 type env struct {
@@ -108,6 +112,17 @@ func newEnv(t testing.TB, opts ...entratest.Option) *env {
 	e.admin = e.srv.AddUser(entratest.User{TenantID: e.tenant.ID, UPN: "admin@contoso.example", DisplayName: "Ada Admin", Admin: true})
 	e.user = e.srv.AddUser(entratest.User{TenantID: e.tenant.ID, UPN: "user@contoso.example", DisplayName: "Uma User"})
 	e.app = e.srv.AddApp(entratest.App{DisplayName: "Consentry Test", HomeTenantID: e.tenant.ID,
+		Secrets: []string{secret}, RedirectURIs: []string{e.redirect}, RequiredScopes: []string{"User.Read"},
+		RequiredRoles: []string{"User.Read.All"}})
+	return e
+}
+
+// newMultiTenantEnv is newEnv with the app registered as multi-tenant, as an
+// app must be to use the organizations and common authorities.
+func newMultiTenantEnv(t testing.TB, opts ...entratest.Option) *env {
+	t.Helper()
+	e := newEnv(t, opts...)
+	e.app = e.srv.AddApp(entratest.App{DisplayName: "Consentry SaaS", HomeTenantID: e.tenant.ID, MultiTenant: true,
 		Secrets: []string{secret}, RedirectURIs: []string{e.redirect}, RequiredScopes: []string{"User.Read"},
 		RequiredRoles: []string{"User.Read.All"}})
 	return e
@@ -188,3 +203,5 @@ func claimsOf(t *testing.T, jwt string) map[string]any {
 	}
 	return m
 }
+
+func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -62,6 +64,10 @@ button{margin:.25rem 0;padding:.5rem 1rem}ul{padding-left:1.2rem}.err{color:#a80
 <button type="submit" name="action" value="decline" id="decline">Cancel</button>
 <button type="submit" name="action" value="accept" id="accept">Accept</button>
 </form>
+{{end}}
+{{if eq .H.Kind "form_post"}}
+<form method="post" action="{{.H.Action}}" id="form_post">{{range $k, $v := .H.Fields}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
+<noscript><p>Script is disabled. Click Submit to continue.</p></noscript><button type="submit" id="submit">Submit</button></form>
 {{end}}
 {{if eq .H.Kind "admin_approval"}}
 <ul id="permissions">{{range .Perms}}<li data-scope="{{.Perm.Value}}"><strong>{{.Perm.Value}}</strong>: {{.Perm.Description}}</li>{{end}}</ul>
@@ -136,15 +142,34 @@ func (s *Server) pickerUsers(f *flow, sess *session) []User {
 			}
 		}
 	}
-	tid := ""
-	if f.Seg.Tenant != nil {
-		tid = f.Seg.Tenant.ID
-	}
-	for _, u := range s.usersOf(tid) {
-		if !seen[u.ObjectID] && s.domainOK(f, &u) {
-			out = append(out, u)
+	for _, t := range s.pickerTenants(f) {
+		for _, u := range s.st.members[strings.ToLower(t.ID)] {
+			if len(out) >= maxPickerUsers {
+				return out
+			}
+			if !seen[u.ObjectID] && s.domainOK(f, u) {
+				out = append(out, *u)
+			}
 		}
 	}
+	return out
+}
+
+// maxPickerUsers bounds the directory users the sign-in page lists (Entra
+// lists none: it asks for a name), so the page stays small in big directories.
+const maxPickerUsers = 50
+
+// pickerTenants are the tenants whose users the sign-in page lists, sorted
+// by domain. Caller holds s.mu.
+func (s *Server) pickerTenants(f *flow) []*Tenant {
+	if f.Seg.Tenant != nil {
+		return []*Tenant{f.Seg.Tenant}
+	}
+	out := make([]*Tenant, 0, len(s.st.tenants))
+	for _, t := range s.st.tenants {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b *Tenant) int { return strings.Compare(a.Domain, b.Domain) })
 	return out
 }
 
@@ -171,11 +196,37 @@ func (s *Server) pageConsent(w http.ResponseWriter, r *http.Request, f *flow, a 
 		User: u.UPN, H: h, Perms: perms})
 }
 
-// pageAdminApproval is Entra's "Need admin approval" page (AADSTS90094).
-func (s *Server) pageAdminApproval(w http.ResponseWriter, r *http.Request, f *flow, a *App, u *User, perms []pendingScope) {
+// pageAdminApproval is Entra's "Need admin approval" page, showing AADSTS90093
+// (tenant policy) or AADSTS90094 (a permission only an admin can grant).
+func (s *Server) pageAdminApproval(w http.ResponseWriter, r *http.Request, f *flow, a *App, u *User, perms []pendingScope, code int) {
 	back := "/_entratest/back?flow=" + f.ID
-	h := hook{Kind: "admin_approval", Scopes: permNames(perms, false), Back: back, Error: "AADSTS90094"}
+	h := hook{Kind: "admin_approval", Scopes: permNames(perms, false), Back: back, Error: "AADSTS" + itoa(code)}
+	msg := a.DisplayName + " needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it."
+	if code == codeConsentPolicy {
+		org := s.tenantDisplayName(u.TenantID)
+		msg = "An administrator of " + org + " has set a policy that prevents you from granting " + a.DisplayName + " the permissions it is requesting. Contact an administrator of " + org + ", who can grant permissions to this app on your behalf."
+	}
 	s.render(w, http.StatusOK, pageData{Heading: "Need admin approval", App: a.DisplayName, User: u.UPN,
-		Message: a.DisplayName + " needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.",
-		H:       h, Perms: perms, Back: back})
+		Message: msg, H: h, Perms: perms, Back: back})
+}
+
+// formPost answers response_mode=form_post: a page whose form posts q to the
+// redirect URI (Entra's page submits itself by script; the emulator's pages
+// carry no script, so a person clicks Submit and the Browser posts it).
+func (s *Server) formPost(w http.ResponseWriter, target string, q url.Values) {
+	fields := map[string]string{}
+	for k := range q {
+		fields[k] = q.Get(k)
+	}
+	s.render(w, http.StatusOK, pageData{Heading: "Working...", H: hook{Kind: "form_post", Action: target, Fields: fields}})
+}
+
+// tenantDisplayName is the display name of a tenant, as the pages name it.
+func (s *Server) tenantDisplayName(tenantID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tenant(tenantID); t != nil {
+		return t.DisplayName
+	}
+	return "your organization"
 }

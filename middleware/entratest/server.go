@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/consentry/consentry/middleware/entratest/internal/jose"
 )
 
 // Endpoint names an emulator endpoint whose requests Count counts.
@@ -63,7 +61,7 @@ type Server struct {
 
 	ts    *httptest.Server
 	front *httptest.Server // plain-HTTP front channel, or nil
-	key   *jose.Key
+	key   *signingKey
 	log   *slog.Logger
 
 	mu        sync.Mutex
@@ -71,6 +69,7 @@ type Server struct {
 	st        state
 	counts    map[Endpoint]int
 	accessTTL time.Duration
+	issued    int // access tokens issued, which seeds their lifetimes
 	failN     int
 	failCode  int
 	latency   time.Duration
@@ -83,12 +82,12 @@ func NewServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	key, err := jose.NewKey()
+	key, err := newSigningKey()
 	if err != nil {
 		panic(fmt.Sprintf("entratest: NewServer: %v", err))
 	}
 	s := &Server{key: key, log: cfg.logger, clock: cfg.clock, st: newState(),
-		counts: map[Endpoint]int{}, accessTTL: time.Hour}
+		counts: map[Endpoint]int{}}
 	s.ts = httptest.NewUnstartedServer(s.routes())
 	if cfg.addr != "" {
 		setListener(s.ts, cfg.addr)
@@ -131,15 +130,13 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.clock = now
 }
 
-// SetTokenLifetime sets the lifetime of access tokens issued from now on
-// (default one hour; Entra's default is 60-90 minutes). d <= 0 restores the default.
+// SetTokenLifetime fixes the lifetime of access tokens issued from now on.
+// d <= 0 restores the default, Entra's: 60 to 90 minutes, drawn per token
+// from the emulator's clock and the grant, so a test repeats exactly.
 func (s *Server) SetTokenLifetime(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if d <= 0 {
-		d = time.Hour
-	}
-	s.accessTTL = d
+	s.accessTTL = max(d, 0)
 }
 
 // FailTokenRequests makes the next n token endpoint requests answer status
@@ -194,6 +191,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.counted(EndpointDiscovery, s.handleDiscovery))
 	m.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.counted(EndpointJWKS, s.handleJWKS))
 	m.HandleFunc("/{tenant}/oauth2/v2.0/token", s.counted(EndpointToken, s.handleToken))
+	m.HandleFunc("GET /oidc/userinfo", s.counted(EndpointGraph, s.handleUserInfo))
 	s.frontRoutes(m)
 	graph := s.counted(EndpointGraph, s.handleGraph)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -231,43 +229,70 @@ func (t tenantSeg) allows(u *User) bool {
 	return t.Tenant == nil || strings.EqualFold(t.Tenant.ID, u.TenantID)
 }
 
+// handleDiscovery serves OpenID Connect discovery with the fields Entra's
+// v2.0 document lists
+// (https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration),
+// minus the endpoints the emulator does not implement (device code,
+// Kerberos), with only the response types and client authentication methods
+// it supports (no private_key_jwt). An unknown tenant
+// gets 400 invalid_tenant with AADSTS90002, as Entra answers there.
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("tenant")
 	s.mu.Lock()
 	seg, e := s.resolveTenant(raw)
 	s.mu.Unlock()
 	if e != nil {
+		e.Error = "invalid_tenant"
 		s.writeTokenError(w, r, e)
 		return
 	}
-	issTenant := "{tenantid}"
-	if seg.Tenant != nil {
-		issTenant = seg.Tenant.ID
-	}
 	base, front := s.URL+"/"+raw, s.FrontChannelURL()+"/"+raw
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                s.URL + "/" + issTenant + "/v2.0",
+		"issuer":                                s.issuer(seg),
 		"authorization_endpoint":                front + "/oauth2/v2.0/authorize",
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
 		"end_session_endpoint":                  front + "/oauth2/v2.0/logout",
 		"jwks_uri":                              base + "/discovery/v2.0/keys",
-		"userinfo_endpoint":                     s.GraphURL() + "/oidc/userinfo",
+		"userinfo_endpoint":                     s.URL + "/oidc/userinfo",
 		"response_types_supported":              []string{"code"},
-		"response_modes_supported":              []string{"query"},
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"code_challenge_methods_supported":      []string{"plain", "S256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "name", "nonce", "oid", "preferred_username", "tid", "ver", "acrs"},
-		"tenant_region_scope":                   "WW",
-		"cloud_instance_name":                   "microsoftonline.com",
-		"request_uri_parameter_supported":       false,
+		"claims_supported": []string{"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+			"msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver",
+			"at_hash", "c_hash", "email"},
+		"http_logout_supported":           true,
+		"frontchannel_logout_supported":   true,
+		"tenant_region_scope":             "WW",
+		"cloud_instance_name":             "microsoftonline.com",
+		"cloud_graph_host_name":           "graph.windows.net",
+		"msgraph_host":                    "graph.microsoft.com",
+		"request_uri_parameter_supported": false,
 	})
 }
 
+// issuer is the v2.0 issuer of a tenant segment; "{tenantid}" for
+// organizations and common, as Entra's multi-tenant documents say.
+func (s *Server) issuer(seg tenantSeg) string {
+	tid := "{tenantid}"
+	if seg.Tenant != nil {
+		tid = seg.Tenant.ID
+	}
+	return s.URL + "/" + tid + "/v2.0"
+}
+
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.key.JWKS())
+	s.mu.Lock()
+	seg, e := s.resolveTenant(r.PathValue("tenant"))
+	s.mu.Unlock()
+	if e != nil {
+		e.Error = "invalid_tenant"
+		s.writeTokenError(w, r, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.key.jwks(s.issuer(seg)))
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

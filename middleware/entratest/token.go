@@ -18,11 +18,25 @@ import (
 // The emulator does the same, so replicas racing on one token both succeed.
 type refreshToken struct {
 	ClientID, UserOID, TenantID string
+	Scope                       string // the scopes of the grant that issued it, used when a refresh sends none
 	Acrs                        []string
 	Expires                     time.Time
 }
 
 const refreshLifetime = 90 * 24 * time.Hour
+
+// maxRefreshTokens bounds the refresh tokens held; beyond it they are all
+// dropped (their users sign in again), which keeps memory bounded.
+const maxRefreshTokens = 1 << 20
+
+// refreshTokensPerGrant is how many of a grant's newest refresh tokens stay
+// redeemable. Entra does not revoke a refresh token when it is used; the
+// emulator keeps the newest few, which covers a client retrying with the
+// token it just used.
+const refreshTokensPerGrant = 8
+
+// rtGrant names the user and client a refresh token was issued to.
+type rtGrant struct{ user, client string }
 
 // handleToken serves /{tenant}/oauth2/v2.0/token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -86,6 +100,9 @@ func (s *Server) tokenGrant(r *http.Request, tenant string, form url.Values) (*t
 	if e != nil {
 		return nil, e
 	}
+	if grant != "client_credentials" && seg.Tenant == nil && !a.MultiTenant {
+		return nil, errSingleTenantAtCommon(a)
+	}
 	switch grant {
 	case "authorization_code":
 		return s.redeemCode(seg, a, form)
@@ -98,7 +115,9 @@ func (s *Server) tokenGrant(r *http.Request, tenant string, form url.Values) (*t
 }
 
 // authenticateClient checks client_id and the secret (client_secret_post or
-// client_secret_basic). Apps without secrets are public clients.
+// client_secret_basic). Apps without secrets are public clients, which must
+// not send one (AADSTS700025). A confidential client's request with an Origin
+// header comes from a browser, which Entra refuses (AADSTS9002326).
 func (s *Server) authenticateClient(r *http.Request, form url.Values, tenant, grant string) (*App, *entraError) {
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	if bu, bp, ok := r.BasicAuth(); ok {
@@ -111,8 +130,14 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values, tenant, gr
 	if a == nil {
 		return nil, errUnknownClient(id, tenant)
 	}
-	if len(a.Secrets) == 0 && grant != "client_credentials" {
+	public := a.PublicClient || len(a.Secrets) == 0
+	switch {
+	case public && secret != "":
+		return nil, errPublicClientSecret()
+	case public && grant != "client_credentials":
 		return a, nil
+	case r.Header.Get("Origin") != "":
+		return nil, errCrossOrigin(r.Header.Get("Origin"))
 	}
 	if secret == "" {
 		return nil, errNoSecret()
@@ -140,7 +165,10 @@ func unescape(v string) string {
 	return u
 }
 
-// redeemCode implements grant_type=authorization_code. Caller holds s.mu.
+// redeemCode implements grant_type=authorization_code. A request error
+// (a missing parameter) leaves the code usable, so a client can retry; any
+// other failure uses it up. scope is optional: without it the tokens are for
+// the scopes of the authorize request. Caller holds s.mu.
 func (s *Server) redeemCode(seg tenantSeg, a *App, form url.Values) (*tokenResponse, *entraError) {
 	code := form.Get("code")
 	if code == "" {
@@ -155,18 +183,36 @@ func (s *Server) redeemCode(seg tenantSeg, a *App, form url.Values) (*tokenRespo
 	case c.Used:
 		return nil, errCodeRedeemed()
 	}
+	e := checkRedemption(c, form)
+	if e != nil && e.Error == "invalid_request" {
+		return nil, e
+	}
 	c.Used = true
+	if e != nil {
+		return nil, e
+	}
 	if s.clock().After(c.Expires) {
 		return nil, errExpired()
-	}
-	if e := checkRedemption(c, form); e != nil {
-		return nil, e
 	}
 	u := s.user(c.UserOID)
 	if u == nil || !seg.allows(u) {
 		return nil, newErr(400, "invalid_grant", 700005, "Provided Authorization Code is intended to use against other tenant, thus rejected.")
 	}
-	return s.userTokens(a, u, form.Get("scope"), c.Acrs, c.Nonce)
+	cr, e := parseClaims(form.Get("claims"))
+	if e != nil {
+		return nil, e
+	}
+	return s.userTokens(a, u, issue{scope: orDefault(form.Get("scope"), refsScope(c.Refs)), acrs: c.Acrs,
+		caps: append(slices.Clone(c.Caps), cr.caps...), nonce: c.Nonce, clientInfo: form.Get("client_info") == "1"})
+}
+
+// refsScope is a scope parameter naming refs as they were requested.
+func refsScope(refs []scopeRef) string {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, r.Raw)
+	}
+	return strings.Join(out, " ")
 }
 
 // checkRedemption checks redirect_uri and the PKCE verifier against the code.
@@ -196,7 +242,11 @@ func checkRedemption(c *authCode, form url.Values) *entraError {
 	return nil
 }
 
-// redeemRefresh implements grant_type=refresh_token. Caller holds s.mu.
+// redeemRefresh implements grant_type=refresh_token; scope is optional
+// (without it: the scopes of the grant that issued the token). When the
+// user's Conditional Access rule wants an authentication context the refresh
+// token lacks, or the request asks for one, the answer is
+// interaction_required with the claims to send to authorize. Caller holds s.mu.
 func (s *Server) redeemRefresh(seg tenantSeg, a *App, form url.Values) (*tokenResponse, *entraError) {
 	raw := form.Get("refresh_token")
 	if raw == "" {
@@ -213,18 +263,18 @@ func (s *Server) redeemRefresh(seg tenantSeg, a *App, form url.Values) (*tokenRe
 	if u == nil || !seg.allows(u) {
 		return nil, errBadGrant()
 	}
-	acrs, e := parseClaimsAcrs(form.Get("claims"))
+	cr, e := parseClaims(form.Get("claims"))
 	if e != nil {
 		return nil, e
 	}
-	if len(missing(acrs, rt.Acrs)) > 0 {
-		// A claims challenge cannot be met silently. interaction_required at the
-		// token endpoint is documented ("an additional authentication step is
-		// required", https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#error-codes-for-token-endpoint-errors);
-		// the code 50076 (MFA required) is guessed.
-		return nil, newErr(400, "interaction_required", 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", GraphAppID)
+	if m := missing(cr.acrs, rt.Acrs); len(m) > 0 {
+		return nil, errClaimsChallenge(challengeJSON(m[0]))
 	}
-	return s.userTokens(a, u, form.Get("scope"), rt.Acrs, "")
+	if want, on := s.st.ca[strings.ToLower(u.ObjectID)]; on && !slices.Contains(rt.Acrs, want) {
+		return nil, errClaimsChallenge(challengeJSON(want))
+	}
+	return s.userTokens(a, u, issue{scope: orDefault(form.Get("scope"), rt.Scope), acrs: rt.Acrs, caps: cr.caps,
+		clientInfo: form.Get("client_info") == "1"})
 }
 
 // clientCredentials implements grant_type=client_credentials: scope must be

@@ -89,6 +89,14 @@ func TestTokenErrors(t *testing.T) {
 		{"no secret", "", func(t *testing.T, e *env) url.Values {
 			return url.Values{"grant_type": {"client_credentials"}, "client_id": {e.app.ClientID}, "scope": {"https://graph.microsoft.com/.default"}}
 		}, 401, "invalid_client", 7000218, ""},
+		// AADSTS700025 (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
+		{"public client sends a secret", "", func(t *testing.T, e *env) url.Values {
+			pub := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, PublicClient: true, RedirectURIs: []string{e.redirect}})
+			return url.Values{"grant_type": {"refresh_token"}, "client_id": {pub.ClientID}, "client_secret": {"x"}, "refresh_token": {"1.Rx"}}
+		}, 401, "invalid_client", 700025, ""},
+		{"single-tenant app at organizations", "organizations", func(t *testing.T, e *env) url.Values {
+			return e.refreshForm(e.refreshToken(t), "User.Read")
+		}, 400, "invalid_request", 50194, ""},
 		{"code reused", "", func(t *testing.T, e *env) url.Values {
 			code, v := e.getCode(t, e.user.UPN, "User.Read")
 			if st, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, "User.Read")); st != 200 {
@@ -139,7 +147,7 @@ func TestTokenErrors(t *testing.T) {
 			f := e.refreshForm(e.refreshToken(t), "User.Read")
 			f.Set("claims", `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`)
 			return f
-		}, 400, "interaction_required", 50076, ""},
+		}, 400, "interaction_required", 50076, "basic_action"},
 		{"two resources", "", func(t *testing.T, e *env) url.Values {
 			api := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, ExposedScopes: []entratest.Permission{{Value: "read", Description: "Read"}}})
 			return e.refreshForm(e.refreshToken(t), "User.Read api://"+api.ClientID+"/read")

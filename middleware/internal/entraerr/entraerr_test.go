@@ -28,6 +28,9 @@ func TestClassify(t *testing.T) {
 		{"consent required", callErr(400, `{"error":"invalid_grant","error_description":"AADSTS65001: The user or administrator has not consented.\r\nTrace ID: x","error_codes":[65001],"suberror":"consent_required"}`), NeedsUser, 65001},
 		{"mfa", callErr(400, `{"error":"invalid_grant","error_codes":[50076]}`), NeedsUser, 50076},
 		{"interaction", callErr(400, `{"error":"interaction_required","error_description":"AADSTS50079: x"}`), NeedsUser, 50079},
+		// prompt=none with several accounts signed in and no hint to pick one
+		// (https://learn.microsoft.com/entra/identity-platform/msal-js-sso#without-user-hint).
+		{"account to pick", callErr(400, `{"error":"interaction_required","error_codes":[16000]}`), NeedsUser, 16000},
 		{"code in text only", callErr(400, `{"error":"invalid_request","error_description":"AADSTS70000: bad"}`), NeedsUser, 70000},
 		{"bad client", callErr(401, `{"error":"invalid_client","error_codes":[7000215]}`), Unavailable, 7000215},
 		{"server 500", callErr(500, `{"error":"server_error","error_codes":[90033]}`), Unavailable, 90033},

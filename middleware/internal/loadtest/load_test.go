@@ -75,7 +75,7 @@ func newSystem(t *testing.T, redisURL string) *system {
 		s.replicas[i].StartTLS()
 		t.Cleanup(s.replicas[i].Close)
 	}
-	s.app = s.idp.AddApp(entratest.App{DisplayName: "Load", HomeTenantID: s.tenant.ID, Secrets: []string{secret},
+	s.app = s.idp.AddApp(entratest.App{DisplayName: "Load", HomeTenantID: s.tenant.ID, MultiTenant: true, Secrets: []string{secret},
 		RedirectURIs: []string{s.replicas[0].URL + "/auth/callback"}})
 	prefix := "loadtest:" + rand.Text() + ":"
 	for i := range s.mws {

@@ -53,7 +53,8 @@ func IsAdmin(rawIDToken string) bool {
 	return false
 }
 
-// Roles returns the roles claim of an access token.
+// Roles returns the roles claim of an app-only access token the app got
+// itself (client credentials), v1.0 or v2.0; the signature is not checked.
 func Roles(rawAccessToken string) ([]string, error) {
 	var c struct {
 		Roles []string `json:"roles"`

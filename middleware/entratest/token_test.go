@@ -1,0 +1,212 @@
+package entratest_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentry/consentry/middleware/entratest"
+)
+
+// TestScopeOptionalAtRedemptionAndRefresh: scope is optional at code
+// redemption and at refresh (golang.org/x/oauth2 sends none); without it the
+// tokens are for the scopes of the grant
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#redeem-a-code-for-an-access-token).
+func TestScopeOptionalAtRedemptionAndRefresh(t *testing.T) {
+	e := newEnv(t)
+	code, v := e.getCode(t, e.user.UPN, "openid offline_access User.Read")
+	form := e.codeForm(code, v, "")
+	form.Del("scope")
+	st, m := e.postToken(t, e.tenant.ID, form)
+	if st != 200 || claimsOf(t, m["access_token"].(string))["scp"] != "User.Read openid" || m["refresh_token"] == nil || m["id_token"] == nil {
+		t.Fatalf("redeem without scope: %d %v", st, m)
+	}
+	rf := e.refreshForm(m["refresh_token"].(string), "")
+	rf.Del("scope")
+	if st, m = e.postToken(t, e.tenant.ID, rf); st != 200 || claimsOf(t, m["access_token"].(string))["scp"] != "User.Read openid" {
+		t.Fatalf("refresh without scope: %d %v", st, m)
+	}
+}
+
+// TestRequestErrorKeepsCode: a redemption that fails on a request error (a
+// missing parameter) leaves the code usable, so x/oauth2's retry is not met
+// by AADSTS54005; a grant error (a wrong verifier) uses it up.
+func TestRequestErrorKeepsCode(t *testing.T) {
+	e := newEnv(t)
+	code, v := e.getCode(t, e.user.UPN, "User.Read")
+	bad := e.codeForm(code, v, "User.Read")
+	bad.Del("code_verifier")
+	if st, m := e.postToken(t, e.tenant.ID, bad); st != 400 || m["error"] != "invalid_request" {
+		t.Fatalf("missing verifier: %d %v", st, m)
+	}
+	if st, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, "User.Read")); st != 200 {
+		t.Fatalf("retry after a request error: %d %v", st, m)
+	}
+	code, _ = e.getCode(t, e.user.UPN, "User.Read")
+	e.postToken(t, e.tenant.ID, e.codeForm(code, strings.Repeat("w", 50), "User.Read"))
+	if _, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, "User.Read")); m["error_codes"].([]any)[0] != float64(54005) {
+		t.Fatalf("after a grant error the code must be used up: %v", m)
+	}
+}
+
+// TestClientInfoOnlyWhenRequested: client_info comes back only for
+// client_info=1, which MSAL sends to build its home account id.
+func TestClientInfoOnlyWhenRequested(t *testing.T) {
+	e := newEnv(t)
+	for _, ask := range []bool{false, true} {
+		code, v := e.getCode(t, e.user.UPN, "openid User.Read")
+		form := e.codeForm(code, v, "openid User.Read")
+		if ask {
+			form.Set("client_info", "1")
+		}
+		_, m := e.postToken(t, e.tenant.ID, form)
+		if _, got := m["client_info"]; got != ask {
+			t.Fatalf("client_info=%v: response %v", ask, m)
+		}
+	}
+}
+
+// TestAccessTokenLifetime: Entra's default access token lifetime is "a
+// random value ranging between 60-90 minutes"
+// (https://learn.microsoft.com/entra/identity-platform/configurable-token-lifetimes#access-tokens);
+// the emulator draws it from its clock and the grant, so a test repeats exactly.
+func TestAccessTokenLifetime(t *testing.T) {
+	lifetimes := func() []float64 {
+		e := newEnv(t)
+		var out []float64
+		for range 5 {
+			_, m := e.postToken(t, e.tenant.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {e.app.ClientID},
+				"client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}})
+			out = append(out, m["expires_in"].(float64))
+			e.clk.Advance(time.Second)
+		}
+		return out
+	}
+	first, again := lifetimes(), lifetimes()
+	distinct := map[float64]bool{}
+	for i, s := range first {
+		if s < 3600 || s > 5400 || s != again[i] {
+			t.Fatalf("expires_in %v then %v: want 3600-5400, the same for the same clock", first, again)
+		}
+		distinct[s] = true
+	}
+	if len(distinct) < 2 {
+		t.Fatalf("expires_in %v: want it to vary", first)
+	}
+}
+
+// TestTokenClaimsShape: id_tokens carry aio and rh
+// (https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference);
+// an app-only token's oid is a GUID, the service principal's object id
+// (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
+func TestTokenClaimsShape(t *testing.T) {
+	e := newEnv(t)
+	code, v := e.getCode(t, e.user.UPN, "openid User.Read")
+	_, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, "openid User.Read"))
+	id := claimsOf(t, m["id_token"].(string))
+	if id["aio"] == nil || id["rh"] == nil || id["ver"] != "2.0" {
+		t.Fatalf("id_token %v", id)
+	}
+	at := claimsOf(t, m["access_token"].(string))
+	if at["ver"] != "1.0" || at["appid"] != e.app.ClientID || at["iss"] != "https://sts.windows.net/"+e.tenant.ID+"/" {
+		t.Fatalf("Graph access token %v, want v1.0", at)
+	}
+	_, m = e.postToken(t, e.tenant.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {e.app.ClientID},
+		"client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}})
+	guid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	if oid, _ := claimsOf(t, m["access_token"].(string))["oid"].(string); !guid.MatchString(oid) {
+		t.Fatalf("app token oid %q is not a GUID", oid)
+	}
+}
+
+// TestClaimsChallengeAtRefresh: when Conditional Access wants the user back,
+// the token endpoint answers interaction_required with the claims to pass to
+// the next authorize request and a suberror
+// (https://learn.microsoft.com/entra/identity-platform/developer-guide-conditional-access-authentication-context).
+// A sign-in that does not pass those claims gets tokens that still fall short,
+// so an app that drops them loops; one that passes them is through.
+func TestClaimsChallengeAtRefresh(t *testing.T) {
+	e := newEnv(t)
+	rt := e.refreshToken(t)
+	want := e.srv.RequireClaims(e.user.ObjectID)
+	st, m := e.postToken(t, e.tenant.ID, e.refreshForm(rt, "User.Read"))
+	if st != 400 || m["error"] != "interaction_required" || m["claims"] != want || m["suberror"] != "basic_action" {
+		t.Fatalf("refresh under a Conditional Access rule: %d %v", st, m)
+	}
+	for _, pass := range []bool{false, true} {
+		q := e.authorizeQuery("openid offline_access User.Read")
+		if pass {
+			q.Set("claims", m["claims"].(string))
+		}
+		page, err := e.browser(e.user.UPN, entratest.Accept).Get(e.authorizeURL(e.tenant.ID, q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, tok := e.postToken(t, e.tenant.ID, e.codeForm(page.URL.Query().Get("code"), "", "openid offline_access User.Read"))
+		st, _ := e.postToken(t, e.tenant.ID, e.refreshForm(tok["refresh_token"].(string), "User.Read"))
+		if want := map[bool]int{false: 400, true: 200}[pass]; st != want {
+			t.Fatalf("claims passed %v: refresh %d, want %d", pass, st, want)
+		}
+	}
+}
+
+// TestCrossOriginTokenRequest: a confidential client's token request with an
+// Origin header (from a browser) is refused with AADSTS9002326 (error code
+// reference: https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
+func TestCrossOriginTokenRequest(t *testing.T) {
+	e := newEnv(t)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.app.ClientID}, "client_secret": {secret},
+		"scope": {"https://graph.microsoft.com/.default"}}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.Authority(e.tenant.ID)+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://app.example")
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error string `json:"error"`
+		Codes []int  `json:"error_codes"`
+	}
+	if err := jsonDecode(resp, &body); err != nil || resp.StatusCode != 400 || body.Error != "invalid_request" || body.Codes[0] != 9002326 {
+		t.Fatalf("got %d %+v %v", resp.StatusCode, body, err)
+	}
+}
+
+// TestRefreshTokensPerGrant: Entra keeps a used refresh token valid; the
+// emulator keeps a grant's newest eight, so memory follows the directory and
+// not the number of refreshes, and a busy user never costs another user
+// theirs.
+func TestRefreshTokensPerGrant(t *testing.T) {
+	e := newEnv(t)
+	code, v := e.getCode(t, e.admin.UPN, "openid offline_access User.Read")
+	_, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, "openid offline_access User.Read"))
+	other, _ := m["refresh_token"].(string)
+	first := e.refreshToken(t)
+	rt := first
+	for i := range 8 {
+		st, m := e.postToken(t, e.tenant.ID, e.refreshForm(rt, "User.Read offline_access"))
+		if st != 200 {
+			t.Fatalf("refresh %d: %d %v", i, st, m)
+		}
+		if i == 0 {
+			if st, _ := e.postToken(t, e.tenant.ID, e.refreshForm(first, "User.Read")); st != 200 {
+				t.Fatalf("a just-used refresh token: %d, want it still valid", st)
+			}
+		}
+		rt = m["refresh_token"].(string)
+	}
+	if st, m := e.postToken(t, e.tenant.ID, e.refreshForm(first, "User.Read")); st != 400 || m["error"] != "invalid_grant" {
+		t.Fatalf("a grant's ninth-newest refresh token: %d %v, want invalid_grant", st, m)
+	}
+	if st, m := e.postToken(t, e.tenant.ID, e.refreshForm(rt, "User.Read offline_access")); st != 200 {
+		t.Fatalf("the newest refresh token: %d %v", st, m)
+	}
+	if st, m := e.postToken(t, e.tenant.ID, e.refreshForm(other, "User.Read")); other == "" || st != 200 {
+		t.Fatalf("another user's refresh token: %d %v", st, m)
+	}
+}
