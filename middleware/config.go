@@ -110,6 +110,10 @@ type Config struct {
 	// Against entratest use its Server.Client(). The middleware uses a copy
 	// whose answers are cut at 1 MiB (a token answer is a few KiB).
 	HTTPClient *http.Client
+	// GraphURL is Microsoft Graph's base URL, without /v1.0, which
+	// ConsentStatus and UnlistedScopes read. Default DefaultGraphURL; against
+	// entratest use its Server.URL.
+	GraphURL string
 	// DisableInstanceDiscovery turns off MSAL's authority validation, for
 	// private clouds and the entratest emulator.
 	DisableInstanceDiscovery bool

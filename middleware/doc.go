@@ -58,7 +58,10 @@
 //	logs.go                   what routine round trips log (DEBUG), scopes in one casing
 //
 // Beside the request path: apptoken.go (app-only tokens), claims.go (an
-// API's claims challenge: Transport, Client, Challenge), signout.go.
+// API's claims challenge: Transport, Client, Challenge), signout.go,
+// consentstatus.go (what a tenant granted against what routes declare),
+// registration.go (the startup check UnlistedScopes), graphdirectory.go
+// (reading service principals and grants through Graph).
 // Protocol details live under internal/: entraerr (every Entra error code),
 // scope (scope spellings, resources, a route's scope set), protocol (PKCE,
 // authorize parameters, JWT claims, bearer challenges), sealed
@@ -178,6 +181,17 @@
 // receive them (without it, Graph keeps accepting the token until it expires).
 // AppToken retries Entra faults (5xx, timeouts) like silent refreshes; after
 // Close, AppToken, Client and Transport fail with ErrClosed.
+//
+// Consent status. ConsentStatus reads, through Graph with the app's own
+// token, a tenant's oAuth2PermissionGrants and says for every permission the
+// routes declare whether it is granted tenant-wide, by some users only, or
+// missing, and whether it needs an administrator (and, from the app's
+// appRoleAssignments, which Config.ConnectRoles are granted); AdminConsentURLs asks an
+// administrator for exactly the missing ones. UnlistedScopes, run once at
+// startup, names declared permissions the app registration does not list
+// (admin consent to /.default does not cover them). Both need the Graph
+// application permission Directory.Read.All (ReadGrantsPermission); without
+// it they return a *ConsentStatusError (ErrGrantsUnreadable).
 //
 // Sign-out. AuthHandler signs out only requests from the app's own pages
 // (Sec-Fetch-Site same-origin or none, else an Origin or Referer on
