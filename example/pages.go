@@ -32,8 +32,9 @@ type site struct {
 	emulator *entratest.Server      // nil on the real Entra ID
 	clientID string
 	log      *slog.Logger
-	secure   bool     // the app's public URL is https: cookies are Secure
-	flash    *flashes // one-time notices after a redirect
+	secure   bool                                         // the app's public URL is https: cookies are Secure
+	flash    *flashes                                     // one-time notices after a redirect
+	isAdmin  func(*http.Request, middleware.Account) bool // nil: unknown (the real Entra ID)
 }
 
 // view is what every page template gets.
@@ -46,7 +47,7 @@ type view struct {
 }
 
 func loadPages() (map[string]*template.Template, error) {
-	names := []string{"home", "profile", "mail", "compose", "directory", "connect", "scopes", "adminneeded", "error", "builtin"}
+	names := []string{"home", "profile", "mail", "compose", "directory", "connect", "scopes", "permissions", "adminneeded", "error", "builtin"}
 	pages := make(map[string]*template.Template, len(names))
 	for _, name := range names {
 		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -307,5 +308,5 @@ func newSite(idp *identity, publicURL string, log *slog.Logger) (*site, error) {
 	}
 	secure := u.Scheme == "https"
 	return &site{pages: pages, graph: &graph{base: idp.GraphURL}, emulator: idp.Emulator, clientID: idp.ClientID,
-		log: log, secure: secure, flash: &flashes{secure: secure}}, nil
+		log: log, secure: secure, flash: &flashes{secure: secure}, isAdmin: idp.IsAdmin}, nil
 }

@@ -26,6 +26,11 @@ import (
 //	GET  /auth/resume?id=...                            re-post a form kept across consent (see Require)
 //	GET  /auth/resume.js, /auth/consentry.css           the resume page's script, the built-in pages' style
 //
+// The scope parameters of signin and adminconsent may name only scopes that
+// routes declared (Require, RequireAdmin) or Config.ConnectScopes; others get
+// a 400 page, so a link cannot ask users or administrators for permissions
+// the app never uses.
+//
 // Mount it on the directory, e.g. mux.Handle("/auth/", mw.AuthHandler());
 // any other path under it answers 404. It matches the paths as browsers send
 // them, so it works behind http.StripPrefix, chi's Mount and gorilla/mux
@@ -77,8 +82,11 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 	var scopes []string
 	if s := strings.Fields(strings.Join(q["scope"], " ")); len(s) > 0 {
 		clean, _, err := scope.Route(s)
+		if err == nil {
+			err = m.declared.check(clean)
+		}
 		if err != nil {
-			m.fail(w, r, fmt.Errorf("%w: scope parameter: %s", ErrInvalidRequest, err))
+			m.fail(w, r, fmt.Errorf("%w: scope parameter: %w", ErrInvalidRequest, err))
 			return
 		}
 		scopes = clean

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -139,15 +140,15 @@ func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Ac
 		opts = append(opts, confidential.WithClaims(f.Claims))
 	}
 	var ar confidential.AuthResult
-	err := m.clients.with(ctx, func(c confidential.Client) (err error) {
+	err := m.clients.withShare(ctx, attemptTimeout, func(ctx context.Context, c confidential.Client) (err error) {
 		ar, err = c.AcquireTokenByAuthCode(ctx, code, m.cfg.RedirectURL, scopes, opts...)
 		return err
 	})
 	if err != nil {
 		return Account{}, ar, m.redeemError(f, err)
 	}
-	if err := protocol.CheckNonce(ar.IDToken.RawToken, f.Nonce); err != nil {
-		return Account{}, ar, fmt.Errorf("%w: %w", ErrSignInFailed, err)
+	if err := m.verifyIDToken(ctx, ar.IDToken.RawToken, f.Nonce, ar.Account.HomeAccountID); err != nil {
+		return Account{}, ar, err
 	}
 	acct := Account{
 		HomeAccountID: ar.Account.HomeAccountID, Username: ar.Account.PreferredUsername,

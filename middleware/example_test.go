@@ -264,6 +264,60 @@ func ExampleMiddleware_ConnectURL() {
 	// /auth/connect?redirect=%2Fwelcome
 }
 
+// Show an administrator what their tenant has granted against what the
+// routes declare, and the link that grants exactly what is missing. The app
+// needs the Microsoft Graph application permission Directory.Read.All in
+// the tenant; without it the error says so.
+func ExampleMiddleware_ConsentStatus() {
+	idp := entratest.NewServer()
+	defer idp.Close()
+	tenant := idp.AddTenant(entratest.Tenant{Domain: "contoso.example"})
+	user := idp.AddUser(entratest.User{TenantID: tenant.ID, UPN: "adele@contoso.example"})
+	reg := idp.AddApp(entratest.App{HomeTenantID: tenant.ID, MultiTenant: true, Secrets: []string{"secret"},
+		RedirectURIs: []string{"https://app.example/auth/callback"}})
+	idp.GrantDelegated(tenant.ID, reg.ClientID, "", "User.Read")            // an admin, for everyone
+	idp.GrantDelegated(tenant.ID, reg.ClientID, user.ObjectID, "Mail.Read") // one user, for herself
+
+	cred, _ := confidential.NewCredFromSecret("secret")
+	mw, err := middleware.New(middleware.Config{
+		Authority: idp.Authority("organizations"), ClientID: reg.ClientID, Credential: cred,
+		RedirectURL: "https://app.example/auth/callback",
+		SessionKeys: [][]byte{[]byte("an example 32-byte hash key!!!!!"), []byte("an example 32-byte block key!!!!")},
+		HTTPClient:  idp.Client(), DisableInstanceDiscovery: true, GraphURL: idp.URL, // the emulator
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	page := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	mux.Handle("GET /profile", mw.Require("User.Read")(page))
+	mux.Handle("GET /mail", mw.Require("Mail.Read")(page))
+	mux.Handle("GET /calendar", mw.Require("Calendars.Read")(page))
+
+	_, err = mw.ConsentStatus(context.Background(), tenant.ID)
+	var cse *middleware.ConsentStatusError
+	if errors.As(err, &cse) {
+		fmt.Println("grant the app", cse.Permission)
+	}
+	idp.GrantAppRoles(tenant.ID, reg.ClientID, cse.Permission) // the tenant's admin does so
+
+	st, err := mw.ConsentStatus(context.Background(), tenant.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range st.Permissions {
+		fmt.Printf("%s: %s\n", p.Scope, p.Consent)
+	}
+	fmt.Println(len(st.AdminConsentURLs("/permissions")), "link to approve", len(st.Missing()), "permissions")
+	// Output:
+	// grant the app Directory.Read.All
+	// Calendars.Read: missing
+	// Mail.Read: some users
+	// User.Read: tenant-wide
+	// 1 link to approve 2 permissions
+}
+
 // Get tokens inside a handler, for any scopes and several resources: when one
 // needs consent, Challenge sends a browser to Entra for just those scopes and
 // back to this request (a script gets 401 JSON instead).

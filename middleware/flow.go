@@ -34,6 +34,7 @@ type flowRequest struct {
 // and redirects the browser to Entra's authorize or admin-consent endpoint.
 // The loop guard runs first; a kept request is stored with the flow.
 func (m *Middleware) startFlow(w http.ResponseWriter, r *http.Request, sess *session, fr flowRequest) {
+	r = r.WithContext(flowWriterContext(r.Context(), sess.account.HomeAccountID != ""))
 	ctx := r.Context()
 	n, err := m.checkAttempts(ctx, sess.bindingID(), fr)
 	if err != nil {
@@ -119,7 +120,7 @@ func (m *Middleware) dropPending(ctx context.Context, dropped []string) {
 // done.
 
 // flowCookieName is the name of the flow cookie of the flow whose id is id.
-func (m *Middleware) flowCookieName(id string) string { return m.cfg.SessionName + "_f_" + id }
+func (m *Middleware) flowCookieName(id string) string { return m.cfg.flowCookieBase + "_f_" + id }
 
 // flowProof is the value of f's flow cookie: a hash of its binding id and
 // state, so the cookie reveals neither and fits no other flow.
@@ -135,7 +136,7 @@ func (m *Middleware) setFlowCookie(w http.ResponseWriter, f *flowstore.Flow) {
 
 func (m *Middleware) flowCookie(id, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
-		Name: m.flowCookieName(id), Value: value, Path: m.cfg.authPaths.callback, MaxAge: maxAge,
+		Name: m.flowCookieName(id), Value: value, Path: m.flowCookiePath(), MaxAge: maxAge,
 		HttpOnly: true, Secure: m.cfg.redirect.Scheme == "https", SameSite: http.SameSiteLaxMode,
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"github.com/consentry/consentry/middleware/internal/protocol"
 )
 
-// idClaims are the ID token claims Account carries.
-type idClaims struct {
+// accountClaims are the ID token claims Account carries.
+type accountClaims struct {
 	OID    string   `json:"oid"`
 	TID    string   `json:"tid"`
 	Email  string   `json:"email"`
@@ -16,11 +16,10 @@ type idClaims struct {
 	WIDs   []string `json:"wids"`
 }
 
-// withIDClaims returns acct with the claims of the ID token raw, which came
-// straight from the token endpoint over TLS (its signature is not checked
-// again, as for the nonce).
+// withIDClaims returns acct with the claims of the ID token raw, which the
+// callback verified first (signature, issuer, audience, nonce).
 func withIDClaims(acct Account, raw string) (Account, error) {
-	var c idClaims
+	var c accountClaims
 	var all map[string]any
 	if err := protocol.Claims(raw, &c); err != nil {
 		return acct, fmt.Errorf("%w: the ID token: %w", ErrSignInFailed, err)

@@ -77,6 +77,7 @@ func (m *Middleware) protect(name string, scopes []string, admin bool) func(http
 		panic("middleware: " + name + ": " + err.Error())
 	}
 	rt := &route{scopes: clean, key: key, id: m.routes.id(key), admin: admin}
+	m.declared.add(clean)
 	return func(next http.Handler) http.Handler {
 		if next == nil {
 			panic("middleware: " + name + "(...) applied to a nil handler")
@@ -268,6 +269,7 @@ func (m *Middleware) interactive(w http.ResponseWriter, r *http.Request, rt *rou
 	sess := m.loadSession(r)
 	fr := flowRequest{scopes: rt.scopes, returnURL: ret, admin: rt.admin, claims: claims}
 	if needsKeeping(r) {
+		m.boundBodyRead(w)
 		k, err := m.readKept(r, sess)
 		if err != nil {
 			m.fail(w, r, err)

@@ -64,6 +64,12 @@ func newCookieStore(s *settings) *sessions.CookieStore {
 // loadSession returns r's session. A missing, expired or tampered cookie is an
 // empty session: the user is simply not signed in.
 func (m *Middleware) loadSession(r *http.Request) *session {
+	s, _ := m.readSession(r)
+	return s
+}
+
+// readSession is loadSession that also returns why a cookie was ignored.
+func (m *Middleware) readSession(r *http.Request) (*session, error) {
 	raw, err := m.sessions.Get(r, m.cfg.SessionName)
 	if err != nil {
 		m.log.DebugContext(r.Context(), "middleware: session cookie ignored", "err", err)
@@ -72,7 +78,7 @@ func (m *Middleware) loadSession(r *http.Request) *session {
 		raw = sessions.NewSession(m.sessions, m.cfg.SessionName)
 	}
 	str := func(k string) string { v, _ := raw.Values[k].(string); return v }
-	return &session{
+	s := &session{
 		raw: raw,
 		account: Account{
 			HomeAccountID: str(keyAccount), Username: str(keyUsername),
@@ -83,6 +89,10 @@ func (m *Middleware) loadSession(r *http.Request) *session {
 		pending: strings.Fields(str(keyPending)),
 		admin:   str(keyAdmin) == "1",
 	}
+	if rerr := m.dropIfRevoked(r.Context(), s); err == nil {
+		err = rerr
+	}
+	return s, err
 }
 
 // Account returns the account signed in on r's session, on any route: use it
@@ -117,7 +127,11 @@ func (m *Middleware) sessionAccountFrom(r *http.Request) (acct Account, until ti
 	if e, ok := m.memo.Get(c.Value, 0, now.UnixNano()); ok {
 		return e.acct, e.until, c.Value
 	}
-	acct, until = m.loadSession(r).account, now.Add(memoTTL)
+	sess, err := m.readSession(r)
+	acct, until = sess.account, now.Add(memoTTL)
+	if !memoizable(sess, err) {
+		return acct, until, ""
+	}
 	m.memoize(c.Value, acct, until)
 	return acct, until, c.Value
 }

@@ -79,6 +79,7 @@ func (m *Middleware) tokenRoute(scopes []string) (*route, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: token scopes: %s", ErrInvalidRequest, err)
 	}
+	m.declared.add(clean) // the app asks for them: its sign-in links may too
 	rt, _ := m.tokenRts.LoadOrStore(spelled, &route{scopes: clean, key: key, id: m.routes.id(key)})
 	return rt.(*route), nil
 }

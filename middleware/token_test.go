@@ -181,6 +181,16 @@ func TestTokenErrors(t *testing.T) {
 		!strings.Contains(w.Body.String(), `"scopes":["Calendars.Read"]`) {
 		t.Errorf("script: %d %s, want 401 JSON naming Calendars.Read", w.Code, w.Body)
 	}
+	// A scope only Token asks for (no route declares it): its sign-in link works.
+	_, err = a.mw.Token(r, a.apiScope)
+	if !errors.As(err, &ce) {
+		t.Fatalf("api scope: %v", err)
+	}
+	w := httptest.NewRecorder()
+	a.mw.AuthHandler().ServeHTTP(w, httptest.NewRequest("GET", e.srv.URL+ce.URL, nil))
+	if w.Code != http.StatusFound {
+		t.Errorf("the sign-in link for %s answered %d, want 302 to Entra: %s", a.apiScope, w.Code, w.Body)
+	}
 	if a.mw.Challenge(httptest.NewRecorder(), r, errors.New("other")) {
 		t.Error("Challenge took an unrelated error")
 	}

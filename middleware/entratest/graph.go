@@ -10,12 +10,13 @@ import (
 
 // graphCaller is a validated bearer token.
 type graphCaller struct {
-	User  *User // nil for app tokens
-	Scp   []string
-	Roles []string
-	Acrs  []string
-	Caps  []string // xms_cc
-	AppID string   // the client the token was issued to
+	User     *User // nil for app tokens
+	Scp      []string
+	Roles    []string
+	Acrs     []string
+	Caps     []string // xms_cc
+	AppID    string   // the client the token was issued to
+	TenantID string   // the tid claim
 }
 
 // handleGraph serves the Graph-like API under /v1.0: it checks the bearer
@@ -24,6 +25,9 @@ type graphCaller struct {
 func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.graphAuth(w, r)
 	if !ok {
+		return
+	}
+	if s.serveDirectory(w, r, c, strings.TrimPrefix(r.URL.Path, "/v1.0/")) {
 		return
 	}
 	route := r.Method + " " + strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1.0"), "/")
@@ -117,7 +121,7 @@ func (s *Server) graphAuth(w http.ResponseWriter, r *http.Request) (*graphCaller
 
 func (s *Server) callerFrom(claims map[string]any) *graphCaller {
 	c := &graphCaller{Scp: strings.Fields(str(claims["scp"])), Roles: strs(claims["roles"]), Acrs: strs(claims["acrs"]),
-		Caps: strs(claims["xms_cc"]), AppID: str(claims["appid"])}
+		Caps: strs(claims["xms_cc"]), AppID: str(claims["appid"]), TenantID: str(claims["tid"])}
 	if str(claims["idtyp"]) == "app" {
 		return c
 	}

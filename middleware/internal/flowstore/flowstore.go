@@ -47,6 +47,12 @@ var (
 	ErrRefused  = errors.New("the pending sign-in belongs to another browser session")
 )
 
+// ClockSkew is how far behind the clock of the replica that takes a flow
+// may be of the one that started it: a flow seems created up to this much
+// in the future and is still taken. (A replica ahead sees flows older by
+// its lead, so they expire that much early by its clock.)
+const ClockSkew = 5 * time.Minute
+
 // Prefix starts every key this package writes.
 const Prefix = "consentry:flow:"
 
@@ -119,7 +125,7 @@ func (s *Store) TakeIf(ctx context.Context, state string, accept func(*Flow) boo
 		return nil, ErrExpired
 	}
 	f.State = state
-	if age := s.now().Sub(f.Created); age > s.ttl || age < -time.Minute {
+	if age := s.now().Sub(f.Created); age > s.ttl || age < -ClockSkew {
 		return nil, ErrExpired
 	}
 	return f, nil
