@@ -76,8 +76,9 @@ type CachedToken struct {
 // those of Replace: ErrUnavailable from the store, a *BlobError for an entry
 // that cannot be opened.
 //
-// Expiry is judged by the Cache's clock (WithClock), as MSAL judges it by
-// the real clock. The authority's host must be among its own aliases in
+// Expiry is judged by the real clock, as MSAL judges it, and by the Cache's
+// clock (WithClock): a token is returned only if both find it usable. The
+// authority's host must be among its own aliases in
 // MSAL's instance discovery, as Entra ID's hosts are (and any host with
 // instance discovery disabled); tokens cached under another alias are
 // left to MSAL.
@@ -94,7 +95,7 @@ func (c *Cache) AccessToken(ctx context.Context, q TokenQuery) (CachedToken, boo
 		return CachedToken{}, false, err
 	}
 	t, ok := msalcache.Find(plain, msalcache.Query{HomeAccountID: q.HomeAccountID, Environment: q.Authority.Host,
-		Realm: q.Authority.Tenant, ClientID: q.ClientID, Scopes: q.Scopes}, c.cfg.now())
+		Realm: q.Authority.Tenant, ClientID: q.ClientID, Scopes: q.Scopes}, msalcache.Between(c.cfg.now(), time.Now()))
 	if !ok {
 		return CachedToken{}, false, nil
 	}
