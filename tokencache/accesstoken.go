@@ -72,9 +72,10 @@ type CachedToken struct {
 // match (Entra grants every consented scope of a resource, so the tokens of
 // a user's scope sets often all match), MSAL returns one of them at random
 // if all are usable; AccessToken then returns the one expiring last, and
-// nothing if any is not usable. Errors are
-// those of Replace: ErrUnavailable from the store, a *BlobError for an entry
-// that cannot be opened.
+// nothing if any is not usable. Errors are ErrUnavailable from the store
+// and a *BlobError for an entry that cannot be opened, a corrupt one
+// (BlobError.Corrupt) included: Replace loads that one as empty, so a caller
+// that falls back to MSAL gets the sign-in that replaces it.
 //
 // Expiry is judged by the real clock, as MSAL judges it, and by the Cache's
 // clock (WithClock): a token is returned only if both find it usable. The
