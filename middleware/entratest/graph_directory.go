@@ -106,6 +106,10 @@ func (s *Server) serveDirectory(w http.ResponseWriter, r *http.Request, c *graph
 // serveDirectoryRoute serves an authorized directory request.
 func (s *Server) serveDirectoryRoute(w http.ResponseWriter, r *http.Request, c *graphCaller, t dirTarget) {
 	switch {
+	case t.set != "oauth2permissiongrants" && t.byAppID && !isGUID(t.key):
+		s.graphError(w, r, http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for object reference property 'appId'. Please ensure that this value has an appropriate syntax and length.")
+	case t.set != "oauth2permissiongrants" && !isGUID(t.key):
+		s.graphError(w, r, http.StatusBadRequest, "Request_BadRequest", "Invalid object identifier '"+t.key+"'.")
 	case t.set == "oauth2permissiongrants" && r.Method == http.MethodPost:
 		s.createGrant(w, r, c)
 	case t.set == "oauth2permissiongrants" && r.Method == http.MethodDelete:
@@ -125,6 +129,14 @@ func (s *Server) serveDirectoryRoute(w http.ResponseWriter, r *http.Request, c *
 	default:
 		s.serveServicePrincipal(w, r, c, t)
 	}
+}
+
+// isGUID reports whether key is a GUID: Graph answers 400 Request_BadRequest,
+// not 404, to a service principal or application addressed by anything else
+// (the message for an appId as quoted in
+// https://github.com/microsoftgraph/msgraph-sdk-python/issues/408).
+func isGUID(key string) bool {
+	return len(key) == 36 && isGUIDish(key) && key[8] == '-' && key[13] == '-' && key[18] == '-' && key[23] == '-'
 }
 
 // serveServicePrincipal serves a service principal and its grants and assignments.

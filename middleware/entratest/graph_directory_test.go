@@ -211,6 +211,11 @@ func TestDirectoryServicePrincipalShapes(t *testing.T) {
 	if status != http.StatusOK || len(rra) != 1 || !strings.Contains(raw, `"type":"Scope"`) || !strings.Contains(raw, `"type":"Role"`) {
 		t.Errorf("application: %d %s", status, raw)
 	}
-	status, m, raw = graphCall(t, e, tok, "GET", "/servicePrincipals(appId='"+strings.Repeat("0", 36)+"')", "")
+	status, m, raw = graphCall(t, e, tok, "GET", "/servicePrincipals(appId='00000000-0000-0000-0000-000000000000')", "")
 	checkGraphError(t, status, m, raw, http.StatusNotFound, "Request_ResourceNotFound")
+	for _, path := range []string{"/servicePrincipals(appId='orders.contoso.example')", "/servicePrincipals/orders/appRoleAssignments",
+		"/applications(appId='orders.contoso.example')"} {
+		status, m, raw = graphCall(t, e, tok, "GET", path, "")
+		checkGraphError(t, status, m, raw, http.StatusBadRequest, "Request_BadRequest") // not a GUID
+	}
 }
