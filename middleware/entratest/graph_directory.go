@@ -95,12 +95,26 @@ func (s *Server) serveDirectory(w http.ResponseWriter, r *http.Request, c *graph
 	switch {
 	case !ok:
 		s.graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment '"+path+"'.")
-	case !c.allowed(need) || c.User != nil && !c.User.Admin:
+	case (!c.allowed(need) || c.User != nil && !c.User.Admin) && !ownObject(r, c, t):
 		s.graphError(w, r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 	default:
 		s.serveDirectoryRoute(w, r, c, t)
 	}
 	return true
+}
+
+// ownObject reports whether an app-only caller reads its own service
+// principal or application, which it may without any permission
+// (https://learn.microsoft.com/graph/api/serviceprincipal-get,
+// https://learn.microsoft.com/graph/api/application-get).
+func ownObject(r *http.Request, c *graphCaller, t dirTarget) bool {
+	if c.User != nil || r.Method != http.MethodGet || t.nav != "" {
+		return false
+	}
+	if t.byAppID {
+		return strings.EqualFold(t.key, c.AppID)
+	}
+	return t.set == "serviceprincipals" && strings.EqualFold(t.key, spObjectID(c.TenantID, c.AppID))
 }
 
 // serveDirectoryRoute serves an authorized directory request.
