@@ -119,7 +119,10 @@ func routes(s *site, mw *middleware.Middleware) http.Handler {
 // serve runs the app until ctx ends (Ctrl-C), then shuts down gracefully.
 func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	var fresh freshConns
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track,
+	srv := &http.Server{Handler: h, ConnState: fresh.track,
+		// Full timeouts: slow or idle clients cannot hold connections open.
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 90 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -49,15 +50,30 @@ type Config struct {
 	// Share a Redis-backed Cache between replicas.
 	Cache *tokencache.Cache
 	// FlowStore holds what anonymous requests may write: pending sign-in
-	// flows, forms kept across consent and loop-guard counters, so they can
-	// never evict the token cache's entries. Default: the token cache's
-	// Store when it leaves the process (e.g. Redis: shared by replicas,
-	// every entry with a TTL of about FlowTTL); with an in-process token
-	// cache, a MemoryStore of this Middleware's own bounded to
-	// DefaultFlowStoreBytes (a flood of anonymous requests evicts other
-	// pending flows, never tokens). Replicas must share it, like Cache:
-	// Middlewares in one process that share an in-process Cache share flows
-	// only when given one FlowStore too.
+	// flows, forms kept across consent and loop-guard counters, every entry
+	// with a TTL of at most FlowTTL plus a minute. Replicas must share it,
+	// like Cache: Middlewares in one process that share an in-process Cache
+	// share flows only when given one FlowStore too. With an in-process
+	// token cache the default is a store of this Middleware's own bounded to
+	// DefaultFlowStoreBytes that admits rather than evicts: half for sessions
+	// with a signed-in user, a quarter for the flows and a quarter for the
+	// kept forms of sessions without one, each entry charged until its TTL
+	// ends. A flood of anonymous requests thus cancels no sign-in under way
+	// and no signed-in user's round trip; once its share is spent, new
+	// anonymous sign-ins get 503 until charges expire. With a token cache
+	// outside the process (Redis) give it a Redis server of its own (another
+	// redis-server, not another database number: databases share one
+	// maxmemory), e.g. redisstore.New(flowRDB), configured
+	//
+	//	maxmemory 256mb                # what a flood may take; about 1 KiB a flow, 16 KiB a kept form
+	//	maxmemory-policy allkeys-lru   # a flood evicts the oldest pending flows, never tokens
+	//
+	// and run the token Redis with maxmemory-policy noeviction (its
+	// partitions carry TTLs, so volatile-* policies evict them too). Default
+	// there: the token cache's Store, with a warning at New: anonymous
+	// requests then share the tokens' memory, and only noeviction keeps the
+	// tokens (new sign-ins fail with 503 while a flood fills the memory, for
+	// up to FlowTTL).
 	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
 	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=BasePath, Secure unless
@@ -70,7 +86,10 @@ type Config struct {
 	// app's own session (scs, a cookie of its own) instead of Sessions; see
 	// AppSession. Set Sessions or AppSession, not both.
 	AppSession AppSession
-	// SessionName is the session (cookie) name. Default "consentry".
+	// SessionName is the session (cookie) name. Default "consentry". Over
+	// https, with the default cookie store and BasePath "/", the cookie is
+	// named with the __Host- prefix ("__Host-consentry"); flow cookies carry
+	// it over https whatever the BasePath.
 	SessionName string
 	// SessionMaxAge is the lifetime of the default cookie session. Default 24h.
 	SessionMaxAge time.Duration
@@ -89,7 +108,8 @@ type Config struct {
 	BasePath string
 
 	// HTTPClient makes MSAL's calls to Entra. Default http.DefaultClient.
-	// Against entratest use its Server.Client().
+	// Against entratest use its Server.Client(). The middleware uses a copy
+	// whose answers are cut at 1 MiB (a token answer is a few KiB).
 	HTTPClient *http.Client
 	// GraphURL is Microsoft Graph's base URL, without /v1.0, which
 	// ConsentStatus and UnlistedScopes read. Default DefaultGraphURL; against
@@ -125,6 +145,17 @@ type Config struct {
 	// cache can miss tokens). Default 8.
 	TokenConcurrency int
 
+	// OnSignIn, when set, runs at every sign-in (and every consent round
+	// trip, which signs the user in again with a fresh ID token), after
+	// Entra's answer was checked and before the session records the user:
+	// create or update the app's own user record there (key it by
+	// Account.ObjectID and TenantID), keep Account.Groups or Claims if you
+	// need them (the session does not), or refuse the sign-in by returning
+	// a *SignInRefusedError, which ends on a 403 page showing its reason.
+	// Any other error fails the sign-in with ErrUnavailable (503, try
+	// again). ctx is the callback request's. Default nil: every user Entra
+	// signs in is accepted.
+	OnSignIn func(ctx context.Context, acct Account) error
 	// IsAdmin reports whether the signed-in user can grant tenant-wide (admin)
 	// consent; RequireAdmin routes send such users straight to admin consent.
 	// Default: the user's ID token carried a wids claim naming Global, Privileged
@@ -195,7 +226,8 @@ const (
 	DefaultTokenConcurrency = 8
 	DefaultMaxResumeBody    = 1 << 20
 	DefaultMaxAttempts      = 3
-	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB.
+	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB
+	// (see Config.FlowStore for how it is shared out).
 	DefaultFlowStoreBytes = 16 << 20
 )
 
@@ -221,6 +253,8 @@ type settings struct {
 	redirect  *url.URL
 	localhost bool
 	authPaths authPaths
+	// flowCookieBase starts the names of flow cookies.
+	flowCookieBase string
 }
 
 // authPaths are the paths AuthHandler serves.
@@ -356,6 +390,7 @@ func (s *settings) applyDefaults() {
 	if s.SessionName == "" {
 		s.SessionName = DefaultSessionName
 	}
+	s.applyCookieNames()
 	if s.SessionMaxAge == 0 {
 		s.SessionMaxAge = DefaultSessionMaxAge
 	}
@@ -365,6 +400,7 @@ func (s *settings) applyDefaults() {
 	if s.HTTPClient == nil {
 		s.HTTPClient = http.DefaultClient
 	}
+	s.HTTPClient = limitClient(s.HTTPClient, maxEntraResponse)
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}

@@ -24,26 +24,32 @@ import (
 // consent round trips with Entra ID. Create it with New; it is safe for
 // concurrent use.
 type Middleware struct {
-	cfg         *settings
-	log         *slog.Logger
-	cache       *tokencache.Cache
-	authority   *tokencache.Authority // Config.Authority as MSAL keys tokens; nil: the cold path asks MSAL
-	clients     *clientPool
-	flows       *flowstore.Store
-	flowKV      tokencache.Store // Config.FlowStore or its default (flowStore)
-	sessions    sessions.Store
-	tokens      *hotcache.Cache[*authInfo] // by tokenOwner and route id
-	memo        *hotcache.Cache[memoEntry] // decoded session cookies; default cookie store only
-	fast        *hotcache.Cache[*authInfo] // by session cookie and route id; default cookie store only
-	routes      routeIDs
-	flight      flight.Group[*authInfo]
-	resumes     *sealed.Box   // POST requests kept across a round trip
-	loops       *sealed.Box   // loop-guard counters
-	tenants     *sealed.Box   // tenant records (onboarding, admin-granted scopes)
-	retry       retryPolicy   // of silent acquisitions and AppToken
-	silentLimit time.Duration // bounds one silent acquisition; zero: silentTimeout
-	life        lifecycle     // Close: cancels and waits for acquisitions in flight
-	front       frontChannel
+	cfg             *settings
+	log             *slog.Logger
+	cache           *tokencache.Cache
+	authority       *tokencache.Authority // Config.Authority as MSAL keys tokens; nil: the cold path asks MSAL
+	clients         *clientPool
+	flows           *flowstore.Store
+	flowKV          tokencache.Store // Config.FlowStore or its default (flowStore)
+	sessions        sessions.Store
+	tokens          *hotcache.Cache[*authInfo] // by tokenOwner and route id
+	memo            *hotcache.Cache[memoEntry] // decoded session cookies; default cookie store only
+	fast            *hotcache.Cache[*authInfo] // by session cookie and route id; default cookie store only
+	routes          routeIDs
+	tokenRts        sync.Map // scopes given to Token, joined by spaces → *route
+	flight          flight.Group[*authInfo]
+	resumes         *sealed.Box   // POST requests kept across a round trip
+	loops           *sealed.Box   // loop-guard counters
+	tenants         *sealed.Box   // tenant records (onboarding, admin-granted scopes)
+	revoked         *sealed.Box   // signed-out sessions
+	retry           retryPolicy   // of silent acquisitions and AppToken
+	silentLimit     time.Duration // bounds one silent acquisition; zero: silentTimeout
+	life            lifecycle     // Close: cancels and waits for acquisitions in flight
+	front           frontChannel
+	ids             idVerifier     // ID tokens of redeemed codes
+	declared        declaredScopes // what sign-in links may ask for
+	keptBodyTimeout time.Duration  // 0: keptBodyTimeout; tests shorten it
+	tenantRation    tenantLimiter  // confirmations of admin consent per tenant
 }
 
 // New validates cfg and returns a Middleware. Its error says which Config field
@@ -63,7 +69,9 @@ func New(cfg Config) (*Middleware, error) {
 	if m.clients, err = newClientPool(s, m.cache); err != nil {
 		return nil, err
 	}
+	m.declared.add(s.ConnectScopes)
 	m.flowKV = flowStore(s, m.cache)
+	warnSharedFlowStore(m.log, s, m.cache)
 	if m.flows, err = flowstore.New(m.flowKV, hashKeys(s.SessionKeys), FlowTTL, s.Now); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
@@ -76,21 +84,22 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
-		m.memo = hotcache.New[memoEntry](s.TokenCacheSize)
-		m.fast = hotcache.New[*authInfo](s.TokenCacheSize)
+		m.memo = hotcache.NewBounded[memoEntry](s.TokenCacheSize, s.TokenCacheSize*memoBytesPerEntry)
+		m.fast = hotcache.NewBounded[*authInfo](s.TokenCacheSize, s.TokenCacheSize*memoBytesPerEntry)
 	}
 	return m, nil
 }
 
 // flowStore is Config.FlowStore or its default: the token cache's Store
-// unless it is in-process, else a bounded MemoryStore of this Middleware's
-// own (replicas in one process share flows only through Config.FlowStore).
+// unless it is in-process, else a bounded admitting store of this
+// Middleware's own (replicas in one process share flows only through
+// Config.FlowStore).
 func flowStore(s *settings, cache *tokencache.Cache) tokencache.Store {
 	if s.FlowStore != nil {
 		return s.FlowStore
 	}
 	if ip, ok := cache.Store().(tokencache.InProcess); ok && ip.InProcess() {
-		return tokencache.NewMemoryStore(tokencache.WithMaxBytes(DefaultFlowStoreBytes))
+		return newFlowPools(s.Now)
 	}
 	return cache.Store()
 }
@@ -108,6 +117,7 @@ func (m *Middleware) newBoxes() error {
 		{&m.resumes, m.flowKV, "resume", "consentry:resume:"},
 		{&m.loops, m.flowKV, "loop", "consentry:loop:"},
 		{&m.tenants, m.cache.Store(), "tenant", "consentry:tenant:"},
+		{&m.revoked, m.cache.Store(), "revoked", "consentry:revoked:"},
 	} {
 		if *b.dst, err = sealed.New(b.kv, keys, b.label, b.prefix, now); err != nil {
 			return fmt.Errorf("middleware: %w", err)
@@ -206,10 +216,15 @@ func (m *Middleware) refuseClosed(w http.ResponseWriter, r *http.Request) bool {
 // not under one lock, so a client shared by concurrent users can read another
 // user's partition and report a spurious "no token found". With one client per
 // call in flight that cannot happen, and "no token found" means what it says.
-type clientPool struct{ idle chan confidential.Client }
+type clientPool struct {
+	idle    chan confidential.Client
+	share   chan struct{} // slots of calls that may hold a client long (withShare)
+	waiting atomic.Int32  // calls waiting for a slot
+}
 
 func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
-	p := &clientPool{idle: make(chan confidential.Client, s.TokenConcurrency)}
+	p := &clientPool{idle: make(chan confidential.Client, s.TokenConcurrency),
+		share: make(chan struct{}, max(1, s.TokenConcurrency/2))}
 	for range s.TokenConcurrency {
 		c, err := confidential.New(s.Authority, s.ClientID, s.Credential,
 			confidential.WithCache(cache),
@@ -224,9 +239,10 @@ func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
 	return p, nil
 }
 
-// with runs fn with a client of its own, waiting for one while ctx allows.
+// with runs fn with a client of its own, waiting for one while ctx allows,
+// for at most attemptTimeout once it holds the client.
 func (p *clientPool) with(ctx context.Context, fn func(confidential.Client) error) error {
-	return p.withTimeout(ctx, 0, func(_ context.Context, c confidential.Client) error { return fn(c) })
+	return p.withTimeout(ctx, attemptTimeout, func(_ context.Context, c confidential.Client) error { return fn(c) })
 }
 
 // withTimeout runs fn with a client of its own and a context that ends
@@ -241,7 +257,7 @@ func (p *clientPool) withTimeout(ctx context.Context, timeout time.Duration, fn 
 			ctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
 		}
-		return fn(ctx, c)
+		return redactError(fn(ctx, c)) // MSAL's errors can quote token responses
 	case <-ctx.Done():
 		return ctx.Err()
 	}

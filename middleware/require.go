@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -78,6 +77,7 @@ func (m *Middleware) protect(name string, scopes []string, admin bool) func(http
 		panic("middleware: " + name + ": " + err.Error())
 	}
 	rt := &route{scopes: clean, key: key, id: m.routes.id(key), admin: admin}
+	m.declared.add(clean)
 	return func(next http.Handler) http.Handler {
 		if next == nil {
 			panic("middleware: " + name + "(...) applied to a nil handler")
@@ -112,13 +112,10 @@ func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *rout
 	if raw != decoded {
 		raw = "" // not the cookie the session came from: no fast-path entry
 	}
-	ai, ok = m.tokens.Get(tokenOwner(acct), rt.id, math.MinInt64)
-	if !ok || !ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin)) {
-		var err error
-		if ai, err = m.silent(r.Context(), acct, rt); err != nil {
-			m.silentFailed(w, r, rt, acct, err)
-			return
-		}
+	ai, err := m.tokenFor(r.Context(), acct, rt)
+	if err != nil {
+		m.silentFailed(w, r, rt, acct, err)
+		return
 	}
 	m.fastPut(raw, rt, ai, memoUntil)
 	next.ServeHTTP(w, withAuth(r, ai))
@@ -272,6 +269,7 @@ func (m *Middleware) interactive(w http.ResponseWriter, r *http.Request, rt *rou
 	sess := m.loadSession(r)
 	fr := flowRequest{scopes: rt.scopes, returnURL: ret, admin: rt.admin, claims: claims}
 	if needsKeeping(r) {
+		m.boundBodyRead(w)
 		k, err := m.readKept(r, sess)
 		if err != nil {
 			m.fail(w, r, err)

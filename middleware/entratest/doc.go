@@ -190,6 +190,13 @@
 // error_subcode, state and admin_consent=True, but no tenant (a confirmed doc
 // bug: Entra leaves it out). A decline is error=access_denied with AADSTS65004.
 //
+// Client assertions (AddCertificate, AddFederatedCredential): a federated
+// credential carries the issuer's public key, where Entra fetches the
+// issuer's keys through its OpenID discovery document; an assertion's jti is
+// not checked for replay; the code for a forged federated token (700027) is
+// guessed. Graph reads request bodies sent with Content-Encoding: gzip, as
+// the Graph SDKs send them.
+//
 // Lifetimes: authorization codes 10 minutes, access tokens 60 to 90 minutes
 // (SetTokenLifetime fixes them), refresh tokens 90 days, and a used refresh
 // token stays valid until it expires (Entra does not revoke refresh tokens on

@@ -40,6 +40,9 @@ func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request) {
 		s.graphDenied(w, r, need)
 		return
 	}
+	if !s.gunzipBody(w, r) {
+		return
+	}
 	if c.User == nil && route != "GET /users" {
 		s.graphError(w, r, http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
 		return
