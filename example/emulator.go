@@ -82,7 +82,10 @@ func startEmulator(addr, signinAddr string, redirectURIs []string, log *slog.Log
 		RedirectURIs:   redirectURIs,
 		MultiTenant:    true,
 		RequiredScopes: exampleScopes,
+		// What the Permissions page reads grants with; connecting a tenant grants it.
+		RequiredRoles: []string{middleware.ReadGrantsPermission},
 	})
+	srv.GrantAppRoles(contosoID, exampleClientID, middleware.ReadGrantsPermission) // Contoso's admin did
 	seedMailboxes(srv, time.Now())
 	return srv, nil
 }

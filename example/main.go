@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -76,6 +77,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		SessionKeys:              cfg.sessionKeys(),
 		Cache:                    cache,
 		HTTPClient:               idp.HTTPClient,
+		GraphURL:                 strings.TrimSuffix(idp.GraphURL, "/v1.0"), // what ConsentStatus reads
 		DisableInstanceDiscovery: idp.Emulated,
 		Logger:                   log,
 		RenderPage:               s.middlewarePage, // the middleware's pages in the example's layout
@@ -87,8 +89,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	defer mw.Close() // after the server stopped: ends token refreshes in flight
 	s.mw = mw
 
-	// 6. Routes: each page says which permission it needs.
+	// 6. Routes: each page says which permission it needs; the registration should list them all.
 	handler := routes(s, mw)
+	checkRegistration(ctx, mw, idp.HomeTenant, log)
 
 	// 7. Serve until Ctrl-C.
 	printBanner(stdout, cfg, idp, publicURL, redirectURL)
@@ -107,6 +110,7 @@ func routes(s *site, mw *middleware.Middleware) http.Handler {
 	mux.Handle("POST /compose", mw.Require("Mail.Send")(http.HandlerFunc(s.composeSend)))
 	mux.Handle("GET /directory", mw.RequireAdmin("User.Read.All")(http.HandlerFunc(s.directory)))
 	mux.Handle("GET /scopes", mw.Require("User.Read")(http.HandlerFunc(s.scopes)))
+	mux.Handle("GET /permissions", mw.Require("User.Read")(http.HandlerFunc(s.permissions)))
 	mux.HandleFunc("GET /connect", s.connect)
 	mux.HandleFunc("/", s.notFound)
 	return withLog(mux, s.log)
@@ -115,7 +119,10 @@ func routes(s *site, mw *middleware.Middleware) http.Handler {
 // serve runs the app until ctx ends (Ctrl-C), then shuts down gracefully.
 func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	var fresh freshConns
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: fresh.track,
+	srv := &http.Server{Handler: h, ConnState: fresh.track,
+		// Full timeouts: slow or idle clients cannot hold connections open.
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 90 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

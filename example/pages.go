@@ -46,7 +46,7 @@ type view struct {
 }
 
 func loadPages() (map[string]*template.Template, error) {
-	names := []string{"home", "profile", "mail", "compose", "directory", "connect", "scopes", "adminneeded", "error", "builtin"}
+	names := []string{"home", "profile", "mail", "compose", "directory", "connect", "scopes", "permissions", "adminneeded", "error", "builtin"}
 	pages := make(map[string]*template.Template, len(names))
 	for _, name := range names {
 		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")

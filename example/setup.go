@@ -70,6 +70,7 @@ type identity struct {
 	Emulated                      bool              // the embedded emulator or one already running
 	EmulatorURL                   string            // the emulator's URL, "" on the real Entra ID
 	TenantLabel                   string
+	HomeTenant                    string // the tenant the app is registered in
 	// IsAdmin tells the middleware who is an administrator: the emulator's directory
 	// knows; on the real Entra ID nil leaves it to the ID token's wids claim.
 	IsAdmin func(*http.Request, middleware.Account) bool
@@ -90,7 +91,7 @@ func newIdentity(cfg *config, redirectURL string, log *slog.Logger) (*identity, 
 			return nil, fmt.Errorf("example: AZURE_CLIENT_SECRET: %w", err)
 		}
 		return &identity{Authority: "https://login.microsoftonline.com/" + cfg.TenantID, ClientID: cfg.ClientID,
-			GraphURL: "https://graph.microsoft.com/v1.0", Credential: cred, TenantLabel: cfg.TenantID}, nil
+			GraphURL: "https://graph.microsoft.com/v1.0", Credential: cred, TenantLabel: cfg.TenantID, HomeTenant: cfg.TenantID}, nil
 	}
 	if cfg.EmulatorURL != "" {
 		return sharedEmulator(cfg.EmulatorURL)
@@ -106,7 +107,7 @@ func newIdentity(cfg *config, redirectURL string, log *slog.Logger) (*identity, 
 	}
 	return &identity{Authority: srv.Authority("organizations"), ClientID: exampleClientID,
 		GraphURL: srv.GraphURL(), Credential: cred, HTTPClient: srv.Client(), Emulator: srv, Emulated: true, EmulatorURL: srv.URL,
-		TenantLabel: "Contoso and Fabrikam on the emulator", IsAdmin: emulatorAdmin}, nil
+		TenantLabel: "Contoso and Fabrikam on the emulator", IsAdmin: emulatorAdmin, HomeTenant: contosoID}, nil
 }
 
 // newTokenCache keeps tokens in memory, or in Redis (encrypted with CONSENTRY_CACHE_KEY)

@@ -57,7 +57,7 @@ func sharedEmulator(raw string) (*identity, error) {
 	}
 	return &identity{Authority: base + "/organizations", ClientID: exampleClientID, GraphURL: base + "/v1.0",
 		Credential: cred, HTTPClient: client, Emulated: true, EmulatorURL: base,
-		TenantLabel: "Contoso and Fabrikam on the shared emulator", IsAdmin: emulatorAdmin}, nil
+		TenantLabel: "Contoso and Fabrikam on the shared emulator", IsAdmin: emulatorAdmin, HomeTenant: contosoID}, nil
 }
 
 // trustingClient returns a client that trusts the certificate the emulator

@@ -28,6 +28,10 @@ func (m *Middleware) adminConsentStart(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, fmt.Errorf("%w: scope parameter: %s", ErrInvalidRequest, err))
 		return
 	}
+	if err := m.declared.check(scopes); err != nil {
+		m.fail(w, r, fmt.Errorf("%w: scope parameter: %w", ErrInvalidRequest, err))
+		return
+	}
 	fr := flowRequest{scopes: scopes, returnURL: ret, kind: flowstore.KindAdminConsent, tenant: tenant}
 	m.startFlow(w, r, m.loadSession(r), fr)
 }
@@ -138,6 +142,9 @@ func (m *Middleware) verifyAdminConsent(ctx context.Context, sess *session, tena
 // callbacks must not get the app throttled), and only a cached token lacking
 // a role (issued before the consent; appToken drops it) is asked for anew.
 func (m *Middleware) verifyAppToken(ctx context.Context, tenant, scope string, roles []string) error {
+	if !m.tenantRation.allow(tenant, m.cfg.Now()) {
+		return errTenantRationed(tenant)
+	}
 	once := &retryPolicy{attempts: 1, timeout: m.retry.timeout}
 	_, cached, err := m.appToken(ctx, tenant, scope, once, roles)
 	var ace *AppConsentError

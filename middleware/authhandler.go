@@ -15,7 +15,8 @@ import (
 // Config.RedirectURL; for https://app.example/auth/callback they are:
 //
 //	GET  /auth/signin?redirect=/mail&scope=Mail.Read  start sign-in (and consent for scope, optional),
-//	                                                   then return to redirect (a path on this site; default /)
+//	                                                   then return to redirect (a path on this site; default /);
+//	                                                   prompt=select_account: Entra's account picker (SwitchAccountURL)
 //	GET  /auth/callback                                 the redirect URI Entra answers to
 //	POST /auth/signout (or GET)                         forget the user and their tokens, then Entra's logout;
 //	                                                    only from this site (Sec-Fetch-Site, Origin or Referer),
@@ -24,6 +25,11 @@ import (
 //	GET  /auth/connect?redirect=/&tenant=id             tenant onboarding (see ConnectURL)
 //	GET  /auth/resume?id=...                            re-post a form kept across consent (see Require)
 //	GET  /auth/resume.js, /auth/consentry.css           the resume page's script, the built-in pages' style
+//
+// The scope parameters of signin and adminconsent may name only scopes that
+// routes declared (Require, RequireAdmin) or Config.ConnectScopes; others get
+// a 400 page, so a link cannot ask users or administrators for permissions
+// the app never uses.
 //
 // Mount it on the directory, e.g. mux.Handle("/auth/", mw.AuthHandler());
 // any other path under it answers 404. It matches the paths as browsers send
@@ -76,8 +82,11 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 	var scopes []string
 	if s := strings.Fields(strings.Join(q["scope"], " ")); len(s) > 0 {
 		clean, _, err := scope.Route(s)
+		if err == nil {
+			err = m.declared.check(clean)
+		}
 		if err != nil {
-			m.fail(w, r, fmt.Errorf("%w: scope parameter: %s", ErrInvalidRequest, err))
+			m.fail(w, r, fmt.Errorf("%w: scope parameter: %w", ErrInvalidRequest, err))
 			return
 		}
 		scopes = clean
@@ -87,7 +96,12 @@ func (m *Middleware) signIn(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, fmt.Errorf("%w: the claims parameter must be a JSON claims request, with scope", ErrInvalidRequest))
 		return
 	}
-	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: scopes, returnURL: ret, claims: claims})
+	prompt, err := signInPrompt(q)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.startFlow(w, r, m.loadSession(r), flowRequest{scopes: scopes, returnURL: ret, claims: claims, prompt: prompt})
 }
 
 // SignInURL returns the app-relative URL of AuthHandler's sign-in endpoint that

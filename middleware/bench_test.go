@@ -288,6 +288,36 @@ func naiveCookie(b *testing.B, store sessions.Store, id string) *http.Cookie {
 	return w.Result().Cookies()[0]
 }
 
+// BenchmarkToken is a handler behind Require("User.Read") that also asks
+// Token for Calendars.Read, already consented: two in-process cache hits.
+func BenchmarkToken(b *testing.B) {
+	e := newEnv(b)
+	br := e.browser(e.user, entratest.Accept)
+	if p, err := br.Get(e.srv.URL + "/calendar"); err != nil || p.StatusCode != http.StatusOK {
+		b.Fatalf("consent: %v %s", err, trail(p))
+	}
+	r := signedInRequest(b, e, br)
+	serveLoop(b, e.mw.Require("User.Read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := e.mw.Token(r, "Calendars.Read"); err != nil {
+			b.Fatal(err)
+		}
+		okHandler(w, r)
+	})), same(r))
+}
+
+// BenchmarkTokenWithoutRequire is Token for User.Read in a handler Require
+// does not wrap: the session cookie (memoized decode), then the cache.
+func BenchmarkTokenWithoutRequire(b *testing.B) {
+	e := newEnv(b)
+	r := signedInRequest(b, e, e.browser(e.user, entratest.Accept))
+	serveLoop(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := e.mw.Token(r, "User.Read"); err != nil {
+			b.Fatal(err)
+		}
+		okHandler(w, r)
+	}), same(r))
+}
+
 // BenchmarkRefreshHerd is 200 signed-in users whose access tokens need a
 // refresh at the same moment, one request each, all at once, with Entra's
 // token endpoint answering in 200 ms (its usual range is 100-300 ms). One

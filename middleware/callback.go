@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -51,6 +52,11 @@ func (m *Middleware) callback(w http.ResponseWriter, r *http.Request) {
 		m.refuse(w, r, sess, acct, err)
 		return
 	}
+	if err := m.onSignIn(r.Context(), acct); err != nil {
+		m.refuse(w, r, sess, acct, err)
+		return
+	}
+	acct = acct.forSession()
 	m.finishSignIn(w, r, sess, f, acct, ar)
 }
 
@@ -134,15 +140,15 @@ func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Ac
 		opts = append(opts, confidential.WithClaims(f.Claims))
 	}
 	var ar confidential.AuthResult
-	err := m.clients.with(ctx, func(c confidential.Client) (err error) {
+	err := m.clients.withShare(ctx, attemptTimeout, func(ctx context.Context, c confidential.Client) (err error) {
 		ar, err = c.AcquireTokenByAuthCode(ctx, code, m.cfg.RedirectURL, scopes, opts...)
 		return err
 	})
 	if err != nil {
 		return Account{}, ar, m.redeemError(f, err)
 	}
-	if err := protocol.CheckNonce(ar.IDToken.RawToken, f.Nonce); err != nil {
-		return Account{}, ar, fmt.Errorf("%w: %w", ErrSignInFailed, err)
+	if err := m.verifyIDToken(ctx, ar.IDToken.RawToken, f.Nonce, ar.Account.HomeAccountID); err != nil {
+		return Account{}, ar, err
 	}
 	acct := Account{
 		HomeAccountID: ar.Account.HomeAccountID, Username: ar.Account.PreferredUsername,
@@ -157,7 +163,8 @@ func (m *Middleware) redeem(r *http.Request, f *flowstore.Flow, code string) (Ac
 	if acct.HomeAccountID == "" {
 		return Account{}, ar, fmt.Errorf("%w: the token response has no client_info (home account id)", ErrSignInFailed)
 	}
-	return acct, ar, nil
+	acct, err = withIDClaims(acct, ar.IDToken.RawToken)
+	return acct, ar, err
 }
 
 func (m *Middleware) redeemError(f *flowstore.Flow, err error) error {

@@ -152,8 +152,8 @@ func TestForeignCallbackLeavesVictimFlow(t *testing.T) {
 			startFlow(t, e, atk, "/profile")
 		}},
 		{"attacker with a forged flow cookie", func(t *testing.T, e *env, atk *entratest.Browser, state string) {
-			u, _ := url.Parse(e.srv.URL + "/auth/callback")
-			atk.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry_f_" + flowstore.ID(state), Value: "forged", Path: "/auth/callback"}})
+			u, _ := url.Parse(e.srv.URL)
+			atk.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName + "_f_" + flowstore.ID(state), Value: "forged", Path: "/"}})
 		}},
 		{"signed-in attacker", func(t *testing.T, e *env, atk *entratest.Browser, _ string) {
 			if p := e.get(t, atk, "/profile"); p.StatusCode != http.StatusOK {

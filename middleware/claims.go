@@ -102,10 +102,13 @@ func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string
 }
 
 // Challenge answers a request whose handler got a claims challenge from an
-// API: if err holds a *ClaimsChallengeError, a browser is sent through an
-// interactive sign-in carrying the claims and comes back to r's URL; a
-// script gets 401 with the sign-in URL. A browser's form POST is kept like
-// one Require keeps before consent: Require records the body while the
+// API, or an error from Token that needs the user: if err holds a
+// *ClaimsChallengeError, a browser is sent through an interactive sign-in
+// carrying the claims and comes back to r's URL; if it holds Token's
+// *ConsentError (errors.Is(err, ErrInteractionRequired)), a browser is sent
+// through sign-in and consent for just that error's scopes and comes back.
+// A script gets 401 with the sign-in URL, the JSON Require answers. A
+// browser's form POST is kept like one Require keeps before consent: Require records the body while the
 // handler reads it (up to MaxChallengeBody, 64 KiB, or Config.MaxResumeBody
 // if smaller), Challenge reads what is left, and after the sign-in the form
 // is posted again, once, with its original body. When it cannot be kept
@@ -119,28 +122,11 @@ func (m *Middleware) signInWithClaims(ret string, scopes []string, claims string
 func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error) bool {
 	var ce *ClaimsChallengeError
 	if !errors.As(err, &ce) || len(ce.Scopes) == 0 {
-		return false
+		return m.challengeToken(w, r, err)
 	}
-	ret := m.returnURL(r)
 	m.log.InfoContext(r.Context(), "middleware: claims challenge", "path", r.URL.Path, "scopes", logScopes(ce.Scopes))
-	if isScript(r) {
-		m.scriptChallenge(w, r, ce.Scopes, m.signInWithClaims(m.scriptReturn(r), ce.Scopes, ce.Claims), err)
-		return true
-	}
-	fr := flowRequest{scopes: ce.Scopes, returnURL: ret, claims: ce.Claims}
-	if needsKeeping(r) {
-		if kerr := m.keepable(r); kerr != nil {
-			m.fail(w, r, kerr)
-			return true
-		}
-		k, kerr := m.keptForChallenge(r)
-		if kerr != nil {
-			m.fail(w, r, m.formNotKept(r, ce, kerr))
-			return true
-		}
-		fr.keep = k
-	}
-	m.startFlow(w, r, m.loadSession(r), fr)
+	m.reauthorize(w, r, reauth{scopes: ce.Scopes, claims: ce.Claims, reason: err,
+		url: func(ret string) string { return m.signInWithClaims(ret, ce.Scopes, ce.Claims) }})
 	return true
 }
 
@@ -148,11 +134,12 @@ func (m *Middleware) Challenge(w http.ResponseWriter, r *http.Request, err error
 var errFormNotKept = fmt.Errorf("%w: the form could not be kept across the new sign-in", ErrClaimsChallenge)
 
 // formNotKept is the page of a POST whose form could not be kept: sign in
-// again (with the claims) from the page the form was on, then send it again.
-func (m *Middleware) formNotKept(r *http.Request, ce *ClaimsChallengeError, err error) error {
+// again (with ra's claims and scopes) from the page the form was on, then
+// send it again.
+func (m *Middleware) formNotKept(r *http.Request, ra reauth, err error) error {
 	ret, ok := m.pageOf(r.Referer())
 	if !ok || !m.sameOrigin(r) {
 		ret = m.cfg.BasePath
 	}
-	return &ConsentError{Scopes: ce.Scopes, URL: m.signInWithClaims(ret, ce.Scopes, ce.Claims), kind: errFormNotKept, cause: err}
+	return &ConsentError{Scopes: ra.scopes, URL: ra.url(ret), kind: errFormNotKept, cause: err}
 }

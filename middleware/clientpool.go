@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -25,11 +26,13 @@ import (
 // costs a few KiB (the last partition it loaded) and, on its first call, one
 // request for the authority's metadata; it is never dropped.
 type clientPool struct {
-	slots chan struct{} // one per call in flight
-	make  func() (confidential.Client, error)
-	mu    sync.Mutex
-	idle  []confidential.Client
-	made  int
+	slots   chan struct{} // one per call in flight
+	share   chan struct{} // slots of calls that may hold a client long (withShare)
+	waiting atomic.Int32  // calls waiting for a share slot
+	make    func() (confidential.Client, error)
+	mu      sync.Mutex
+	idle    []confidential.Client
+	made    int
 }
 
 // newClientPool returns the pool of New, with one client made to check the
@@ -54,9 +57,10 @@ func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
 	return p, nil
 }
 
-// newPool returns a pool of at most max clients in use at once, made by mk.
-func newPool(max int, mk func() (confidential.Client, error)) *clientPool {
-	return &clientPool{slots: make(chan struct{}, max), make: mk}
+// newPool returns a pool of at most bound clients in use at once, made by
+// mk, half of them at most for long calls (withShare).
+func newPool(bound int, mk func() (confidential.Client, error)) *clientPool {
+	return &clientPool{slots: make(chan struct{}, bound), share: make(chan struct{}, max(1, bound/2)), make: mk}
 }
 
 // take returns an idle client or a new one. The caller holds a slot, or is New.
@@ -84,9 +88,10 @@ func (p *clientPool) put(c confidential.Client) {
 	p.mu.Unlock()
 }
 
-// with runs fn with a client of its own, waiting for one while ctx allows.
+// with runs fn with a client of its own, waiting for one while ctx allows,
+// for at most attemptTimeout once it holds the client.
 func (p *clientPool) with(ctx context.Context, fn func(confidential.Client) error) error {
-	return p.withTimeout(ctx, 0, func(_ context.Context, c confidential.Client) error { return fn(c) })
+	return p.withTimeout(ctx, attemptTimeout, func(_ context.Context, c confidential.Client) error { return fn(c) })
 }
 
 // withTimeout runs fn with a client of its own and a context that ends
@@ -109,7 +114,7 @@ func (p *clientPool) withTimeout(ctx context.Context, timeout time.Duration, fn 
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	return fn(ctx, c)
+	return redactError(fn(ctx, c)) // MSAL's errors can quote token responses
 }
 
 // entraClient is the default Config.HTTPClient: http.DefaultTransport's

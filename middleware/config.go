@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -50,15 +51,30 @@ type Config struct {
 	// Share a Redis-backed Cache between replicas.
 	Cache *tokencache.Cache
 	// FlowStore holds what anonymous requests may write: pending sign-in
-	// flows, forms kept across consent and loop-guard counters, so they can
-	// never evict the token cache's entries. Default: the token cache's
-	// Store when it leaves the process (e.g. Redis: shared by replicas,
-	// every entry with a TTL of about FlowTTL); with an in-process token
-	// cache, a MemoryStore of this Middleware's own bounded to
-	// DefaultFlowStoreBytes (a flood of anonymous requests evicts other
-	// pending flows, never tokens). Replicas must share it, like Cache:
-	// Middlewares in one process that share an in-process Cache share flows
-	// only when given one FlowStore too.
+	// flows, forms kept across consent and loop-guard counters, every entry
+	// with a TTL of at most FlowTTL plus a minute. Replicas must share it,
+	// like Cache: Middlewares in one process that share an in-process Cache
+	// share flows only when given one FlowStore too. With an in-process
+	// token cache the default is a store of this Middleware's own bounded to
+	// DefaultFlowStoreBytes that admits rather than evicts: half for sessions
+	// with a signed-in user, a quarter for the flows and a quarter for the
+	// kept forms of sessions without one, each entry charged until its TTL
+	// ends. A flood of anonymous requests thus cancels no sign-in under way
+	// and no signed-in user's round trip; once its share is spent, new
+	// anonymous sign-ins get 503 until charges expire. With a token cache
+	// outside the process (Redis) give it a Redis server of its own (another
+	// redis-server, not another database number: databases share one
+	// maxmemory), e.g. redisstore.New(flowRDB), configured
+	//
+	//	maxmemory 256mb                # what a flood may take; about 1 KiB a flow, 16 KiB a kept form
+	//	maxmemory-policy allkeys-lru   # a flood evicts the oldest pending flows, never tokens
+	//
+	// and run the token Redis with maxmemory-policy noeviction (its
+	// partitions carry TTLs, so volatile-* policies evict them too). Default
+	// there: the token cache's Store, with a warning at New: anonymous
+	// requests then share the tokens' memory, and only noeviction keeps the
+	// tokens (new sign-ins fail with 503 while a flood fills the memory, for
+	// up to FlowTTL).
 	FlowStore tokencache.Store
 	// Sessions stores who is signed in. Default: a gorilla/sessions CookieStore
 	// built from SessionKeys (HttpOnly, SameSite=Lax, Path=BasePath, Secure unless
@@ -71,7 +87,10 @@ type Config struct {
 	// app's own session (scs, a cookie of its own) instead of Sessions; see
 	// AppSession. Set Sessions or AppSession, not both.
 	AppSession AppSession
-	// SessionName is the session (cookie) name. Default "consentry".
+	// SessionName is the session (cookie) name. Default "consentry". Over
+	// https, with the default cookie store and BasePath "/", the cookie is
+	// named with the __Host- prefix ("__Host-consentry"); flow cookies carry
+	// it over https whatever the BasePath.
 	SessionName string
 	// SessionMaxAge is the lifetime of the default cookie session. Default 24h.
 	SessionMaxAge time.Duration
@@ -93,9 +112,14 @@ type Config struct {
 	// settings keeping up to TokenConcurrency idle connections to Entra
 	// (http.DefaultClient keeps 2, so every herd of refreshes would open
 	// new TLS connections). A client of your own should do the same
-	// (http.Transport.MaxIdleConnsPerHost).
-	// Against entratest use its Server.Client().
+	// (http.Transport.MaxIdleConnsPerHost). Against entratest use its
+	// Server.Client(). The middleware uses a copy whose answers are cut at
+	// 1 MiB (a token answer is a few KiB).
 	HTTPClient *http.Client
+	// GraphURL is Microsoft Graph's base URL, without /v1.0, which
+	// ConsentStatus and UnlistedScopes read. Default DefaultGraphURL; against
+	// entratest use its Server.URL.
+	GraphURL string
 	// DisableInstanceDiscovery turns off MSAL's authority validation, for
 	// private clouds and the entratest emulator.
 	DisableInstanceDiscovery bool
@@ -137,6 +161,17 @@ type Config struct {
 	// with a token endpoint answering in 100-300 ms, 40 keeps below it.
 	TokenConcurrency int
 
+	// OnSignIn, when set, runs at every sign-in (and every consent round
+	// trip, which signs the user in again with a fresh ID token), after
+	// Entra's answer was checked and before the session records the user:
+	// create or update the app's own user record there (key it by
+	// Account.ObjectID and TenantID), keep Account.Groups or Claims if you
+	// need them (the session does not), or refuse the sign-in by returning
+	// a *SignInRefusedError, which ends on a 403 page showing its reason.
+	// Any other error fails the sign-in with ErrUnavailable (503, try
+	// again). ctx is the callback request's. Default nil: every user Entra
+	// signs in is accepted.
+	OnSignIn func(ctx context.Context, acct Account) error
 	// IsAdmin reports whether the signed-in user can grant tenant-wide (admin)
 	// consent; RequireAdmin routes send such users straight to admin consent.
 	// Default: the user's ID token carried a wids claim naming Global, Privileged
@@ -207,7 +242,8 @@ const (
 	DefaultTokenConcurrency = 256
 	DefaultMaxResumeBody    = 1 << 20
 	DefaultMaxAttempts      = 3
-	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB.
+	// DefaultFlowStoreBytes bounds the default in-process FlowStore: 16 MiB
+	// (see Config.FlowStore for how it is shared out).
 	DefaultFlowStoreBytes = 16 << 20
 )
 
@@ -233,6 +269,8 @@ type settings struct {
 	redirect  *url.URL
 	localhost bool
 	authPaths authPaths
+	// flowCookieBase starts the names of flow cookies.
+	flowCookieBase string
 }
 
 // authPaths are the paths AuthHandler serves.
@@ -368,6 +406,7 @@ func (s *settings) applyDefaults() {
 	if s.SessionName == "" {
 		s.SessionName = DefaultSessionName
 	}
+	s.applyCookieNames()
 	if s.SessionMaxAge == 0 {
 		s.SessionMaxAge = DefaultSessionMaxAge
 	}
@@ -377,6 +416,7 @@ func (s *settings) applyDefaults() {
 	if s.HTTPClient == nil {
 		s.HTTPClient = entraClient(cmp.Or(s.TokenConcurrency, DefaultTokenConcurrency))
 	}
+	s.HTTPClient = limitClient(s.HTTPClient, maxEntraResponse)
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}

@@ -42,12 +42,36 @@ func (t Token) SetAuthHeader(r *http.Request) {
 	r.Header.Set("Authorization", "Bearer "+t.AccessToken)
 }
 
-// Account is the signed-in user, as kept in the session.
+// Account is the signed-in user, from the ID token of their sign-in. The
+// session cookie keeps every field but Groups and Claims, which can be large
+// (a user in 200 groups has a groups claim of some 7.5 KB, past a cookie's
+// 4 KB): they are set only in the Account given to Config.OnSignIn, where
+// the app records what it needs.
 type Account struct {
-	HomeAccountID string // "{object id}.{tenant id}", MSAL's account and cache partition key
-	Username      string // preferred_username, usually the UPN
+	HomeAccountID string // "{object id}.{tenant id}", MSAL's account and cache partition key; AccountToken takes it
+	Username      string // preferred_username, usually the UPN; may change, never authorize with it
 	TenantID      string // the user's tenant (tid)
 	Name          string // display name
+	ObjectID      string // the user's object id in TenantID (oid): the stable key of the app's own user record
+	// Email is the email claim: sent only when the app registration asks for
+	// it (optional claim) and the user has one; unverified unless the
+	// tenant verifies it. "" otherwise.
+	Email string
+	// Roles are the app roles assigned to the user (roles claim): the app's
+	// own permissions, defined in its registration.
+	Roles []string
+	// WIDs are the directory role template ids the user holds (wids claim),
+	// sent when the registration asks for them (groupMembershipClaims
+	// "DirectoryRole" or "All", or the wids optional claim).
+	WIDs []string
+	// Groups are the object ids of the user's groups (groups claim), sent
+	// when the registration asks for them; Entra leaves them out past 200
+	// and says so in _claim_names (an overage: ask Graph). Set only for
+	// Config.OnSignIn.
+	Groups []string
+	// Claims are all the ID token's claims, decoded from JSON. Set only for
+	// Config.OnSignIn.
+	Claims map[string]any
 }
 
 // packed returns a with its four strings in one allocation: one heap object
@@ -59,8 +83,9 @@ func (a Account) packed() Account { _, p := a.packedWith(""); return p }
 func (a Account) packedWith(extra string) (string, Account) {
 	s := extra + a.HomeAccountID + a.Username + a.TenantID + a.Name
 	cut := func(n int) string { v := s[:n]; s = s[n:]; return v }
-	return cut(len(extra)), Account{HomeAccountID: cut(len(a.HomeAccountID)), Username: cut(len(a.Username)),
-		TenantID: cut(len(a.TenantID)), Name: cut(len(a.Name))}
+	e, p := cut(len(extra)), a
+	p.HomeAccountID, p.Username, p.TenantID, p.Name = cut(len(a.HomeAccountID)), cut(len(a.Username)), cut(len(a.TenantID)), cut(len(a.Name))
+	return e, p
 }
 
 func (a Account) msal() confidential.Account {

@@ -25,15 +25,18 @@
 // The path of a request, file by file:
 //
 //	config.go, middleware.go  New validates Config, builds the Middleware (MSAL client
-//	                          pool: clientpool.go, stores, Close); keyhint.go explains encoded keys
+//	                          pool: clientpool.go, stores, Close); keyhint.go explains encoded keys;
+//	                          entralimits.go bounds Entra's answers and the pool's hung calls,
+//	                          redact.go keeps tokens out of MSAL's errors
 //	resumeforms.go            (optional, outermost) a kept form restored before the app's own middleware
 //	require.go                Require / RequireAdmin wrap a handler; serveRoute runs:
 //	  replay.go               a re-post of a form kept across a round trip gets its body back
 //	  hot.go                  fast path: session cookie and route to a token in process memory
 //	                          (routeset.go: one entry per cookie or account, all its routes)
 //	  session.go              else the session cookie is decoded: who is signed in
-//	                          (memoexpiry.go: for how long the answer is reused)
-//	                          (appsession.go: or the app's own session)
+//	                          (appsession.go: or the app's own session; cookies.go: names;
+//	                          memo.go: what is memoized, memoexpiry.go: for how long;
+//	                          revoke.go: signed out on any replica)
 //	  cold.go                 else the route's token read straight from the shared cache
 //	  require.go              else MSAL's silent acquisition, once per user and scopes
 //	  retry.go                (Entra faults and timeouts are tried again)
@@ -43,20 +46,34 @@
 //	  mount.go                the URL as the browser sent it (prefixes)
 //	  scripts.go              the script's page to return to, Bearer and htmx headers
 //	flow.go                   a round trip to Entra: loop guard (loopguard.go), flow record,
-//	                          flow cookie, authorize or admin-consent URL (frontchannel.go)
+//	                          flow cookie, authorize or admin-consent URL (frontchannel.go);
+//	                          flowstore.go, flowpool.go: where flows and kept forms live;
+//	                          bodytime.go: the deadline of a kept body's read
 //	authhandler.go            AuthHandler's endpoints and the URLs that lead to them
-//	callback.go               Entra's answer: state, code, nonce, session, back to the page
+//	                          (declared.go: the scopes their links may ask for)
+//	callback.go               Entra's answer: state, code, ID token (idtoken.go), session, back to the page
 //	admin.go, tenant.go       admin consent and tenant onboarding, checked on the back channel
+//	                          (tenantlimit.go: rationed per tenant)
 //	replay.go                 the resume page re-posts a kept form to its route
 //	errors.go, pages.go       every failure: its sentinel, status and page; layout.go: Page,
 //	                          drawn by Config.RenderPage, the stylesheet and resume script
 //	logs.go                   what routine round trips log (DEBUG), scopes in one casing
 //
 // Beside the request path: apptoken.go (app-only tokens), claims.go (an
-// API's claims challenge: Transport, Client, Challenge), signout.go.
+// API's claims challenge: Transport, Client, Challenge), signout.go,
+// consentstatus.go (what a tenant granted against what routes declare),
+// registration.go (the startup check UnlistedScopes), graphdirectory.go
+// (reading service principals and grants through Graph);
+// token.go (Token: any scopes in any handler), challenge.go (Challenge's
+// round trip for a claims challenge or a Token that needs the user),
+// tokensource.go (oauth2.TokenSource), background.go (AccountToken, outside
+// requests), idclaims.go and onsignin.go (the ID token's claims,
+// Config.OnSignIn), switchaccount.go (the account picker), credentials.go,
+// envconfig.go and clouds.go (credentials without secrets, the AZURE_*
+// variables, national clouds). Package azcred adapts Token to azcore.
 // Protocol details live under internal/: entraerr (every Entra error code),
 // scope (scope spellings, resources, a route's scope set), protocol (PKCE,
-// authorize parameters, nonce, JWT claims, bearer challenges), sealed
+// authorize parameters, JWT claims, bearer challenges), sealed
 // (records sealed by tokencache/seal in a tokencache.Store) and flowstore
 // (pending sign-ins, on sealed), hotcache (the in-process caches), flight
 // (one call per key), returnurl (return URLs on the origin).
@@ -84,25 +101,42 @@
 // The pending sign-in (state, nonce, PKCE verifier, scopes, return URL) is
 // sealed with a key derived from SessionKeys and kept in Config.FlowStore for
 // FlowTTL, so the callback may land on any replica sharing the keys and the
-// store. FlowStore defaults to the token cache's Store when that leaves the
-// process (Redis), else to a bounded in-memory store of its own: what
-// anonymous requests write (flows, kept forms, loop counters) never evicts
-// tokens. A session holds at most four pending flows; an older one is
-// deleted, with its kept form, when a fifth starts. It is bound to the browser session and single use: forged,
-// replayed, expired and cross-session states end on a 400 page, and a
+// store. What anonymous requests write (flows, kept forms, loop counters) must
+// never evict tokens, so it goes to Config.FlowStore: in one process a bounded
+// in-memory store of its own by default, which refuses (503) new anonymous
+// flows and kept forms when their share is spent rather than evict a sign-in
+// under way or a signed-in user's flow; with Redis, a Redis server of its own
+// (a separate redis-server, not a database number, as databases share one
+// maxmemory):
+//
+//	flow Redis:  maxmemory 256mb, maxmemory-policy allkeys-lru   (a flood evicts old pending flows only)
+//	token Redis: maxmemory-policy noeviction                     (token partitions carry TTLs: volatile-* would evict them)
+//
+// Left unset with a Redis token cache, FlowStore is that Redis (New logs a
+// warning): then only noeviction keeps the tokens, and a flood that fills the
+// memory makes new sign-ins fail (503) until its flows expire. A session holds
+// at most four pending flows; an older one is deleted, with its kept form,
+// when a fifth starts. It is bound to the browser session and single use:
+// forged, replayed, expired and cross-session states end on a 400 page, and a
 // callback from another browser that knows a state leaves its flow to the
-// browser that started it (the binding is checked before the flow is
-// used up). A session
-// without a signed-in account also gets, per flow, a cookie scoped to the
-// callback path (named SessionName_f_<flow id>, holding a hash of the flow's
-// binding id and state): two tabs of a new browser starting flows at once,
-// whose session cookies overwrite each other, and flows started before a
-// first sign-in renewed the session both complete. The binding is never
-// inferred from timing, addresses or User-Agent, so a flow another browser
-// started is refused (no login CSRF). The callback
-// redeems the code with the verifier, checks the ID token's nonce, records the
-// account in the session and redirects (303) to the original URL, which must be
-// a path on the app's origin.
+// browser that started it (the binding is checked before the flow is used up).
+// A session without a signed-in account also gets, per flow, a cookie of its
+// own (named SessionName_f_<flow id>, holding a hash of the flow's binding id
+// and state; scoped to the callback path over http): two tabs of a new browser
+// starting flows at once, whose session cookies overwrite each other, and
+// flows started before a first sign-in renewed the session both complete. The
+// binding is never inferred from timing, addresses or User-Agent, so a flow
+// another browser started is refused (no login CSRF). Over https the flow
+// cookies, and the session cookie of the default cookie store with BasePath /,
+// carry the __Host- prefix (Secure, Path=/, no Domain), so a site on a sibling
+// subdomain cannot plant its own session or flow in the user's browser (cookie
+// tossing). The callback redeems the code with the verifier and verifies the
+// ID token with go-oidc against the authority's OpenID configuration:
+// signature (jwks_uri), aud, iss (for organizations and common, the issuer of
+// the token's tid), exp, nbf and iat within five minutes of Config.Now, the
+// flow's nonce, and that client_info's account is the token's user. It then
+// records the account in the session and redirects (303) to the original URL,
+// which must be a path on the app's origin.
 //
 // Errors Entra sends back (the user declined, an administrator must approve,
 // ...) end on a page from Config.ErrorHandler that says what happened and what
@@ -135,7 +169,9 @@
 // callback when the app is not in the tenant or the token lacks
 // Config.ConnectRoles (a cached token with the roles will do; otherwise one
 // request to the token endpoint, not retried, so forged callbacks can
-// neither evict cached app tokens nor get the app throttled). Scopes granted through /auth/adminconsent are
+// neither evict cached app tokens nor get the app throttled; and at most
+// five a minute per tenant named, beyond which callbacks get a 503 page).
+// Scopes granted through /auth/adminconsent are
 // remembered for RequireAdmin only when the signed-in admin then gets a token
 // for them silently.
 // Config.AllowedTenants and Config.RequireOnboarding decide whose users may
@@ -155,10 +191,25 @@
 // AppToken retries Entra faults (5xx, timeouts) like silent refreshes; after
 // Close, AppToken, Client and Transport fail with ErrClosed.
 //
+// Consent status. ConsentStatus reads, through Graph with the app's own
+// token, a tenant's oAuth2PermissionGrants and says for every permission the
+// routes declare whether it is granted tenant-wide, by some users only, or
+// missing, and whether it needs an administrator (and, from the app's
+// appRoleAssignments, which Config.ConnectRoles are granted); AdminConsentURLs asks an
+// administrator for exactly the missing ones. UnlistedScopes, run once at
+// startup, names declared permissions the app registration does not list
+// (admin consent to /.default does not cover them). Both need the Graph
+// application permission Directory.Read.All (ReadGrantsPermission); without
+// it they return a *ConsentStatusError (ErrGrantsUnreadable).
+//
 // Sign-out. AuthHandler signs out only requests from the app's own pages
 // (Sec-Fetch-Site same-origin or none, else an Origin or Referer on
 // RedirectURL's origin); a link or form from another site gets a page with
-// a sign-out button instead, so it cannot sign the user out.
+// a sign-out button instead, so it cannot sign the user out. Sign-out ends
+// the session on every replica: it records the session as revoked in the
+// token cache's Store, which a replica reads when it decodes a signed-in
+// cookie (at most once a minute per cookie, never on the fast path), so a
+// copy of the cookie stops working everywhere within a minute.
 //
 // Form posts. A POST that needs sign-in or consent is kept server-side
 // (sealed, in Config.FlowStore, single use, bound to the session, at most
@@ -179,6 +230,21 @@
 // (declined, failing, tokens without the scopes, a claims challenge again)
 // gets a page (ErrLoopDetected), not a fourth round trip. Outages (503) do
 // not count, and a successful flow resets the count.
+//
+// # Tokens outside Require
+//
+// Token gets a token for any scopes inside any handler (the in-process
+// cache, then MSAL silently, deduplicated and retried like Require); when it
+// needs the user its *ConsentError goes to Challenge, which sends a browser
+// through consent for just those scopes and back to the request. A page may
+// call several APIs this way, one consent each. TokenSource adapts it to
+// golang.org/x/oauth2 and package azcred to azcore.TokenCredential for the
+// Microsoft Graph and Azure SDKs. AccountToken gets a token for an account
+// outside any request, from the shared token cache and the refresh token,
+// and never redirects. Config.OnSignIn sees the ID token's claims at
+// sign-in and may refuse it; SwitchAccountURL signs in through Entra's
+// account picker; ConfigFromEnv reads the AZURE_* variables azidentity
+// reads, certificates and federated tokens included.
 //
 // # Fitting an app
 //
@@ -211,6 +277,7 @@
 //		"log"
 //		"net/http"
 //		"os"
+//		"time"
 //
 //		"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 //
@@ -236,7 +303,10 @@
 //		mux.Handle("/auth/", mw.AuthHandler())
 //		mux.Handle("GET /profile", mw.Require("User.Read")(http.HandlerFunc(profile)))
 //		mux.Handle("GET /mail", mw.Require("Mail.Read")(http.HandlerFunc(mail)))
-//		log.Fatal(http.ListenAndServe("localhost:8080", mux))
+//		srv := &http.Server{Addr: "localhost:8080", Handler: mux, // slow clients cannot hold connections
+//			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+//			WriteTimeout: 90 * time.Second, IdleTimeout: 2 * time.Minute}
+//		log.Fatal(srv.ListenAndServe())
 //	}
 //
 //	func profile(w http.ResponseWriter, r *http.Request) {

@@ -11,10 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/gorilla/csrf"
+	"golang.org/x/oauth2"
 
 	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
@@ -259,4 +262,188 @@ func ExampleMiddleware_ConnectURL() {
 	fmt.Println(mw.ConnectURL("/welcome", ""))
 	// Output:
 	// /auth/connect?redirect=%2Fwelcome
+}
+
+// Show an administrator what their tenant has granted against what the
+// routes declare, and the link that grants exactly what is missing. The app
+// needs the Microsoft Graph application permission Directory.Read.All in
+// the tenant; without it the error says so.
+func ExampleMiddleware_ConsentStatus() {
+	idp := entratest.NewServer()
+	defer idp.Close()
+	tenant := idp.AddTenant(entratest.Tenant{Domain: "contoso.example"})
+	user := idp.AddUser(entratest.User{TenantID: tenant.ID, UPN: "adele@contoso.example"})
+	reg := idp.AddApp(entratest.App{HomeTenantID: tenant.ID, MultiTenant: true, Secrets: []string{"secret"},
+		RedirectURIs: []string{"https://app.example/auth/callback"}})
+	idp.GrantDelegated(tenant.ID, reg.ClientID, "", "User.Read")            // an admin, for everyone
+	idp.GrantDelegated(tenant.ID, reg.ClientID, user.ObjectID, "Mail.Read") // one user, for herself
+
+	cred, _ := confidential.NewCredFromSecret("secret")
+	mw, err := middleware.New(middleware.Config{
+		Authority: idp.Authority("organizations"), ClientID: reg.ClientID, Credential: cred,
+		RedirectURL: "https://app.example/auth/callback",
+		SessionKeys: [][]byte{[]byte("an example 32-byte hash key!!!!!"), []byte("an example 32-byte block key!!!!")},
+		HTTPClient:  idp.Client(), DisableInstanceDiscovery: true, GraphURL: idp.URL, // the emulator
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	page := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	mux.Handle("GET /profile", mw.Require("User.Read")(page))
+	mux.Handle("GET /mail", mw.Require("Mail.Read")(page))
+	mux.Handle("GET /calendar", mw.Require("Calendars.Read")(page))
+
+	_, err = mw.ConsentStatus(context.Background(), tenant.ID)
+	var cse *middleware.ConsentStatusError
+	if errors.As(err, &cse) {
+		fmt.Println("grant the app", cse.Permission)
+	}
+	idp.GrantAppRoles(tenant.ID, reg.ClientID, cse.Permission) // the tenant's admin does so
+
+	st, err := mw.ConsentStatus(context.Background(), tenant.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range st.Permissions {
+		fmt.Printf("%s: %s\n", p.Scope, p.Consent)
+	}
+	fmt.Println(len(st.AdminConsentURLs("/permissions")), "link to approve", len(st.Missing()), "permissions")
+	// Output:
+	// grant the app Directory.Read.All
+	// Calendars.Read: missing
+	// Mail.Read: some users
+	// User.Read: tenant-wide
+	// 1 link to approve 2 permissions
+}
+
+// Get tokens inside a handler, for any scopes and several resources: when one
+// needs consent, Challenge sends a browser to Entra for just those scopes and
+// back to this request (a script gets 401 JSON instead).
+func ExampleMiddleware_Token() {
+	mw := exampleMiddleware(nil)
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", mw.AuthHandler())
+	mux.HandleFunc("GET /dashboard", func(w http.ResponseWriter, r *http.Request) {
+		graph, err := mw.Token(r, "User.Read")
+		if mw.Challenge(w, r, err) {
+			return // to Entra and back here, then this handler runs again
+		}
+		if err != nil {
+			http.Error(w, "try again later", http.StatusServiceUnavailable)
+			return
+		}
+		api, err := mw.Token(r, "api://00001111-aaaa-2222-bbbb-3333cccc4444/access_as_user")
+		if mw.Challenge(w, r, err) {
+			return
+		}
+		if err != nil {
+			http.Error(w, "try again later", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, graph.Scopes, api.Scopes)
+	})
+	r := httptest.NewRequest("GET", "https://app.example/dashboard", nil)
+	r.Header.Set("Accept", "application/json") // a script, not signed in
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Header().Get("Content-Type"))
+	// Output: 401 application/json
+}
+
+// Act for a user outside any request: keep the account id from a request,
+// and later get a token from the shared token cache (refreshed as needed).
+// When the user must come back, the error says so; nothing redirects.
+func ExampleMiddleware_AccountToken() {
+	mw := exampleMiddleware(nil)
+	accountID := "00000000-0000-0000-66f3-3332eca7ea81.9188040d-6c67-4c5b-b112-36a304b66dad" // Account.HomeAccountID
+	_, err := mw.AccountToken(context.Background(), accountID, "Mail.Read")
+	var ce *middleware.ConsentError
+	if errors.As(err, &ce) && errors.Is(err, middleware.ErrInteractionRequired) {
+		// e.g. email the user a link to the app: ce.URL signs in and consents to ce.Scopes.
+		fmt.Println(errors.Is(err, middleware.ErrNotSignedIn), ce.URL)
+	}
+	// Output: true /auth/signin?redirect=%2F&scope=Mail.Read
+}
+
+// Create the app's own user at sign-in, keyed by the stable object id, or
+// refuse the sign-in with a page saying why.
+func ExampleSignInRefusedError() {
+	users := map[string]string{} // the app's user table: object id → role
+	onSignIn := func(ctx context.Context, acct middleware.Account) error {
+		if !slices.Contains(acct.Roles, "Expenses.User") {
+			return &middleware.SignInRefusedError{Reason: "Ask your manager for access to Contoso Expenses."}
+		}
+		users[acct.TenantID+"/"+acct.ObjectID] = strings.Join(acct.Roles, " ") // groups: acct.Groups, only here
+		return nil
+	}
+	mw := exampleMiddleware(func(c *middleware.Config) { c.OnSignIn = onSignIn })
+	_ = mw
+	err := onSignIn(context.Background(), middleware.Account{ObjectID: "o1", TenantID: "t1"})
+	fmt.Println(errors.Is(err, middleware.ErrSignInRefused), err)
+	// Output: true middleware: sign-in refused: Ask your manager for access to Contoso Expenses.
+}
+
+// Call an API with golang.org/x/oauth2's client: the TokenSource gets the
+// user's tokens, and a consent it needs goes through Challenge.
+func ExampleMiddleware_TokenSource() {
+	mw := exampleMiddleware(nil)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+		client := oauth2.NewClient(r.Context(), mw.TokenSource(r, "Calendars.Read"))
+		resp, err := client.Get("https://graph.microsoft.com/v1.0/me/events")
+		if mw.Challenge(w, r, err) {
+			return // consent for Calendars.Read, then back here
+		}
+		if err != nil {
+			http.Error(w, "Graph is unreachable", http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		io.Copy(w, resp.Body)
+	})
+}
+
+// Offer "Use another account": Entra shows its account picker instead of
+// signing the current user in again.
+func ExampleMiddleware_SwitchAccountURL() {
+	mw := exampleMiddleware(nil)
+	fmt.Println(mw.SwitchAccountURL("/"))
+	// Output: /auth/signin?redirect=%2F&prompt=select_account
+}
+
+// Configure the app's identity from the environment, as azidentity does: a
+// secret, a certificate, or (here) workload identity federation.
+func ExampleConfigFromEnv() {
+	os.Setenv("AZURE_TENANT_ID", "organizations")
+	os.Setenv("AZURE_CLIENT_ID", "00001111-aaaa-2222-bbbb-3333cccc4444")
+	os.Setenv("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token")
+	os.Setenv("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us") // a national cloud
+	cfg, err := middleware.ConfigFromEnv(middleware.Config{
+		RedirectURL: "https://app.example/auth/callback",
+		SessionKeys: [][]byte{[]byte("an example 32-byte hash key!!!!!")},
+	})
+	if err != nil {
+		log.Fatal(err) // names the missing variables
+	}
+	mw, err := middleware.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(cfg.Authority)
+	fmt.Println(mw.GraphURL() + "/v1.0/me")
+	// Output:
+	// https://login.microsoftonline.us/organizations
+	// https://graph.microsoft.us/v1.0/me
+}
+
+// Authenticate the app with a federated token (Kubernetes workload
+// identity, GitHub Actions) instead of a secret.
+func ExampleNewCredFromTokenFile() {
+	cred, err := middleware.NewCredFromTokenFile(os.Getenv("AZURE_FEDERATED_TOKEN_FILE"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = middleware.Config{Credential: cred} // with Authority, ClientID, RedirectURL, SessionKeys
 }

@@ -70,3 +70,10 @@ func SessionCookie(m *Middleware, acct Account) *http.Cookie {
 	}
 	return c
 }
+
+// MemoBytes returns the bytes of cookie values held by the session memo and
+// the fast path.
+func MemoBytes(m *Middleware) int { return m.memo.Bytes() + m.fast.Bytes() }
+
+// SetKeptBodyTimeout replaces the deadline of the read of a kept body.
+func SetKeptBodyTimeout(m *Middleware, d time.Duration) { m.keptBodyTimeout = d }

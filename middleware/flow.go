@@ -26,13 +26,15 @@ type flowRequest struct {
 	kind      string   // "" authorize, flowstore.KindAdminConsent or KindConnect
 	tenant    string   // admin consent: the tenant to ask ("" = the user's or the authority's)
 	keep      *keptRequest
-	admin     bool // the route declared its scopes admin-only
+	admin     bool   // the route declared its scopes admin-only
+	prompt    string // "select_account": no login_hint, Entra's account picker
 }
 
 // startFlow records a pending flow (server side, bound to the browser session)
 // and redirects the browser to Entra's authorize or admin-consent endpoint.
 // The loop guard runs first; a kept request is stored with the flow.
 func (m *Middleware) startFlow(w http.ResponseWriter, r *http.Request, sess *session, fr flowRequest) {
+	r = r.WithContext(flowWriterContext(r.Context(), sess.account.HomeAccountID != ""))
 	ctx := r.Context()
 	n, err := m.checkAttempts(ctx, sess.bindingID(), fr)
 	if err != nil {
@@ -44,6 +46,9 @@ func (m *Middleware) startFlow(w http.ResponseWriter, r *http.Request, sess *ses
 		Scopes: fr.scopes, ReturnURL: fr.returnURL, Created: m.cfg.Now(), SID: sess.bindingID(),
 		Attempt: n, Claims: fr.claims, LoginHint: sess.account.Username, Kind: fr.kind, Tenant: fr.tenant,
 		Admin: fr.admin,
+	}
+	if fr.prompt != "" {
+		f.Prompt, f.LoginHint = fr.prompt, ""
 	}
 	if fr.keep != nil {
 		if f.Resume, err = m.keep(ctx, fr.keep, f.SID); err != nil {
@@ -115,7 +120,7 @@ func (m *Middleware) dropPending(ctx context.Context, dropped []string) {
 // done.
 
 // flowCookieName is the name of the flow cookie of the flow whose id is id.
-func (m *Middleware) flowCookieName(id string) string { return m.cfg.SessionName + "_f_" + id }
+func (m *Middleware) flowCookieName(id string) string { return m.cfg.flowCookieBase + "_f_" + id }
 
 // flowProof is the value of f's flow cookie: a hash of its binding id and
 // state, so the cookie reveals neither and fits no other flow.
@@ -131,7 +136,7 @@ func (m *Middleware) setFlowCookie(w http.ResponseWriter, f *flowstore.Flow) {
 
 func (m *Middleware) flowCookie(id, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
-		Name: m.flowCookieName(id), Value: value, Path: m.cfg.authPaths.callback, MaxAge: maxAge,
+		Name: m.flowCookieName(id), Value: value, Path: m.flowCookiePath(), MaxAge: maxAge,
 		HttpOnly: true, Secure: m.cfg.redirect.Scheme == "https", SameSite: http.SameSiteLaxMode,
 	}
 }
@@ -190,7 +195,7 @@ func (m *Middleware) authorizeURL(ctx context.Context, f *flowstore.Flow) (strin
 	if err != nil {
 		return "", err
 	}
-	return protocol.AppendAuthorizeParams(raw, protocol.AuthorizeParams{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier})
+	return protocol.AppendAuthorizeParams(raw, protocol.AuthorizeParams{State: f.State, Nonce: f.Nonce, Verifier: f.Verifier, Prompt: f.Prompt})
 }
 
 // adminConsentEndpoint builds {front-channel authority}/v2.0/adminconsent.

@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentry/consentry/middleware/entratest"
+	"github.com/consentry/consentry/tokencache"
 )
 
 func TestScopeDriftAsksOnlyForTheNewScope(t *testing.T) {
@@ -56,7 +58,7 @@ func TestConcurrentFlowsInOneBrowserBothComplete(t *testing.T) {
 	cli.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	var locs []string
 	for _, path := range []string{"/mail", "/calendar"} {
-		b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: before.Value, Path: "/"}})
+		b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: before.Value, Path: "/"}})
 		resp, err := cli.Get(e.srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -144,6 +146,22 @@ func TestFirstFlowCookieIsNoLoginCSRF(t *testing.T) {
 		t.Errorf("victim after the attack: %d %s%s", p.StatusCode, p.Body, trail(p))
 	}
 
+}
+
+// TestCallbackOnReplicaBehind: a sign-in started on one replica completes
+// when its callback lands on a replica whose clock is four minutes behind.
+func TestCallbackOnReplicaBehind(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.cfg
+	cfg.FlowStore = tokencache.NewMemoryStore() // shared by the two replicas
+	e.setHandler(e.routes(e.newMiddleware(t, cfg)))
+	b := e.browser(e.user, entratest.Accept)
+	toEntra := startRoundTrip(t, e, b, "/profile")
+	cfg.Now = func() time.Time { return e.clock.Now().Add(-4 * time.Minute) }
+	e.setHandler(e.routes(e.newMiddleware(t, cfg)))
+	if p := open(t, b, toEntra); p.StatusCode != http.StatusOK {
+		t.Errorf("callback on a replica 4 minutes behind: %d%s", p.StatusCode, trail(p))
+	}
 }
 
 // TestFreshBrowserWithSeveralAccountsPicksOne: a browser new to the app, with

@@ -80,6 +80,9 @@ type env struct {
 	mu      sync.Mutex
 }
 
+// sessionCookieName is the default session cookie's name over https.
+const sessionCookieName = "__Host-" + middleware.DefaultSessionName
+
 var sessionKeys = [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")}
 
 func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t) }
@@ -422,7 +425,7 @@ func (e *env) sessionCookie(t *testing.T, b *entratest.Browser) *http.Cookie {
 	t.Helper()
 	u, _ := url.Parse(e.srv.URL)
 	for _, c := range b.Client.Jar.Cookies(u) {
-		if c.Name == "consentry" {
+		if c.Name == sessionCookieName || c.Name == middleware.DefaultSessionName { // default store; server-side store
 			return c
 		}
 	}
@@ -434,14 +437,41 @@ func (e *env) sessionCookie(t *testing.T, b *entratest.Browser) *http.Cookie {
 // cookie with another site's form post.
 func (e *env) dropSession(b *entratest.Browser) {
 	u, _ := url.Parse(e.srv.URL)
-	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: "", MaxAge: -1, Path: "/"}})
+	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: "", MaxAge: -1, Path: "/"}})
 }
 
 // dropSessionCookie removes b's app session cookie, as if b's next request
 // left before the answer to the previous one arrived.
 func (e *env) dropSessionCookie(b *entratest.Browser) {
 	u, _ := url.Parse(e.srv.URL)
-	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: "consentry", Value: "", Path: "/", MaxAge: -1}})
+	b.Client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: "", Path: "/", MaxAge: -1}})
+}
+
+// refreshingUser serves the app with Config.HTTPClient going through rt and
+// 4-minute tokens (within RefreshMargin: every request refreshes), and
+// returns the browser of a user signed in through it.
+func (e *env) refreshingUser(t *testing.T, rt http.RoundTripper) *entratest.Browser {
+	t.Helper()
+	e.idp.SetTokenLifetime(4 * time.Minute)
+	e.cfg.HTTPClient = &http.Client{Transport: rt}
+	e.serveApp(t, nil)
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
+	}
+	return b
+}
+
+// serveWhoami serves env's routes plus GET /whoami (Require User.Read),
+// which writes show of the request's account.
+func (e *env) serveWhoami(show func(middleware.Account) string) {
+	mux := http.NewServeMux()
+	mux.Handle("/", e.routes(e.mw))
+	mux.Handle("GET /whoami", e.mw.Require("User.Read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		acct, _ := middleware.AccountFromContext(r.Context())
+		fmt.Fprint(w, show(acct))
+	})))
+	e.setHandler(mux)
 }
 
 // scriptGet requests path as a script (Accept: application/json) in b's

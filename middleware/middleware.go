@@ -23,26 +23,32 @@ import (
 // consent round trips with Entra ID. Create it with New; it is safe for
 // concurrent use.
 type Middleware struct {
-	cfg         *settings
-	log         *slog.Logger
-	cache       *tokencache.Cache
-	authority   *tokencache.Authority // Config.Authority as MSAL keys tokens; nil: the cold path asks MSAL
-	clients     *clientPool
-	flows       *flowstore.Store
-	flowKV      tokencache.Store // Config.FlowStore or its default (flowStore)
-	sessions    sessions.Store
-	tokens      *hotcache.Cache[routeSet]  // by tokenOwner
-	memo        *hotcache.Cache[memoEntry] // decoded session cookies; default cookie store only
-	fast        *hotcache.Cache[routeSet]  // by session cookie; default cookie store only
-	routes      routeIDs
-	flight      flight.Group[*authInfo]
-	resumes     *sealed.Box   // POST requests kept across a round trip
-	loops       *sealed.Box   // loop-guard counters
-	tenants     *sealed.Box   // tenant records (onboarding, admin-granted scopes)
-	retry       retryPolicy   // of silent acquisitions and AppToken
-	silentLimit time.Duration // bounds one silent acquisition; zero: silentTimeout
-	life        lifecycle     // Close: cancels and waits for acquisitions in flight
-	front       frontChannel
+	cfg             *settings
+	log             *slog.Logger
+	cache           *tokencache.Cache
+	authority       *tokencache.Authority // Config.Authority as MSAL keys tokens; nil: the cold path asks MSAL
+	clients         *clientPool
+	flows           *flowstore.Store
+	flowKV          tokencache.Store // Config.FlowStore or its default (flowStore)
+	sessions        sessions.Store
+	tokens          *hotcache.Cache[routeSet]  // by tokenOwner
+	memo            *hotcache.Cache[memoEntry] // decoded session cookies; default cookie store only
+	fast            *hotcache.Cache[routeSet]  // by session cookie; default cookie store only
+	routes          routeIDs
+	tokenRts        sync.Map // scopes given to Token, joined by spaces → *route
+	flight          flight.Group[*authInfo]
+	resumes         *sealed.Box   // POST requests kept across a round trip
+	loops           *sealed.Box   // loop-guard counters
+	tenants         *sealed.Box   // tenant records (onboarding, admin-granted scopes)
+	revoked         *sealed.Box   // signed-out sessions
+	retry           retryPolicy   // of silent acquisitions and AppToken
+	silentLimit     time.Duration // bounds one silent acquisition; zero: silentTimeout
+	life            lifecycle     // Close: cancels and waits for acquisitions in flight
+	front           frontChannel
+	ids             idVerifier     // ID tokens of redeemed codes
+	declared        declaredScopes // what sign-in links may ask for
+	keptBodyTimeout time.Duration  // 0: keptBodyTimeout; tests shorten it
+	tenantRation    tenantLimiter  // confirmations of admin consent per tenant
 }
 
 // New validates cfg and returns a Middleware. Its error says which Config field
@@ -62,7 +68,9 @@ func New(cfg Config) (*Middleware, error) {
 	if m.clients, err = newClientPool(s, m.cache); err != nil {
 		return nil, err
 	}
+	m.declared.add(s.ConnectScopes)
 	m.flowKV = flowStore(s, m.cache)
+	warnSharedFlowStore(m.log, s, m.cache)
 	if m.flows, err = flowstore.New(m.flowKV, hashKeys(s.SessionKeys), FlowTTL, s.Now); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
@@ -75,21 +83,22 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	if m.sessions == nil {
 		m.sessions = newCookieStore(s)
-		m.memo = hotcache.New[memoEntry](s.TokenCacheSize).HashTail(cookieTail)
-		m.fast = hotcache.New[routeSet](s.TokenCacheSize).HashTail(cookieTail)
+		m.memo = hotcache.NewBounded[memoEntry](s.TokenCacheSize, s.TokenCacheSize*memoBytesPerEntry).HashTail(cookieTail)
+		m.fast = hotcache.NewBounded[routeSet](s.TokenCacheSize, s.TokenCacheSize*memoBytesPerEntry).HashTail(cookieTail)
 	}
 	return m, nil
 }
 
 // flowStore is Config.FlowStore or its default: the token cache's Store
-// unless it is in-process, else a bounded MemoryStore of this Middleware's
-// own (replicas in one process share flows only through Config.FlowStore).
+// unless it is in-process, else a bounded admitting store of this
+// Middleware's own (replicas in one process share flows only through
+// Config.FlowStore).
 func flowStore(s *settings, cache *tokencache.Cache) tokencache.Store {
 	if s.FlowStore != nil {
 		return s.FlowStore
 	}
 	if ip, ok := cache.Store().(tokencache.InProcess); ok && ip.InProcess() {
-		return tokencache.NewMemoryStore(tokencache.WithMaxBytes(DefaultFlowStoreBytes))
+		return newFlowPools(s.Now)
 	}
 	return cache.Store()
 }
@@ -107,6 +116,7 @@ func (m *Middleware) newBoxes() error {
 		{&m.resumes, m.flowKV, "resume", "consentry:resume:"},
 		{&m.loops, m.flowKV, "loop", "consentry:loop:"},
 		{&m.tenants, m.cache.Store(), "tenant", "consentry:tenant:"},
+		{&m.revoked, m.cache.Store(), "revoked", "consentry:revoked:"},
 	} {
 		if *b.dst, err = sealed.New(b.kv, keys, b.label, b.prefix, now); err != nil {
 			return fmt.Errorf("middleware: %w", err)

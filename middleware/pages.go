@@ -31,6 +31,10 @@ func explain(err error) page {
 		}
 		break
 	}
+	var sre *SignInRefusedError
+	if errors.As(err, &sre) && sre.Reason != "" {
+		p.What = sre.Reason
+	}
 	var ace *AppConsentError
 	if errors.As(err, &ace) {
 		p.AdminURL, p.Scopes = ace.ConnectURL, ace.Roles

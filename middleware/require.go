@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +76,7 @@ func (m *Middleware) protect(name string, scopes []string, admin bool) func(http
 		panic("middleware: " + name + ": " + err.Error())
 	}
 	rt := &route{scopes: clean, key: key, id: m.routes.id(key), admin: admin}
+	m.declared.add(clean)
 	return func(next http.Handler) http.Handler {
 		if next == nil {
 			panic("middleware: " + name + "(...) applied to a nil handler")
@@ -111,13 +111,10 @@ func (m *Middleware) serveRoute(w http.ResponseWriter, r *http.Request, rt *rout
 	if raw != decoded {
 		raw = "" // not the cookie the session came from: no fast-path entry
 	}
-	ai, ok = m.keptToken(acct, rt)
-	if !ok || !ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin)) {
-		var err error
-		if ai, err = m.silent(r.Context(), acct, rt); err != nil {
-			m.silentFailed(w, r, rt, acct, err)
-			return
-		}
+	ai, err := m.tokenFor(r.Context(), acct, rt)
+	if err != nil {
+		m.silentFailed(w, r, rt, acct, err)
+		return
 	}
 	m.fastPut(raw, rt, ai, memoUntil)
 	next.ServeHTTP(w, withAuth(r, ai))
@@ -221,7 +218,7 @@ func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route,
 		if claims != "" {
 			u = m.signInWithClaims(back, rt.scopes, claims)
 		}
-		m.scriptChallenge(w, r, rt.scopes, u, reason)
+		m.scriptChallenge(w, r, rt.scopes, u, reason, claims)
 		return
 	}
 	m.interactive(w, r, rt, ret, claims)
@@ -237,10 +234,10 @@ type challenge struct {
 
 // scriptChallenge answers a script that needs the user: 401, never a redirect
 // (a script cannot follow one to a sign-in page).
-func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error) {
+func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error, claims string) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Consentry realm=%s, error="interaction_required", scope=%s, signin_url=%s`,
-		strconv.Quote(m.cfg.redirect.Host), strconv.Quote(strings.Join(scopes, " ")), strconv.Quote(u)))
-	m.standardChallenge(w, r, scopes, u, reason)
+		quotedString(m.cfg.redirect.Host), quotedString(strings.Join(scopes, " ")), quotedString(u)))
+	m.standardChallenge(w, r, scopes, u, reason, claims)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusUnauthorized)
@@ -271,6 +268,7 @@ func (m *Middleware) interactive(w http.ResponseWriter, r *http.Request, rt *rou
 	sess := m.loadSession(r)
 	fr := flowRequest{scopes: rt.scopes, returnURL: ret, admin: rt.admin, claims: claims}
 	if needsKeeping(r) {
+		m.boundBodyRead(w)
 		k, err := m.readKept(r, sess)
 		if err != nil {
 			m.fail(w, r, err)

@@ -1,5 +1,7 @@
 package middleware
 
+import "reflect"
+
 // routeSet is what an in-process cache keeps for one key (a session cookie,
 // an account): the authInfo of each route served, so that the key is stored
 // once however many routes share it. A set is never changed in place (Get
@@ -71,7 +73,7 @@ func (s routeSet) all() []routeAuth {
 func (s routeSet) sharing(acct Account, tok string) (string, *Account, bool) {
 	var a *Account
 	for _, ra := range s.all() {
-		if *ra.ai.acct != acct {
+		if !reflect.DeepEqual(*ra.ai.acct, acct) {
 			continue
 		}
 		a = ra.ai.acct

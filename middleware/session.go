@@ -21,6 +21,10 @@ const (
 	keySID      = "sid"  // random session binding id that pending flows are bound to
 	keyPending  = "pend" // space-separated ids (state hashes) of pending flows
 	keyAdmin    = "adm"  // "1" when the ID token's wids named an admin role
+	keyOID      = "oid"
+	keyEmail    = "email"
+	keyRoles    = "roles" // space-separated
+	keyWIDs     = "wids"  // space-separated
 )
 
 // maxPending bounds the pending flows one browser session may hold.
@@ -60,6 +64,12 @@ func newCookieStore(s *settings) *sessions.CookieStore {
 // loadSession returns r's session. A missing, expired or tampered cookie is an
 // empty session: the user is simply not signed in.
 func (m *Middleware) loadSession(r *http.Request) *session {
+	s, _ := m.readSession(r)
+	return s
+}
+
+// readSession is loadSession that also returns why a cookie was ignored.
+func (m *Middleware) readSession(r *http.Request) (*session, error) {
 	raw, err := m.sessions.Get(r, m.cfg.SessionName)
 	if err != nil {
 		m.log.DebugContext(r.Context(), "middleware: session cookie ignored", "err", err)
@@ -68,16 +78,21 @@ func (m *Middleware) loadSession(r *http.Request) *session {
 		raw = sessions.NewSession(m.sessions, m.cfg.SessionName)
 	}
 	str := func(k string) string { v, _ := raw.Values[k].(string); return v }
-	return &session{
+	s := &session{
 		raw: raw,
 		account: Account{
 			HomeAccountID: str(keyAccount), Username: str(keyUsername),
-			TenantID: str(keyTenant), Name: str(keyName),
+			TenantID: str(keyTenant), Name: str(keyName), ObjectID: str(keyOID), Email: str(keyEmail),
+			Roles: strings.Fields(str(keyRoles)), WIDs: strings.Fields(str(keyWIDs)),
 		},
 		sid:     str(keySID),
 		pending: strings.Fields(str(keyPending)),
 		admin:   str(keyAdmin) == "1",
 	}
+	if rerr := m.dropIfRevoked(r.Context(), s); err == nil {
+		err = rerr
+	}
+	return s, err
 }
 
 // Account returns the account signed in on r's session, on any route: use it
@@ -86,6 +101,15 @@ func (m *Middleware) loadSession(r *http.Request) *session {
 func (m *Middleware) Account(r *http.Request) (Account, bool) {
 	acct := m.sessionAccount(r)
 	return acct, acct.HomeAccountID != ""
+}
+
+// IsAdmin reports whether the user signed in on r can grant tenant-wide
+// consent, as RequireAdmin judges it (Config.IsAdmin, by default the ID
+// token's wids claim): use it to keep administrators' pages to them. False
+// when nobody is signed in or nothing says the user is an administrator.
+func (m *Middleware) IsAdmin(r *http.Request) bool {
+	sess := m.loadSession(r)
+	return sess.account.HomeAccountID != "" && m.isAdmin(r, sess)
 }
 
 // sessionAccount returns who is signed in on r, cheaply: with the default cookie store
@@ -112,7 +136,11 @@ func (m *Middleware) sessionAccountFrom(r *http.Request) (acct Account, until ti
 	if e, ok := m.memo.Get(c.Value, 0, now.UnixNano()); ok {
 		return e.acct, e.until, c.Value
 	}
-	acct, until = m.loadSession(r).account, now.Add(memoLife())
+	sess, err := m.readSession(r)
+	acct, until = sess.account, now.Add(memoLife())
+	if !memoizable(sess, err) {
+		return acct, until, ""
+	}
 	m.memoize(c.Value, acct, until)
 	return acct, until, c.Value
 }
@@ -188,6 +216,10 @@ func (s *session) save(w http.ResponseWriter, r *http.Request) error {
 	set(keyUsername, s.account.Username)
 	set(keyTenant, s.account.TenantID)
 	set(keyName, s.account.Name)
+	set(keyOID, s.account.ObjectID)
+	set(keyEmail, s.account.Email)
+	set(keyRoles, strings.Join(s.account.Roles, " "))
+	set(keyWIDs, strings.Join(s.account.WIDs, " "))
 	set(keySID, s.sid)
 	set(keyPending, strings.Join(s.pending, " "))
 	set(keyAdmin, map[bool]string{true: "1"}[s.admin])

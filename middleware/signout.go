@@ -20,6 +20,9 @@ func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
 		if err := m.cache.Remove(r.Context(), id); err != nil {
 			m.log.ErrorContext(r.Context(), "middleware: sign-out could not remove cached tokens", "account", id, "err", err)
 		}
+		if err := m.revokeSession(r.Context(), sess.sid); err != nil {
+			m.log.ErrorContext(r.Context(), "middleware: sign-out", "account", id, "err", err)
+		}
 		m.log.InfoContext(r.Context(), "middleware: signed out", "account", id)
 	}
 	if c, err := r.Cookie(m.cfg.SessionName); err == nil && m.memo != nil {

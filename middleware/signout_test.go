@@ -68,6 +68,44 @@ func TestSignOutOnlyFromThisSite(t *testing.T) {
 	}
 }
 
+// TestSignOutReachesEveryReplica: after sign-out on replica A, a copy of the
+// session cookie still works on replica B for at most a minute (B's memo of
+// the cookie), then B treats it as signed out; no token is served with it.
+func TestSignOutReachesEveryReplica(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.routes(e.mw), e.routes(e.newMiddleware(t, e.cfg)) // same keys and token cache
+	e.setHandler(a)
+	adele := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, adele, "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
+	}
+	copied := e.sessionCookie(t, adele)
+	onB := func() int {
+		r := httptest.NewRequest(http.MethodGet, e.srv.URL+"/profile", nil)
+		r.AddCookie(copied)
+		w := httptest.NewRecorder()
+		b.ServeHTTP(w, r)
+		return w.Code
+	}
+	if c := onB(); c != http.StatusOK {
+		t.Fatalf("replica B before sign-out: %d", c)
+	}
+	r := httptest.NewRequest(http.MethodPost, e.srv.URL+e.mw.SignOutURL(), nil)
+	r.Header.Set("Origin", e.srv.URL)
+	r.AddCookie(copied)
+	w := httptest.NewRecorder()
+	a.ServeHTTP(w, r)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("sign-out on A: %d", w.Code)
+	}
+	e.clock.Advance(time.Minute + time.Second) // past B's memo of the cookie
+	for i := range 3 {
+		if c := onB(); c != http.StatusFound {
+			t.Fatalf("replica B, request %d after sign-out: %d, want 302 to sign in", i, c)
+		}
+	}
+}
+
 func TestSignOutForgetsUserAndTokens(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser(e.user, entratest.Accept)
@@ -91,7 +129,7 @@ func TestSignOutForgetsUserAndTokens(t *testing.T) {
 		t.Fatalf("no Entra logout with post_logout_redirect_uri:%s", trail(p))
 	}
 	for _, c := range b.Client.Jar.Cookies(appURL) {
-		if c.Name == "consentry" {
+		if c.Name == sessionCookieName {
 			t.Errorf("session cookie still set after sign-out")
 		}
 	}

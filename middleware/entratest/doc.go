@@ -61,6 +61,30 @@
 //     POST /me/sendMail, GET /me/events, GET /users, which check the bearer
 //     token's scp or roles and, after RequireClaims, answer a Conditional
 //     Access claims challenge.
+//   - Graph's consent records at GraphURL(): GET /servicePrincipals(appId='{id}')
+//     (and /servicePrincipals/{id}), their /oauth2PermissionGrants and
+//     /appRoleAssignments, GET /oauth2PermissionGrants?$filter=clientId eq '{id}',
+//     POST /oauth2PermissionGrants, DELETE /oauth2PermissionGrants/{id} and
+//     GET /applications(appId='{id}') in the app's home tenant.
+//
+// # Consent records as Graph objects
+//
+// The emulator's grants are Graph's objects: a delegated grant is an
+// oAuth2PermissionGrant (id; clientId and resourceId, the service principal
+// ids of client and resource, see ServicePrincipalID; consentType
+// AllPrincipals or Principal with principalId; scope, space-separated), an
+// application permission an appRoleAssignment. A consent page writes them and
+// a grant created or deleted through the API changes what the next consent
+// page asks. Reading needs the application (or an admin's delegated)
+// permission Graph documents: Directory.Read.All, or for grants
+// DelegatedPermissionGrant.ReadWrite.All, for service principals
+// Application.Read.All; writing DelegatedPermissionGrant.ReadWrite.All or
+// Directory.ReadWrite.All; else 403 Authorization_RequestDenied. Collections
+// page with $top (default 100, 1 to 999) and @odata.nextLink carrying a
+// $skiptoken; SetGraphPageSize makes pages small for tests. Service principal
+// ids are derived from tenant and app id, so they are stable per tenant.
+// Guessed: the 400 texts of a bad grant body and the 409
+// Request_MultipleObjectsWithSameKeyValue for a grant that already exists.
 //
 // # The Graph-like API
 //
@@ -146,9 +170,11 @@
 //	                     refresh answers interaction_required + claims
 //	discovery, keys      Entra's discovery fields; invalid_tenant 90002;   device code and Kerberos endpoints (not
 //	                     JWKS keys with x5t, x5c, issuer                   implemented, so not advertised); key rollover
-//	Graph API            /me, /me/messages, /me/sendMail, /me/events,      OData query options, paging, mail folders,
-//	                     /users, /oidc/userinfo (openid required) in       bounces; per-route 403 texts come from field reports;
-//	                     Graph's shapes                                    UserInfo's answer without openid (403) is guessed
+//	Graph API            /me, /me/messages, /me/sendMail, /me/events,      OData query options other than $top and the
+//	                     /users, /oidc/userinfo (openid required) in       grants' $filter eq; paging other than of
+//	                     Graph's shapes; grants, app role assignments,     directory collections; mail folders, bounces;
+//	                     service principals, applications                  per-route 403 texts come from field reports;
+//	                                                                       UserInfo's answer without openid (403) is guessed
 //	transport            TLS on loopback                                   WithPlainHTTPFrontChannel serves pages over plain
 //	                                                                       HTTP (demos only); Entra never does
 //
@@ -163,6 +189,13 @@
 // tenant, scope and state; its errors carry error, error_description,
 // error_subcode, state and admin_consent=True, but no tenant (a confirmed doc
 // bug: Entra leaves it out). A decline is error=access_denied with AADSTS65004.
+//
+// Client assertions (AddCertificate, AddFederatedCredential): a federated
+// credential carries the issuer's public key, where Entra fetches the
+// issuer's keys through its OpenID discovery document; an assertion's jti is
+// not checked for replay; the code for a forged federated token (700027) is
+// guessed. Graph reads request bodies sent with Content-Encoding: gzip, as
+// the Graph SDKs send them.
 //
 // Lifetimes: authorization codes 10 minutes, access tokens 60 to 90 minutes
 // (SetTokenLifetime fixes them), refresh tokens 90 days, and a used refresh

@@ -45,6 +45,7 @@ type state struct {
 	mail        map[string][]Message // user oid -> mailbox
 	events      map[string][]Event   // user oid -> calendar
 	pruned      time.Time            // last sweep of prune
+	graphPage   int                  // SetGraphPageSize's cap, 0 for none
 }
 
 func newState() state {

@@ -10,12 +10,13 @@ import (
 
 // graphCaller is a validated bearer token.
 type graphCaller struct {
-	User  *User // nil for app tokens
-	Scp   []string
-	Roles []string
-	Acrs  []string
-	Caps  []string // xms_cc
-	AppID string   // the client the token was issued to
+	User     *User // nil for app tokens
+	Scp      []string
+	Roles    []string
+	Acrs     []string
+	Caps     []string // xms_cc
+	AppID    string   // the client the token was issued to
+	TenantID string   // the tid claim
 }
 
 // handleGraph serves the Graph-like API under /v1.0: it checks the bearer
@@ -26,6 +27,9 @@ func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if s.serveDirectory(w, r, c, strings.TrimPrefix(r.URL.Path, "/v1.0/")) {
+		return
+	}
 	route := r.Method + " " + strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1.0"), "/")
 	need, ok := graphRoutes[route]
 	if !ok {
@@ -34,6 +38,9 @@ func (s *Server) handleGraph(w http.ResponseWriter, r *http.Request) {
 	}
 	if !c.allowed(need) {
 		s.graphDenied(w, r, need)
+		return
+	}
+	if !s.gunzipBody(w, r) {
 		return
 	}
 	if c.User == nil && route != "GET /users" {
@@ -114,7 +121,7 @@ func (s *Server) graphAuth(w http.ResponseWriter, r *http.Request) (*graphCaller
 
 func (s *Server) callerFrom(claims map[string]any) *graphCaller {
 	c := &graphCaller{Scp: strings.Fields(str(claims["scp"])), Roles: strs(claims["roles"]), Acrs: strs(claims["acrs"]),
-		Caps: strs(claims["xms_cc"]), AppID: str(claims["appid"])}
+		Caps: strs(claims["xms_cc"]), AppID: str(claims["appid"]), TenantID: str(claims["tid"])}
 	if str(claims["idtyp"]) == "app" {
 		return c
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // graphFuzzEnv holds the tokens FuzzGraph sends: one of a user granted
-// Mail.Send, Mail.Read and User.Read, and one of the app with User.Read.All.
+// Mail.Send, Mail.Read and User.Read, and one of the app with User.Read.All
+// and Directory.ReadWrite.All.
 type graphFuzzEnv struct {
 	*env
 	user, app string
@@ -19,7 +20,7 @@ type graphFuzzEnv struct {
 func newGraphFuzzEnv(f *testing.F) *graphFuzzEnv {
 	e := newEnv(f)
 	fe := &graphFuzzEnv{env: e, user: graphToken(f, e, "Mail.Send Mail.Read User.Read")}
-	e.srv.GrantAppRoles(e.tenant.ID, e.app.ClientID, "User.Read.All")
+	e.srv.GrantAppRoles(e.tenant.ID, e.app.ClientID, "User.Read.All", "Directory.ReadWrite.All")
 	_, m := e.postToken(f, e.tenant.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {e.app.ClientID},
 		"client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}})
 	fe.app, _ = m["access_token"].(string)
@@ -72,6 +73,13 @@ func FuzzGraph(f *testing.F) {
 	f.Add(uint8(3), "Basic dXNlcjpwYXNz", uint8(0), "me", "", "", "")
 	f.Add(uint8(4), "x", uint8(1), "me/sendMail", "", send, "")
 	f.Add(uint8(5), "", uint8(5), "me/messages", "", "", "")
+	f.Add(uint8(1), "", uint8(0), "servicePrincipals(appId='00000003-0000-0000-c000-000000000000')", "", "", "")
+	f.Add(uint8(1), "", uint8(0), "oauth2PermissionGrants", "$filter=clientId eq 'x' and consentType eq 'Principal'&$top=1", "", "")
+	f.Add(uint8(1), "", uint8(0), "oauth2PermissionGrants", "$skiptoken=MQ&$top=1", "", "")
+	f.Add(uint8(1), "", uint8(1), "oauth2PermissionGrants", "", `{"clientId":"x","consentType":"AllPrincipals","resourceId":"y","scope":"Mail.Read"}`, "")
+	f.Add(uint8(1), "", uint8(4), "oauth2PermissionGrants/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "", "", "")
+	f.Add(uint8(1), "", uint8(0), "servicePrincipals/x/appRoleAssignments", "", "", "")
+	f.Add(uint8(1), "", uint8(0), "applications(appId='x')", "", "", "")
 	f.Fuzz(func(t *testing.T, mode uint8, garbage string, method uint8, path, query, body, clientReqID string) {
 		req := httptest.NewRequest(http.MethodGet, "https://127.0.0.1/", strings.NewReader(body))
 		req.Method = fuzzMethods[int(method)%len(fuzzMethods)]

@@ -73,6 +73,7 @@ type Server struct {
 	failN     int
 	failCode  int
 	latency   time.Duration
+	creds     map[string]*keyCredentials // certificates and federated credentials, by lower-case client id
 }
 
 // NewServer starts an emulator with an empty directory and the Microsoft Graph

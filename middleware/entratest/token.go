@@ -130,6 +130,12 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values, tenant, gr
 	if a == nil {
 		return nil, errUnknownClient(id, tenant)
 	}
+	if handled, e := s.assertionAuth(r, a, form, secret); handled {
+		if e != nil {
+			return nil, e
+		}
+		return a, nil
+	}
 	public := a.PublicClient || len(a.Secrets) == 0
 	switch {
 	case public && secret != "":

@@ -90,7 +90,7 @@ func (a *app) middleware(t *testing.T, reg entratest.App, store *redisstore.Stor
 		t.Fatal(err)
 	}
 	mw, err := middleware.New(middleware.Config{
-		Authority: a.idp.Authority("organizations"), ClientID: reg.ClientID, Credential: cred,
+		Authority: a.idp.Authority(a.tenant.ID), ClientID: reg.ClientID, Credential: cred,
 		RedirectURL: a.replicas[0].URL + "/auth/callback", SessionKeys: sessionKeys,
 		Cache: c, FlowStore: store, HTTPClient: a.idp.Client(), DisableInstanceDiscovery: true,
 		Logger: slog.New(slog.DiscardHandler), TokenConcurrency: 16,

@@ -30,6 +30,7 @@ type Flow struct {
 	Resume    string    `json:"rs,omitempty"` // id of a kept request to replay after the callback
 	Tenant    string    `json:"tn,omitempty"` // tenant the admin consent was sent to
 	Admin     bool      `json:"ad,omitempty"` // scopes declared admin-only (RequireAdmin)
+	Prompt    string    `json:"pr,omitempty"` // prompt to send to authorize, e.g. "select_account"
 }
 
 // Kinds of flow besides the authorize request.
@@ -45,6 +46,12 @@ var (
 	ErrExpired  = errors.New("the pending sign-in expired")
 	ErrRefused  = errors.New("the pending sign-in belongs to another browser session")
 )
+
+// ClockSkew is how far behind the clock of the replica that takes a flow
+// may be of the one that started it: a flow seems created up to this much
+// in the future and is still taken. (A replica ahead sees flows older by
+// its lead, so they expire that much early by its clock.)
+const ClockSkew = 5 * time.Minute
 
 // Prefix starts every key this package writes.
 const Prefix = "consentry:flow:"
@@ -118,7 +125,7 @@ func (s *Store) TakeIf(ctx context.Context, state string, accept func(*Flow) boo
 		return nil, ErrExpired
 	}
 	f.State = state
-	if age := s.now().Sub(f.Created); age > s.ttl || age < -time.Minute {
+	if age := s.now().Sub(f.Created); age > s.ttl || age < -ClockSkew {
 		return nil, ErrExpired
 	}
 	return f, nil

@@ -236,6 +236,25 @@ func TestTakeSurvivesFailedDeleteAfterClaim(t *testing.T) {
 	}
 }
 
+// TestTakeToleratesSkew: a replica whose clock is a few minutes behind the
+// one that started a flow still takes it; a flow from further ahead is refused.
+func TestTakeToleratesSkew(t *testing.T) {
+	ctx := context.Background()
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		behind time.Duration
+		ok     bool
+	}{{61 * time.Second, true}, {ClockSkew - time.Second, true}, {ClockSkew + time.Second, false}} {
+		kv := &mapKV{m: map[string][]byte{}}
+		s, _ := New(kv, [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, 10*time.Minute,
+			func() time.Time { return created.Add(-tc.behind) })
+		_ = s.Put(ctx, &Flow{State: "st", Created: created, SID: "sid"})
+		if _, err := s.Take(ctx, "st"); (err == nil) != tc.ok {
+			t.Errorf("taker %v behind: %v, want ok %v", tc.behind, err, tc.ok)
+		}
+	}
+}
+
 // TestTakeFlowSealedBeforeSeal: a flow stored the way this package sealed
 // flows before package seal (the Flow's JSON, AES-256-GCM under
 // HMAC-SHA256(secret, "consentry/flow/v1"), the nonce first, the flow's ID as

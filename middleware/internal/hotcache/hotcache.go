@@ -24,15 +24,17 @@ type Cache[V any] struct {
 // shard is one lock's worth of entries. Slot i's value is vals[i] and its key
 // string is keys[off:off+n].
 type shard[V any] struct {
-	mu    sync.Mutex
-	max   int
-	index index  // key hash -> slot
-	slots []slot // no pointers: the GC does not scan it
-	vals  []V
-	keys  []byte  // key strings of the slots, back to back; no pointers
-	dead  int     // bytes of keys that no slot uses any more
-	free  []int32 // emptied slots to reuse
-	hand  int     // CLOCK hand
+	mu       sync.Mutex
+	max      int
+	maxBytes int    // bound on live key bytes (0: none)
+	live     int    // bytes of the key strings of used slots
+	index    index  // key hash -> slot
+	slots    []slot // no pointers: the GC does not scan it
+	vals     []V
+	keys     []byte  // key strings of the slots, back to back; no pointers
+	dead     int     // bytes of keys that no slot uses any more
+	free     []int32 // emptied slots to reuse
+	hand     int     // CLOCK hand
 }
 
 // slot is an entry's bookkeeping, free of pointers.
@@ -48,7 +50,14 @@ type slot struct {
 }
 
 // New returns a cache of at most size entries (size < 1 is treated as 1).
-func New[V any](size int) *Cache[V] {
+func New[V any](size int) *Cache[V] { return NewBounded[V](size, 0) }
+
+// NewBounded is New whose key strings also stay within about maxBytes in all
+// (maxBytes <= 0: no bound but size): a Put that would exceed its shard's
+// share first evicts entries, and a key longer than that share is not kept.
+// The key arena may hold up to about twice the live key bytes between
+// compactions (see Bytes).
+func NewBounded[V any](size, maxBytes int) *Cache[V] {
 	c := &Cache[V]{seed: maphash.MakeSeed()}
 	c.hash = c.keyHash
 	n := shards
@@ -63,6 +72,9 @@ func New[V any](size int) *Cache[V] {
 			per++
 		}
 		c.shards[i] = shard[V]{max: per}
+		if maxBytes > 0 {
+			c.shards[i].maxBytes = max(1, maxBytes/n)
+		}
 	}
 	return c
 }
@@ -141,6 +153,9 @@ func (c *Cache[V]) Update(s string, id uint32, group uint64, now, until int64, f
 	sh := c.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	if !sh.makeRoom(len(s)) {
+		return
+	}
 	i, same := sh.find(k, s, id)
 	var old V
 	if same {
@@ -207,13 +222,20 @@ func (c *Cache[V]) Range(fn func(V)) {
 	}
 }
 
+// Bytes returns the bytes the cache holds for key strings: its key arenas,
+// live keys and keys not yet compacted away.
+func (c *Cache[V]) Bytes() int { return c.total(func(sh *shard[V]) int { return len(sh.keys) }) }
+
 // Len returns the number of entries.
-func (c *Cache[V]) Len() int {
+func (c *Cache[V]) Len() int { return c.total(func(sh *shard[V]) int { return sh.index.n }) }
+
+// total sums f over the shards, each under its lock.
+func (c *Cache[V]) total(f func(sh *shard[V]) int) int {
 	n := 0
 	for si := range c.shards {
 		sh := &c.shards[si]
 		sh.mu.Lock()
-		n += sh.index.n
+		n += f(sh)
 		sh.mu.Unlock()
 	}
 	return n

@@ -201,3 +201,28 @@ func TestHashTail(t *testing.T) {
 		t.Errorf("the evicted key got %q", v)
 	}
 }
+
+// TestBytesBounded: with a byte bound, ever new long keys evict older
+// entries instead of growing the cache, the newest entry is kept, and a key
+// longer than a shard's share is not kept at all.
+func TestBytesBounded(t *testing.T) {
+	const maxBytes, keyLen = 64 << 10, 4 << 10
+	c := NewBounded[int](100, maxBytes) // one shard; the bytes bind first
+	key := func(i int) string { return fmt.Sprintf("%0*d", keyLen, i) }
+	for i := range 1000 {
+		c.Put(key(i), 0, 0, i, 1)
+		if v, ok := c.Get(key(i), 0, 0); !ok || v != i {
+			t.Fatalf("after %d puts the newest entry is missing", i)
+		}
+		if live := c.Len() * keyLen; live > maxBytes {
+			t.Fatalf("after %d puts: %d live key bytes, bound %d", i, live, maxBytes)
+		}
+		if n := c.Bytes(); n > 2*maxBytes+minCompact+keyLen {
+			t.Fatalf("after %d puts: arena %d bytes", i, n)
+		}
+	}
+	c.Put(string(make([]byte, maxBytes+1)), 0, 0, 1, 1)
+	if _, ok := c.Get(string(make([]byte, maxBytes+1)), 0, 0); ok {
+		t.Error("a key longer than the byte bound was kept")
+	}
+}

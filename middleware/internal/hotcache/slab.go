@@ -51,6 +51,7 @@ func (sh *shard[V]) clear(i int32) {
 // the same bytes), else its bytes are dead until the next compaction.
 func (sh *shard[V]) release(i int32) {
 	e := &sh.slots[i]
+	sh.live -= int(e.n)
 	if e.n > 0 && e.off+int(e.n) == len(sh.keys) {
 		sh.keys = sh.keys[:e.off]
 	} else {
@@ -69,6 +70,30 @@ func (sh *shard[V]) store(i int32, s string) {
 	e := &sh.slots[i]
 	e.off, e.n = len(sh.keys), uint32(len(s))
 	sh.keys = append(sh.keys, s...)
+	sh.live += len(s)
+}
+
+// makeRoom evicts entries (CLOCK, second chance) until a key of n bytes fits
+// the shard's byte bound, and reports whether it can fit at all.
+func (sh *shard[V]) makeRoom(n int) bool {
+	if sh.maxBytes == 0 {
+		return true
+	}
+	if n > sh.maxBytes {
+		return false
+	}
+	for sh.live+n > sh.maxBytes {
+		sh.hand = (sh.hand + 1) % len(sh.slots)
+		e := &sh.slots[sh.hand]
+		switch {
+		case !e.used || e.n == 0:
+		case e.ref:
+			e.ref = false // a second chance
+		default:
+			sh.drop(int32(sh.hand))
+		}
+	}
+	return true
 }
 
 // compact copies the live key strings to a new arena.

@@ -3,9 +3,7 @@ package protocol
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/url"
 )
@@ -50,23 +48,4 @@ func AppendAuthorizeParams(raw string, p AuthorizeParams) (string, error) {
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
-}
-
-// ErrNonce reports an ID token without the expected nonce.
-var ErrNonce = errors.New("id token nonce does not match the sign-in request")
-
-// CheckNonce decodes the payload of the compact JWT rawIDToken and compares its
-// nonce claim with want in constant time. The signature is not checked: the token
-// came straight from the token endpoint over TLS (OpenID Connect Core §3.1.3.7).
-func CheckNonce(rawIDToken, want string) error {
-	var c struct {
-		Nonce string `json:"nonce"`
-	}
-	if err := Claims(rawIDToken, &c); err != nil {
-		return fmt.Errorf("id token: %w: %w", ErrNonce, err)
-	}
-	if want == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(want)) != 1 {
-		return ErrNonce
-	}
-	return nil
 }

@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/url"
 	"testing"
 )
@@ -43,20 +42,4 @@ func TestAppendAuthorizeParams(t *testing.T) {
 func jwt(payload string) string {
 	enc := base64.RawURLEncoding.EncodeToString
 	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(payload)) + ".sig"
-}
-
-func TestCheckNonce(t *testing.T) {
-	if err := CheckNonce(jwt(`{"nonce":"abc"}`), "abc"); err != nil {
-		t.Errorf("good nonce: %v", err)
-	}
-	for _, tc := range []struct{ tok, want string }{
-		{jwt(`{"nonce":"abc"}`), "abd"},
-		{jwt(`{}`), "abc"},
-		{jwt(`{"nonce":""}`), ""},
-		{"not-a-jwt", "abc"},
-	} {
-		if err := CheckNonce(tc.tok, tc.want); !errors.Is(err, ErrNonce) {
-			t.Errorf("CheckNonce(%q, %q) = %v, want ErrNonce", tc.tok, tc.want, err)
-		}
-	}
 }

@@ -9,9 +9,13 @@ import (
 // GraphResource is the resource of short scope names such as "User.Read".
 const GraphResource = "https://graph.microsoft.com"
 
-// graphPrefixes spell Graph's resource in front of a scope: its URI and its
+// graphPrefixes spell Graph's resource in front of a scope: its URI in the
+// global and national clouds (where "User.Read" and
+// "https://graph.microsoft.us/User.Read" are one scope,
+// https://learn.microsoft.com/graph/sdks/national-clouds) and its
 // application id. Compared case-insensitively.
-var graphPrefixes = []string{GraphResource + "/", "00000003-0000-0000-c000-000000000000/"}
+var graphPrefixes = []string{GraphResource + "/", "https://graph.microsoft.us/", "https://dod-graph.microsoft.us/",
+	"https://microsoftgraph.chinacloudapi.cn/", "00000003-0000-0000-c000-000000000000/"}
 
 // Canonical returns the spelling of scope used for keys and comparisons:
 // lower-cased, and for Graph the short name ("user.read" for "User.Read",

@@ -41,6 +41,8 @@ func TestKeyNormalisesGraphSpellings(t *testing.T) {
 		{"short and URI", []string{"User.Read"}, []string{"https://graph.microsoft.com/User.Read"}, true},
 		{"URI upper case", []string{"User.Read"}, []string{"HTTPS://Graph.Microsoft.com/user.read"}, true},
 		{"Graph app id", []string{"Mail.Read", "User.Read"}, []string{"00000003-0000-0000-C000-000000000000/User.Read", "mail.read"}, true},
+		{"US Government Graph", []string{"User.Read"}, []string{"https://graph.microsoft.us/User.Read"}, true},
+		{"China Graph", []string{"Mail.Send"}, []string{"https://microsoftgraph.chinacloudapi.cn/Mail.Send"}, true},
 		{"other API", []string{"api://1234/User.Read"}, []string{"User.Read"}, false},
 		{"other host", []string{"https://graph.example/User.Read"}, []string{"User.Read"}, false},
 	}

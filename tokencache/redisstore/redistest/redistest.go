@@ -46,6 +46,25 @@ func NewClient(t testing.TB) *redis.Client {
 	return rdb
 }
 
+// NewPrivateClient returns a client of a redis-server of t's own, whatever
+// REDIS_URL says, stopped and closed when t's cleanup runs: for tests that
+// change the server's configuration (maxmemory, eviction policy), which a
+// shared server must not see. Without redis-server in PATH it calls t.Skip.
+func NewPrivateClient(t testing.TB) *redis.Client {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redistest: redis-server is not in PATH; install it to run the tests that need a Redis of their own")
+	}
+	addr, err := start(t, bin)
+	if err != nil {
+		t.Fatalf("redistest: could not start %s: %v", bin, err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
 func start(t testing.TB, bin string) (string, error) {
 	p := newProcess(t, bin, t.TempDir(), "redis", "--save", "", "--appendonly", "no")
 	if err := p.Start(); err != nil {
