@@ -255,6 +255,9 @@ type settings struct {
 	authPaths authPaths
 	// flowCookieBase starts the names of flow cookies.
 	flowCookieBase string
+	// apiTransport is the transport of Config.HTTPClient as given: Client's
+	// calls to the app's APIs are not cut like Entra's answers.
+	apiTransport http.RoundTripper
 }
 
 // authPaths are the paths AuthHandler serves.
@@ -400,6 +403,7 @@ func (s *settings) applyDefaults() {
 	if s.HTTPClient == nil {
 		s.HTTPClient = http.DefaultClient
 	}
+	s.apiTransport = s.HTTPClient.Transport
 	s.HTTPClient = limitClient(s.HTTPClient, maxEntraResponse)
 	if s.Logger == nil {
 		s.Logger = slog.Default()
