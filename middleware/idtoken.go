@@ -113,7 +113,15 @@ func (m *Middleware) idVerifier(ctx context.Context) (*oidc.IDTokenVerifier, str
 	if err := p.Claims(&doc); err != nil || doc.Issuer == "" {
 		return nil, "", fmt.Errorf("middleware: the authority's OpenID configuration names no issuer")
 	}
-	keys := oidc.ClientContext(context.Background(), m.cfg.HTTPClient) // outlives this request
+	// go-oidc fetches keys with this context, not the request's, and later
+	// verifications wait for a fetch under way: without a timeout of its
+	// own, one hung fetch would fail every sign-in until a restart.
+	keyClient := *m.cfg.HTTPClient
+	keyClient.Timeout = m.keyFetchTimeout
+	if keyClient.Timeout <= 0 {
+		keyClient.Timeout = attemptTimeout
+	}
+	keys := oidc.ClientContext(context.Background(), &keyClient) // outlives this request
 	m.ids.verifier = p.VerifierContext(keys, &oidc.Config{
 		ClientID: m.cfg.ClientID,
 		// check compares iss with the token's tenant, and the times with clockSkew.

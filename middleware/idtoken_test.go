@@ -10,10 +10,13 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
@@ -123,5 +126,47 @@ func TestIDTokenChecks(t *testing.T) {
 				t.Fatalf("%d, want 400 (ID token refused)%s", p.StatusCode, trail(p))
 			}
 		})
+	}
+}
+
+// hungKeys is a transport whose first fetch of the ID token keys hangs until
+// its request is cancelled (or the test ends).
+type hungKeys struct {
+	base  http.RoundTripper
+	hung  atomic.Int32
+	ended chan struct{}
+}
+
+func (h *hungKeys) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/discovery/v2.0/keys") && h.hung.Add(1) == 1 {
+		select {
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		case <-h.ended:
+			return nil, io.ErrUnexpectedEOF
+		}
+	}
+	return h.base.RoundTrip(r)
+}
+
+// TestHungKeyFetchEnds: a fetch of Entra's signing keys that hangs fails the
+// sign-in waiting on it, and the next sign-in fetches the keys again and
+// succeeds (go-oidc fetches with a context of its own, so the fetch needs a
+// timeout; otherwise every later sign-in waits on the hung one).
+func TestHungKeyFetchEnds(t *testing.T) {
+	e := newEnv(t)
+	h := &hungKeys{base: e.idp.Client().Transport, ended: make(chan struct{})}
+	t.Cleanup(func() { close(h.ended) })
+	e.cfg.HTTPClient = &http.Client{Transport: h}
+	a := e.serveApp(t, nil)
+	middleware.SetKeyFetchTimeout(a.mw, 50*time.Millisecond)
+	if p := e.get(t, e.browser(e.user, entratest.Accept), "/profile"); p.StatusCode == http.StatusOK {
+		t.Fatalf("sign-in verified its ID token while the keys hung%s", trail(p))
+	}
+	if p := e.get(t, e.browser(e.user, entratest.Accept), "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in after a hung key fetch: %d%s", p.StatusCode, trail(p))
+	}
+	if n := h.hung.Load(); n < 2 {
+		t.Errorf("keys fetched %d times, want a second fetch after the hung one", n)
 	}
 }

@@ -49,6 +49,7 @@ type Middleware struct {
 	ids             idVerifier     // ID tokens of redeemed codes
 	declared        declaredScopes // what sign-in links may ask for
 	keptBodyTimeout time.Duration  // 0: keptBodyTimeout; tests shorten it
+	keyFetchTimeout time.Duration  // 0: attemptTimeout; tests shorten it
 	tenantRation    tenantLimiter  // confirmations of admin consent per tenant
 }
 
