@@ -111,6 +111,19 @@ func TestIDTokenChecks(t *testing.T) {
 		{"client_info of another user", true, func(c, a map[string]any) {
 			a["client_info"] = b64([]byte(`{"uid":"22222222-2222-2222-2222-222222222222","utid":"` + c["tid"].(string) + `"}`))
 		}, false},
+		{"guest of another home tenant", true, func(c, a map[string]any) {
+			home := "33333333-3333-3333-3333-333333333333"
+			c["idp"] = "https://sts.windows.net/" + home + "/"
+			a["client_info"] = b64([]byte(`{"uid":"44444444-4444-4444-4444-444444444444","utid":"` + home + `"}`))
+		}, true},
+		{"client_info home tenant a piece of a guest's idp", true, func(c, a map[string]any) {
+			c["idp"] = "https://sts.windows.net/33333333-3333-3333-3333-333333333333/"
+			a["client_info"] = b64([]byte(`{"uid":"22222222-2222-2222-2222-222222222222","utid":"sts.windows.net"}`))
+		}, false},
+		{"client_info without home tenant, guest's idp", true, func(c, a map[string]any) {
+			c["idp"] = "https://sts.windows.net/33333333-3333-3333-3333-333333333333/"
+			a["client_info"] = b64([]byte(`{"uid":"22222222-2222-2222-2222-222222222222","utid":""}`))
+		}, false},
 		{"wids spoofed, signature kept", false, func(c, _ map[string]any) { c["wids"] = []string{"62e90394-69f5-4237-9190-012177145e10"} }, false},
 	}
 	for _, tc := range tests {
