@@ -61,14 +61,19 @@ func TestOnSignIn(t *testing.T) {
 	if p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "Ask Adele for access to the expenses app.") {
 		t.Fatalf("megan: %d %s, want 403 with the reason", p.StatusCode, p.Body)
 	}
+	if acct, ok := e.browserAccount(mw, b); ok {
+		t.Errorf("a refused user is signed in as %s", acct.Username)
+	}
+}
+
+// browserAccount is who mw says is signed in on a request with b's cookies.
+func (e *env) browserAccount(mw *middleware.Middleware, b *entratest.Browser) (middleware.Account, bool) {
 	u, _ := url.Parse(e.srv.URL)
 	r, _ := http.NewRequest("GET", e.srv.URL+"/", nil)
 	for _, ck := range b.Client.Jar.Cookies(u) {
 		r.AddCookie(ck)
 	}
-	if acct, ok := mw.Account(r); ok {
-		t.Errorf("a refused user is signed in as %s", acct.Username)
-	}
+	return mw.Account(r)
 }
 
 // TestOnSignInFailure: an error that is not a refusal fails the sign-in
@@ -109,12 +114,7 @@ func TestOnSignInRefusesSignedInUser(t *testing.T) {
 	if p := e.get(t, b, "/calendar"); p.StatusCode != http.StatusForbidden {
 		t.Fatalf("refused consent round trip: %d %s, want 403", p.StatusCode, p.Body)
 	}
-	u, _ := url.Parse(e.srv.URL)
-	r, _ := http.NewRequest("GET", e.srv.URL+"/", nil)
-	for _, ck := range b.Client.Jar.Cookies(u) {
-		r.AddCookie(ck)
-	}
-	if acct, ok := mw.Account(r); ok {
+	if acct, ok := e.browserAccount(mw, b); ok {
 		t.Errorf("a refused user is still signed in as %s", acct.Username)
 	}
 }
