@@ -32,9 +32,8 @@ type site struct {
 	emulator *entratest.Server      // nil on the real Entra ID
 	clientID string
 	log      *slog.Logger
-	secure   bool                                         // the app's public URL is https: cookies are Secure
-	flash    *flashes                                     // one-time notices after a redirect
-	isAdmin  func(*http.Request, middleware.Account) bool // nil: unknown (the real Entra ID)
+	secure   bool     // the app's public URL is https: cookies are Secure
+	flash    *flashes // one-time notices after a redirect
 }
 
 // view is what every page template gets.
@@ -308,5 +307,5 @@ func newSite(idp *identity, publicURL string, log *slog.Logger) (*site, error) {
 	}
 	secure := u.Scheme == "https"
 	return &site{pages: pages, graph: &graph{base: idp.GraphURL}, emulator: idp.Emulator, clientID: idp.ClientID,
-		log: log, secure: secure, flash: &flashes{secure: secure}, isAdmin: idp.IsAdmin}, nil
+		log: log, secure: secure, flash: &flashes{secure: secure}}, nil
 }

@@ -15,6 +15,12 @@ import (
 // emulator, for a public URL of the given scheme.
 func testSite(t *testing.T, publicURL string) *site {
 	t.Helper()
+	return testSiteWith(t, publicURL, nil)
+}
+
+// testSiteWith is testSite with the identity changed by edit (nil: as is).
+func testSiteWith(t *testing.T, publicURL string, edit func(*identity)) *site {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := &config{EmulatorAddr: "127.0.0.1:0"}
 	idp, err := newIdentity(cfg, publicURL+"/auth/callback", log)
@@ -22,6 +28,9 @@ func testSite(t *testing.T, publicURL string) *site {
 		t.Fatal(err)
 	}
 	t.Cleanup(idp.Close)
+	if edit != nil {
+		edit(idp)
+	}
 	s, err := newSite(idp, publicURL, log)
 	if err != nil {
 		t.Fatal(err)

@@ -28,13 +28,15 @@ type permissionsView struct {
 // permissions is an administrator's page: every route's permission and
 // whether the admin's tenant granted it to everyone, to some users or not at
 // all, read through Graph (mw.ConsentStatus), with one button that approves
-// exactly what is missing. On the real Entra ID, without Config.IsAdmin, any
-// signed-in user sees it; only an administrator can use the button.
+// exactly what is missing. Only administrators see it: on the real Entra ID
+// the middleware knows them by the ID token's wids claim, which the app
+// registration must ask for (the wids optional claim); without it nobody does.
 func (s *site) permissions(w http.ResponseWriter, r *http.Request) {
 	acct, _ := middleware.AccountFromContext(r.Context()) // Require put it there
-	if s.isAdmin != nil && !s.isAdmin(r, acct) {
+	if !s.mw.IsAdmin(r) {
 		s.render(w, r, http.StatusForbidden, "error", "Permissions", errorView{Heading: "Administrators only",
-			Message: "This page shows what your organization has granted the app; only an administrator may see it."})
+			Message: "This page shows what your organization has granted the app; only an administrator may see it " +
+				"(on Microsoft Entra ID, the app knows administrators by the wids optional claim of its registration)."})
 		return
 	}
 	v := permissionsView{ConnectURL: s.mw.ConnectURL("/permissions", acct.TenantID)}

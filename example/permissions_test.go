@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -85,4 +87,17 @@ func TestBrowserPermissionsPage(t *testing.T) {
 
 	alex.click(`nav a[href="/permissions"]`)
 	alex.seesPage("alex-permissions", "error", "Administrators only")
+}
+
+// TestPermissionsPageOnlyForAdministrators: where the identity provider does
+// not say who is an administrator (the real Entra ID has no IsAdmin), the
+// Permissions page is not shown to someone the middleware does not know as
+// one: 403 "Administrators only", and no read of the tenant's grants.
+func TestPermissionsPageOnlyForAdministrators(t *testing.T) {
+	s := testSiteWith(t, "http://127.0.0.1:8080", func(i *identity) { i.IsAdmin = nil })
+	w := httptest.NewRecorder()
+	s.permissions(w, httptest.NewRequest(http.MethodGet, "/permissions", nil))
+	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "Administrators only") {
+		t.Errorf("got %d %.300q, want 403 Administrators only", w.Code, w.Body.String())
+	}
 }

@@ -54,10 +54,13 @@ func (s appStore) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
 	sess.ID, sess.IsNew = appSessionID, false
 	vals, err := s.app.Load(r)
+	if err != nil {
+		return sess, err // a store failure: nobody is signed in, whatever came with it
+	}
 	for k, v := range vals {
 		sess.Values[k] = v
 	}
-	return sess, err
+	return sess, nil
 }
 
 func (s appStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {

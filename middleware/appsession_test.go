@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"crypto/rand"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
@@ -119,5 +120,29 @@ func TestAppSessionExcludesSessions(t *testing.T) {
 	cfg.Sessions = sessions.NewCookieStore(sessionKeys...)
 	if _, err := middleware.New(cfg); err == nil || !strings.Contains(err.Error(), "AppSession") {
 		t.Errorf("New with Sessions and AppSession: %v", err)
+	}
+}
+
+// failingSession is an app's session store that fails to load, handing back
+// what it read before the failure.
+type failingSession struct{ partial map[string]string }
+
+func (s failingSession) Load(*http.Request) (map[string]string, error) {
+	return s.partial, errors.New("store unreachable")
+}
+
+func (failingSession) Save(http.ResponseWriter, *http.Request, map[string]string, bool) error {
+	return nil
+}
+
+// TestAppSessionLoadErrorIsSignedOut: a Load that fails means nobody is
+// signed in, even when it returns values with its error.
+func TestAppSessionLoadErrorIsSignedOut(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.cfg
+	cfg.AppSession = failingSession{partial: map[string]string{"acct": "someone.tenant", "user": "someone@example.com"}}
+	mw := e.newMiddleware(t, cfg)
+	if acct, ok := mw.Account(requestWithCookie(e.srv.URL, "appsid", "x")); ok {
+		t.Errorf("Account(r) = %v, signed in from a session that failed to load", acct)
 	}
 }

@@ -29,7 +29,7 @@ func (m *Middleware) challengeToken(w http.ResponseWriter, r *http.Request, err 
 // with 401 and JSON.
 func (m *Middleware) reauthorize(w http.ResponseWriter, r *http.Request, ra reauth) {
 	if isScript(r) {
-		m.scriptChallenge(w, r, ra.scopes, ra.url(m.scriptReturn(r)), ra.reason)
+		m.scriptChallenge(w, r, ra.scopes, ra.url(m.scriptReturn(r)), ra.reason, ra.claims)
 		return
 	}
 	fr := flowRequest{scopes: ra.scopes, returnURL: m.returnURL(r), claims: ra.claims}

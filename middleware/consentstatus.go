@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/consentry/consentry/middleware/internal/protocol"
 	"github.com/consentry/consentry/middleware/internal/scope"
 )
 
@@ -197,12 +198,18 @@ func resourceAppID(res string) string {
 // resourceStatus is the status of one resource's declared scopes (canonical)
 // against the client's grants.
 func (g *graphDirectory) resourceStatus(ctx context.Context, appID string, scopes []string, grants []permissionGrant) ([]PermissionStatus, error) {
-	sp, err := g.servicePrincipal(ctx, appID)
-	if errors.Is(err, errGraphNotFound) {
-		sp, err = &servicePrincipal{AppID: appID}, nil
-	}
-	if err != nil {
-		return nil, err
+	// A resource not in the tenant, or named by an identifier URI other than
+	// its application id (Graph answers 400 to an appId that is no GUID):
+	// its scopes are Unknown.
+	sp := &servicePrincipal{AppID: appID}
+	if protocol.IsGUID(appID) {
+		found, err := g.servicePrincipal(ctx, appID)
+		if err != nil && !errors.Is(err, errGraphNotFound) {
+			return nil, err
+		}
+		if err == nil {
+			sp = found
+		}
 	}
 	out := make([]PermissionStatus, 0, len(scopes))
 	for _, c := range scopes {
@@ -220,8 +227,11 @@ func permissionStatus(sp *servicePrincipal, c string, grants []permissionGrant) 
 			value, p.Unknown, p.AdminOnly, p.id = s.Value, false, s.Type == "Admin", s.ID
 		}
 	}
-	p.Scope = value
-	if sp.AppID != GraphAppID {
+	switch {
+	case p.Unknown: // c as declared, canonical
+	case sp.AppID == GraphAppID:
+		p.Scope = value
+	default:
 		p.Scope = "api://" + sp.AppID + "/" + value
 	}
 	for _, gr := range grants {

@@ -171,3 +171,38 @@ func TestConsentStatusRoles(t *testing.T) {
 		t.Errorf("roles %+v, want %+v", st.Roles, want)
 	}
 }
+
+// TestConsentStatusSeveralResources: the app's own API beside Graph. A
+// grant of the API's User.Read does not count for Graph's User.Read (grants
+// name their resource's service principal), the API's scope is reported
+// under its application id, and a scope of an API known by another
+// identifier URI is Unknown, not a failure: Graph answers 400 to an appId
+// that is not a GUID.
+func TestConsentStatusSeveralResources(t *testing.T) {
+	e := newEnv(t)
+	api := e.idp.AddApp(entratest.App{DisplayName: "Orders API", HomeTenantID: e.tenant.ID,
+		ExposedScopes: []entratest.Permission{{Value: "Orders.Read"}, {Value: "User.Read"}}})
+	e.idp.GrantAppRoles(e.tenant.ID, e.app.ClientID, middleware.ReadGrantsPermission)
+	e.idp.GrantDelegated(e.tenant.ID, e.app.ClientID, "", "api://"+api.ClientID+"/User.Read", "api://"+api.ClientID+"/Orders.Read")
+	orders := "api://" + api.ClientID + "/Orders.Read"
+	mw := e.consentApp(t, map[string][]string{"/profile": {"User.Read"}, "/orders": {orders},
+		"/legacy": {"api://orders.contoso.example/Orders.Write"}})
+	st, err := mw.ConsentStatus(context.Background(), e.tenant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := statusByScope(t, st)
+	if p := got["User.Read"]; p.Consent != middleware.ConsentMissing || p.Resource != middleware.GraphAppID || p.Unknown {
+		t.Errorf("Graph's User.Read: %+v, want missing (only the API's User.Read is granted)", p)
+	}
+	if p := got[orders]; p.Consent != middleware.ConsentTenantWide || p.Resource != api.ClientID || p.ResourceName != "Orders API" {
+		t.Errorf("%s: %+v, want granted tenant-wide", orders, p)
+	}
+	if p := got["api://orders.contoso.example/orders.write"]; !p.Unknown || p.Consent != middleware.ConsentMissing {
+		t.Errorf("a scope of an API named by another identifier URI: %+v, want Unknown (status %+v)", p, st.Permissions)
+	}
+	links := st.AdminConsentURLs("/")
+	if len(links) != 1 || !strings.Contains(links[0], "scope=User.Read&") {
+		t.Errorf("admin links %q, want one asking for Graph's User.Read only", links)
+	}
+}

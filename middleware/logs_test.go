@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -22,10 +23,20 @@ func TestRoutineRoundTripsLogQuietly(t *testing.T) {
 	mw := e.newMiddleware(t, cfg)
 	e.setHandler(e.routes(mw))
 	b := e.browser(e.user, entratest.Accept)
+	var secrets []string // the authorization codes the callbacks carried
 	for _, path := range []string{"/profile", "/mail"} {
-		if p := e.get(t, b, path); p.StatusCode != 200 || len(steps(p, "consent")) != 1 {
+		p := e.get(t, b, path)
+		if p.StatusCode != 200 || len(steps(p, "consent")) != 1 {
 			t.Fatalf("%s: %d%s", path, p.StatusCode, trail(p))
 		}
+		for _, s := range p.Trail {
+			if u, err := url.Parse(s.URL); err == nil && u.Query().Get("code") != "" {
+				secrets = append(secrets, u.Query().Get("code"))
+			}
+		}
+	}
+	if len(secrets) != 2 {
+		t.Fatalf("want the codes of two callbacks, got %d", len(secrets))
 	}
 	levels := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(logs.String()))
@@ -40,6 +51,14 @@ func TestRoutineRoundTripsLogQuietly(t *testing.T) {
 		levels[msg] = level
 		if level != "DEBUG" && (strings.Contains(line, "error_description") || strings.Contains(line, "AADSTS") || len(line) > 400) {
 			t.Errorf("%s line with Entra's raw answer: %s", level, line)
+		}
+		for _, c := range secrets {
+			if strings.Contains(line, c) {
+				t.Errorf("log line holds an authorization code: %s", line)
+			}
+		}
+		if strings.Contains(line, "eyJ") { // the start of every JWT: an ID or access token
+			t.Errorf("log line holds a token: %s", line)
 		}
 		if s, ok := rec["scopes"].(string); ok && s != strings.ToLower(s) {
 			t.Errorf("scopes %q not in canonical (lower) case: %s", s, line)

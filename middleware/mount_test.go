@@ -69,6 +69,13 @@ func (a *prefixed) pages() pages {
 // The three router shapes.
 
 func mountStripPrefix(p pages) http.Handler {
+	outer := http.NewServeMux()
+	outer.Handle("/app/", http.StripPrefix("/app", atRoot(p)))
+	return outer
+}
+
+// atRoot is the app's routes without the prefix.
+func atRoot(p pages) http.Handler {
 	inner := http.NewServeMux()
 	inner.Handle("/auth/", p.auth)
 	inner.Handle("GET /inbox", p.inbox)
@@ -76,9 +83,7 @@ func mountStripPrefix(p pages) http.Handler {
 	inner.Handle("GET /api/calendar", p.calendar)
 	inner.Handle("POST /compose", p.compose)
 	inner.Handle("GET /{$}", p.home)
-	outer := http.NewServeMux()
-	outer.Handle("/app/", http.StripPrefix("/app", inner))
-	return outer
+	return inner
 }
 
 func mountChi(p pages) http.Handler {
@@ -122,37 +127,44 @@ var routerShapes = []struct {
 func TestMountedUnderPrefix(t *testing.T) {
 	for _, shape := range routerShapes {
 		t.Run(shape.name, func(t *testing.T) {
-			a := newPrefixed(t, shape.mount, nil)
-			e := a.e
-			b := e.idp.NewBrowser(e.srv.Certificate())
-			b.User = e.user.UPN
-
-			p := a.get(t, b, "/app/mail?folder=inbox&n=1")
-			if p.URL.RequestURI() != "/app/mail?folder=inbox&n=1" || !strings.Contains(p.Body, "user="+e.user.UPN) ||
-				len(steps(p, "signin")) != 1 || len(steps(p, "consent")) != 1 {
-				t.Fatalf("sign-in and consent: %s %q%s", p.URL, p.Body, trail(p))
-			}
-			a.sessionCookieUnderPrefix(t, b)
-
-			p = a.post(t, b, "/app/compose?draft=7", url.Values{"subject": {"numbers"}})
-			if p.URL.Path != "/app/compose" || p.Body != `sent #1 subject="numbers" query=draft=7` || len(steps(p, "consent")) != 1 {
-				t.Fatalf("POST resume: %s %q%s", p.URL, p.Body, trail(p))
-			}
-
-			a.get(t, b, "/app/inbox")
-			p = a.scriptToPage(t, b, "/app/api/calendar", nil)
-			if p.URL.Path != "/app/inbox" || p.Body != "inbox page" {
-				t.Fatalf("after the script's sign-in the user is at %s %q, not the page%s", p.URL, p.Body, trail(p))
-			}
-
-			p = a.post(t, b, "/app/auth/signout", nil)
-			if p.URL.String() != e.srv.URL+"/app/" || p.Body != "home" {
-				t.Fatalf("sign-out ends at %s %q, want the app's home%s", p.URL, p.Body, trail(p))
-			}
-			if p := a.get(t, b, "/app/mail"); len(steps(p, "signin")) != 1 {
-				t.Errorf("still signed in after sign-out%s", trail(p))
-			}
+			newPrefixed(t, shape.mount, nil).walk(t)
 		})
+	}
+}
+
+// walk takes a user through the app: sign-in and consent with a query, a
+// form post kept across consent, a script's 401 that brings the user back
+// to the page, sign-out; every URL of the app the browser sees keeps /app/.
+func (a *prefixed) walk(t *testing.T) {
+	t.Helper()
+	e := a.e
+	b := e.idp.NewBrowser(e.srv.Certificate())
+	b.User = e.user.UPN
+
+	p := a.get(t, b, "/app/mail?folder=inbox&n=1")
+	if p.URL.RequestURI() != "/app/mail?folder=inbox&n=1" || !strings.Contains(p.Body, "user="+e.user.UPN) ||
+		len(steps(p, "signin")) != 1 || len(steps(p, "consent")) != 1 {
+		t.Fatalf("sign-in and consent: %s %q%s", p.URL, p.Body, trail(p))
+	}
+	a.sessionCookieUnderPrefix(t, b)
+
+	p = a.post(t, b, "/app/compose?draft=7", url.Values{"subject": {"numbers"}})
+	if p.URL.Path != "/app/compose" || p.Body != `sent #1 subject="numbers" query=draft=7` || len(steps(p, "consent")) != 1 {
+		t.Fatalf("POST resume: %s %q%s", p.URL, p.Body, trail(p))
+	}
+
+	a.get(t, b, "/app/inbox")
+	p = a.scriptToPage(t, b, "/app/api/calendar", nil)
+	if p.URL.Path != "/app/inbox" || p.Body != "inbox page" {
+		t.Fatalf("after the script's sign-in the user is at %s %q, not the page%s", p.URL, p.Body, trail(p))
+	}
+
+	p = a.post(t, b, "/app/auth/signout", nil)
+	if p.URL.String() != e.srv.URL+"/app/" || p.Body != "home" {
+		t.Fatalf("sign-out ends at %s %q, want the app's home%s", p.URL, p.Body, trail(p))
+	}
+	if p := a.get(t, b, "/app/mail"); len(steps(p, "signin")) != 1 {
+		t.Errorf("still signed in after sign-out%s", trail(p))
 	}
 }
 
@@ -244,20 +256,26 @@ func TestMountedPagesLinkUnderPrefix(t *testing.T) {
 }
 
 // TestBasePathBehindStrippingProxy: a proxy that strips /app/ before the app
-// leaves no trace of it; Config.BasePath puts it back in every URL.
+// leaves no trace of it (neither r.URL nor r.RequestURI holds it, and the
+// app's routes are at the root); Config.BasePath puts it back in every URL:
+// sign-in with consent, a form kept across consent, a script's way back,
+// sign-out.
 func TestBasePathBehindStrippingProxy(t *testing.T) {
 	a := newPrefixed(t, func(p pages) http.Handler {
-		inner := mountStripPrefix(p)
+		app := atRoot(p)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r.RequestURI = strings.TrimPrefix(r.RequestURI, "/app") // what the app behind the proxy sees
-			inner.ServeHTTP(w, r)
+			rest, ok := strings.CutPrefix(r.URL.Path, "/app/")
+			if !ok {
+				http.NotFound(w, r) // the proxy forwards only /app/
+				return
+			}
+			r2 := r.Clone(r.Context()) // what the app behind the proxy sees
+			r2.URL.Path, r2.URL.RawPath = "/"+rest, ""
+			r2.RequestURI = strings.TrimPrefix(r.RequestURI, "/app")
+			app.ServeHTTP(w, r2)
 		})
 	}, func(c *middleware.Config) { c.BasePath = "/app/" })
-	b := a.e.idp.NewBrowser(a.e.srv.Certificate())
-	b.User = a.e.user.UPN
-	if p := a.get(t, b, "/app/mail?q=1"); p.URL.RequestURI() != "/app/mail?q=1" {
-		t.Errorf("ends at %s%s", p.URL, trail(p))
-	}
+	a.walk(t)
 }
 
 func TestBasePathValidation(t *testing.T) {

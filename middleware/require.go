@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -219,7 +218,7 @@ func (m *Middleware) needUser(w http.ResponseWriter, r *http.Request, rt *route,
 		if claims != "" {
 			u = m.signInWithClaims(back, rt.scopes, claims)
 		}
-		m.scriptChallenge(w, r, rt.scopes, u, reason)
+		m.scriptChallenge(w, r, rt.scopes, u, reason, claims)
 		return
 	}
 	m.interactive(w, r, rt, ret, claims)
@@ -235,10 +234,10 @@ type challenge struct {
 
 // scriptChallenge answers a script that needs the user: 401, never a redirect
 // (a script cannot follow one to a sign-in page).
-func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error) {
+func (m *Middleware) scriptChallenge(w http.ResponseWriter, r *http.Request, scopes []string, u string, reason error, claims string) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Consentry realm=%s, error="interaction_required", scope=%s, signin_url=%s`,
-		strconv.Quote(m.cfg.redirect.Host), strconv.Quote(strings.Join(scopes, " ")), strconv.Quote(u)))
-	m.standardChallenge(w, r, scopes, u, reason)
+		quotedString(m.cfg.redirect.Host), quotedString(strings.Join(scopes, " ")), quotedString(u)))
+	m.standardChallenge(w, r, scopes, u, reason, claims)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusUnauthorized)

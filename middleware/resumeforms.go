@@ -12,6 +12,10 @@ import (
 //
 //	handler := mw.ResumeForms(csrf.Protect(key)(mux))
 //
+// With Config.AppSession it reads the session through the app's session
+// middleware, so that one must come first: with scs,
+// sm.LoadAndSave(mw.ResumeForms(csrf.Protect(key)(mux))).
+//
 // It changes only the re-post of a kept form (POST with the
 // consentry_resume parameter, from the session that kept it, to the URL it
 // was kept for), exactly as Require would, once; every other request passes

@@ -1,11 +1,13 @@
 package middleware_test
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gorilla/csrf"
@@ -108,5 +110,50 @@ func TestCrossOriginProtectionPassesResume(t *testing.T) {
 	b.Header = http.Header{"Origin": {"https://evil.example"}, "Sec-Fetch-Site": {"cross-site"}}
 	if p, err := b.PostForm(e.srv.URL+"/compose", url.Values{"subject": {"evil"}}); err != nil || p.StatusCode != http.StatusForbidden || a.posts.Load() != 1 {
 		t.Fatalf("cross-site post: %v %d %d posts", err, p.StatusCode, a.posts.Load())
+	}
+}
+
+// TestResumeFormsIsBoundAndSingleUse: ResumeForms restores a kept form only
+// for the session that kept it, at the URL it was kept for, once: another
+// browser's re-post, or the owner's to another path, gets no form (410) and
+// leaves it to its owner.
+func TestResumeFormsIsBoundAndSingleUse(t *testing.T) {
+	e := newEnv(t)
+	a := e.serveApp(t, nil)
+	var unguarded atomic.Int32
+	mux := http.NewServeMux()
+	mux.Handle("/", e.handler)
+	mux.HandleFunc("POST /unguarded", func(w http.ResponseWriter, r *http.Request) {
+		unguarded.Add(1)
+		fmt.Fprintf(w, "unguarded subject=%q", r.FormValue("subject"))
+	})
+	e.setHandler(a.mw.ResumeForms(mux))
+	b := e.browser(e.user, entratest.Accept) // stops at the resume page
+	e.get(t, b, "/profile")
+	p, err := b.PostForm(e.srv.URL+"/compose", url.Values{"subject": {"kept"}})
+	m := actionRE.FindStringSubmatch(p.Body)
+	if err != nil || m == nil {
+		t.Fatalf("no resume form: %v%s", err, trail(p))
+	}
+	action, _ := url.Parse(e.srv.URL + html.UnescapeString(m[1]))
+	other := e.browser(e.user, entratest.Accept)
+	e.get(t, other, "/profile")
+	elsewhere := e.srv.URL + "/unguarded?" + action.RawQuery
+	for name, try := range map[string]func() (*entratest.Page, error){
+		"another browser":            func() (*entratest.Page, error) { return other.PostForm(action.String(), url.Values{}) },
+		"the owner, at another path": func() (*entratest.Page, error) { return b.PostForm(elsewhere, url.Values{}) },
+	} {
+		if p, err := try(); err != nil || p.StatusCode != http.StatusGone || strings.Contains(p.Body, "kept") {
+			t.Errorf("%s: %v %d %s", name, err, p.StatusCode, p.Body)
+		}
+	}
+	if a.posts.Load() != 0 || unguarded.Load() != 0 {
+		t.Fatalf("a handler ran: compose %d, unguarded %d", a.posts.Load(), unguarded.Load())
+	}
+	if p, err := b.PostForm(action.String(), url.Values{}); err != nil || p.StatusCode != 200 || !strings.Contains(p.Body, `subject="kept"`) {
+		t.Fatalf("the owner's re-post: %v %d %s", err, p.StatusCode, p.Body)
+	}
+	if p, err := b.PostForm(action.String(), url.Values{}); err != nil || p.StatusCode != http.StatusGone || a.posts.Load() != 1 {
+		t.Errorf("replay: %v %d, %d posts", err, p.StatusCode, a.posts.Load())
 	}
 }

@@ -1,10 +1,10 @@
 package middleware
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/consentry/consentry/middleware/internal/returnurl"
@@ -49,20 +49,51 @@ func (m *Middleware) pageOf(raw string) (string, bool) {
 // standardChallenge adds to a script's 401 what standard clients read:
 // RFC 6750's Bearer challenge (section 3: no error code for a request
 // without a signed-in user, error="insufficient_scope" with the scopes
-// needed for one whose consent is missing), and for htmx (HX-Request: true)
-// HX-Redirect, which makes htmx load the sign-in URL whatever the status
+// needed for one whose consent is missing), or for a claims request
+// (claims, as Conditional Access or a claims challenge asks) Entra's
+// error="insufficient_claims" with the claims in base64
+// (https://learn.microsoft.com/entra/identity-platform/claims-challenge);
+// and for htmx (HX-Request: true) HX-Redirect, which makes htmx load the
+// sign-in URL whatever the status
 // (https://htmx.org/reference/#response_headers; htmx's handleAjaxResponse
 // acts on HX-Redirect before it looks at the status).
-func (m *Middleware) standardChallenge(w http.ResponseWriter, r *http.Request, scopes []string, signIn string, reason error) {
-	params := []string{"realm=" + strconv.Quote(m.cfg.redirect.Host)}
-	if !errors.Is(reason, ErrNotSignedIn) {
+func (m *Middleware) standardChallenge(w http.ResponseWriter, r *http.Request, scopes []string, signIn string, reason error, claims string) {
+	params := []string{"realm=" + quotedString(m.cfg.redirect.Host)}
+	switch {
+	case claims != "":
+		params = append(params, `error="insufficient_claims"`, "claims="+quotedString(base64.StdEncoding.EncodeToString([]byte(claims))))
+	case !errors.Is(reason, ErrNotSignedIn):
 		params = append(params, `error="insufficient_scope"`)
 	}
-	params = append(params, "scope="+strconv.Quote(strings.Join(scopes, " ")))
+	params = append(params, "scope="+quotedString(strings.Join(scopes, " ")))
 	w.Header().Add("WWW-Authenticate", "Bearer "+strings.Join(params, ", "))
 	if isHTMX(r) {
 		w.Header().Set("HX-Redirect", signIn)
 	}
+}
+
+// quotedString writes s as an HTTP quoted-string (RFC 9110 section 5.6.4,
+// https://www.rfc-editor.org/rfc/rfc9110#section-5.6.4): a quote or a
+// backslash escaped with a backslash, other bytes as they are (UTF-8 is
+// obs-text), control characters other than tab left out (a quoted-string
+// cannot hold them).
+// Go's %q would write "\u200b" for U+200B, which a client reads as "u200b".
+func quotedString(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case (c < 0x20 && c != '\t') || c == 0x7f:
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // isHTMX reports whether r was sent by htmx (HX-Request: true), boosted

@@ -103,6 +103,15 @@ func (m *Middleware) Account(r *http.Request) (Account, bool) {
 	return acct, acct.HomeAccountID != ""
 }
 
+// IsAdmin reports whether the user signed in on r can grant tenant-wide
+// consent, as RequireAdmin judges it (Config.IsAdmin, by default the ID
+// token's wids claim): use it to keep administrators' pages to them. False
+// when nobody is signed in or nothing says the user is an administrator.
+func (m *Middleware) IsAdmin(r *http.Request) bool {
+	sess := m.loadSession(r)
+	return sess.account.HomeAccountID != "" && m.isAdmin(r, sess)
+}
+
 // sessionAccount returns who is signed in on r, cheaply: with the default cookie store
 // the cookie's value determines the session entirely, so the decoded account
 // of an exact cookie value is memoized for memoTTL (securecookie's HMAC check,

@@ -72,12 +72,14 @@ type CachedToken struct {
 // match (Entra grants every consented scope of a resource, so the tokens of
 // a user's scope sets often all match), MSAL returns one of them at random
 // if all are usable; AccessToken then returns the one expiring last, and
-// nothing if any is not usable. Errors are
-// those of Replace: ErrUnavailable from the store, a *BlobError for an entry
-// that cannot be opened.
+// nothing if any is not usable. Errors are ErrUnavailable from the store
+// and a *BlobError for an entry that cannot be opened, a corrupt one
+// (BlobError.Corrupt) included: Replace loads that one as empty, so a caller
+// that falls back to MSAL gets the sign-in that replaces it.
 //
-// Expiry is judged by the Cache's clock (WithClock), as MSAL judges it by
-// the real clock. The authority's host must be among its own aliases in
+// Expiry is judged by the real clock, as MSAL judges it, and by the Cache's
+// clock (WithClock): a token is returned only if both find it usable. The
+// authority's host must be among its own aliases in
 // MSAL's instance discovery, as Entra ID's hosts are (and any host with
 // instance discovery disabled); tokens cached under another alias are
 // left to MSAL.
@@ -94,7 +96,7 @@ func (c *Cache) AccessToken(ctx context.Context, q TokenQuery) (CachedToken, boo
 		return CachedToken{}, false, err
 	}
 	t, ok := msalcache.Find(plain, msalcache.Query{HomeAccountID: q.HomeAccountID, Environment: q.Authority.Host,
-		Realm: q.Authority.Tenant, ClientID: q.ClientID, Scopes: q.Scopes}, c.cfg.now())
+		Realm: q.Authority.Tenant, ClientID: q.ClientID, Scopes: q.Scopes}, msalcache.Between(c.cfg.now(), time.Now()))
 	if !ok {
 		return CachedToken{}, false, nil
 	}

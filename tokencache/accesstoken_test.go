@@ -40,9 +40,9 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-func newOracle(t testing.TB) *oracle {
+func newOracle(t testing.TB, opts ...tokencache.Option) *oracle {
 	o := &oracle{store: tokencache.NewMemoryStore()}
-	o.cache = newCache(t, o.store)
+	o.cache = newCache(t, o.store, opts...)
 	cred, err := confidential.NewCredFromSecret("secret")
 	if err != nil {
 		t.Fatal(err)
@@ -271,6 +271,27 @@ func TestAccessTokenMatchesMSAL(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAccessTokenSkewedClock: whatever clock the Cache was given
+// (WithClock), AccessToken returns no token MSAL, judging by the real clock,
+// would refresh: not one that expired an hour ago for a clock lagging by
+// hours, nor one cached in the future for a clock running ahead.
+func TestAccessTokenSkewedClock(t *testing.T) {
+	real := time.Now()
+	expired := with(accessToken("at-expired", "tenant-1", "User.Read", -time.Hour),
+		"cached_at", unixString(real.Add(-3*time.Hour)))
+	for _, skew := range []time.Duration{-150 * time.Minute, 2 * time.Hour} {
+		o := newOracle(t, tokencache.WithClock(func() time.Time { return real.Add(skew) }))
+		doc := cacheDoc([]fields{expired}, nil)
+		if skew > 0 {
+			doc = cacheDoc([]fields{with(accessToken("at-future", "tenant-1", "User.Read", 3*time.Hour),
+				"cached_at", unixString(real.Add(time.Hour)))}, nil)
+		}
+		if o.compare(t, doc, []string{"User.Read"}) {
+			t.Errorf("clock skewed by %v: AccessToken answered where MSAL refreshes", skew)
+		}
 	}
 }
 

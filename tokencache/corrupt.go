@@ -19,7 +19,11 @@ import (
 // overwritten.
 //
 // A key id must name the same key on every replica: under the same id,
-// another key fails authentication like a damaged blob. A blob whose key id
+// another key fails authentication like a damaged blob, and replicas with
+// different keys under one id replace each other's entries at every
+// sign-in. The same holds for two apps sharing a store (one Redis with the
+// same key prefix): a user's partition key is their home account id in
+// both, so such apps must hold the same keys or use distinct prefixes. A blob whose key id
 // bytes were damaged reads as an unknown key and stays until it expires or
 // the user signs out (Remove).
 func (e *BlobError) Corrupt() bool {

@@ -95,7 +95,7 @@ func (s *Server) serveDirectory(w http.ResponseWriter, r *http.Request, c *graph
 	switch {
 	case !ok:
 		s.graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment '"+path+"'.")
-	case !c.allowed(need) || c.User != nil && !c.User.Admin:
+	case (!c.allowed(need) || c.User != nil && !c.User.Admin) && !ownObject(r, c, t):
 		s.graphError(w, r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 	default:
 		s.serveDirectoryRoute(w, r, c, t)
@@ -103,9 +103,27 @@ func (s *Server) serveDirectory(w http.ResponseWriter, r *http.Request, c *graph
 	return true
 }
 
+// ownObject reports whether an app-only caller reads its own service
+// principal or application, which it may without any permission
+// (https://learn.microsoft.com/graph/api/serviceprincipal-get,
+// https://learn.microsoft.com/graph/api/application-get).
+func ownObject(r *http.Request, c *graphCaller, t dirTarget) bool {
+	if c.User != nil || r.Method != http.MethodGet || t.nav != "" {
+		return false
+	}
+	if t.byAppID {
+		return strings.EqualFold(t.key, c.AppID)
+	}
+	return t.set == "serviceprincipals" && strings.EqualFold(t.key, spObjectID(c.TenantID, c.AppID))
+}
+
 // serveDirectoryRoute serves an authorized directory request.
 func (s *Server) serveDirectoryRoute(w http.ResponseWriter, r *http.Request, c *graphCaller, t dirTarget) {
 	switch {
+	case t.set != "oauth2permissiongrants" && t.byAppID && !isGUID(t.key):
+		s.graphError(w, r, http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for object reference property 'appId'. Please ensure that this value has an appropriate syntax and length.")
+	case t.set != "oauth2permissiongrants" && !isGUID(t.key):
+		s.graphError(w, r, http.StatusBadRequest, "Request_BadRequest", "Invalid object identifier '"+t.key+"'.")
 	case t.set == "oauth2permissiongrants" && r.Method == http.MethodPost:
 		s.createGrant(w, r, c)
 	case t.set == "oauth2permissiongrants" && r.Method == http.MethodDelete:
@@ -125,6 +143,14 @@ func (s *Server) serveDirectoryRoute(w http.ResponseWriter, r *http.Request, c *
 	default:
 		s.serveServicePrincipal(w, r, c, t)
 	}
+}
+
+// isGUID reports whether key is a GUID: Graph answers 400 Request_BadRequest,
+// not 404, to a service principal or application addressed by anything else
+// (the message for an appId as quoted in
+// https://github.com/microsoftgraph/msgraph-sdk-python/issues/408).
+func isGUID(key string) bool {
+	return len(key) == 36 && isGUIDish(key) && key[8] == '-' && key[13] == '-' && key[18] == '-' && key[23] == '-'
 }
 
 // serveServicePrincipal serves a service principal and its grants and assignments.

@@ -211,6 +211,31 @@ func TestDirectoryServicePrincipalShapes(t *testing.T) {
 	if status != http.StatusOK || len(rra) != 1 || !strings.Contains(raw, `"type":"Scope"`) || !strings.Contains(raw, `"type":"Role"`) {
 		t.Errorf("application: %d %s", status, raw)
 	}
-	status, m, raw = graphCall(t, e, tok, "GET", "/servicePrincipals(appId='"+strings.Repeat("0", 36)+"')", "")
+	status, m, raw = graphCall(t, e, tok, "GET", "/servicePrincipals(appId='00000000-0000-0000-0000-000000000000')", "")
 	checkGraphError(t, status, m, raw, http.StatusNotFound, "Request_ResourceNotFound")
+	for _, path := range []string{"/servicePrincipals(appId='orders.contoso.example')", "/servicePrincipals/orders/appRoleAssignments",
+		"/applications(appId='orders.contoso.example')"} {
+		status, m, raw = graphCall(t, e, tok, "GET", path, "")
+		checkGraphError(t, status, m, raw, http.StatusBadRequest, "Request_BadRequest") // not a GUID
+	}
+}
+
+// TestDirectoryOwnObjectsNeedNoPermission: an app reads its own service
+// principal and registration without any application permission, as Graph
+// documents; anything else of the directory needs one.
+func TestDirectoryOwnObjectsNeedNoPermission(t *testing.T) {
+	e := newEnv(t)
+	tok := appToken(t, e)
+	sp := e.srv.ServicePrincipalID(e.tenant.ID, e.app.ClientID)
+	for _, path := range []string{"/servicePrincipals(appId='" + e.app.ClientID + "')", "/servicePrincipals/" + sp,
+		"/applications(appId='" + e.app.ClientID + "')"} {
+		if status, _, raw := graphCall(t, e, tok, "GET", path, ""); status != http.StatusOK {
+			t.Errorf("GET %s: %d %s", path, status, raw)
+		}
+	}
+	for _, path := range []string{"/servicePrincipals(appId='" + entratest.GraphAppID + "')", "/servicePrincipals/" + sp + "/oauth2PermissionGrants",
+		"/servicePrincipals/" + sp + "/appRoleAssignments"} {
+		status, m, raw := graphCall(t, e, tok, "GET", path, "")
+		checkGraphError(t, status, m, raw, http.StatusForbidden, "Authorization_RequestDenied")
+	}
 }

@@ -34,10 +34,23 @@ const clockGuard = 30 * time.Second
 
 var documents = sync.Pool{New: func() any { return new(document) }}
 
+// Clock is the span of instants at which MSAL may judge a token: a token is
+// used only if MSAL would use it at every instant from Earliest to Latest.
+type Clock struct{ Earliest, Latest time.Time }
+
+// Between returns the Clock spanning a and b, in either order.
+func Between(a, b time.Time) Clock {
+	if b.Before(a) {
+		a, b = b, a
+	}
+	return Clock{Earliest: a, Latest: b}
+}
+
 // Find returns the access token MSAL's AcquireTokenSilent would return for q
-// from the cache document doc at now, or ok=false when it would not return
-// one from this document without a network call, or Find cannot tell.
-func Find(doc []byte, q Query, now time.Time) (Token, bool) {
+// from the cache document doc at any instant of now, or ok=false when it
+// would not return one from this document without a network call, or Find
+// cannot tell.
+func Find(doc []byte, q Query, now Clock) (Token, bool) {
 	d := documents.Get().(*document)
 	defer func() { d.reset(); documents.Put(d) }()
 	if !d.parse(doc) {
@@ -59,7 +72,7 @@ func Find(doc []byte, q Query, now time.Time) (Token, bool) {
 // the tokens MSAL returns. A candidate under another environment (an alias
 // of the host, perhaps) or under a key MSAL would rewrite (upper case: a
 // v1.0 key) is a miss.
-func (d *document) accessToken(q Query, now time.Time) (*entry, bool) {
+func (d *document) accessToken(q Query, now Clock) (*entry, bool) {
 	var best *entry
 	for i := range d.at {
 		e := &d.at[i]
@@ -124,18 +137,18 @@ func needsUpgrade(key []byte) bool {
 	return false
 }
 
-// usable is AccessToken.Validate plus AcquireTokenSilent's refresh_on check,
-// kept clockGuard away from their edges.
-func usable(e *entry, now time.Time) bool {
+// usable is AccessToken.Validate plus AcquireTokenSilent's refresh_on check
+// at every instant of now, kept clockGuard away from their edges.
+func usable(e *entry, now Clock) bool {
 	cached := e.time(tCachedAt)
-	if cached.IsZero() || cached.After(now) {
+	if cached.IsZero() || cached.After(now.Earliest) {
 		return false
 	}
-	if e.time(tExpiresOn).Before(now.Add(validityMargin + clockGuard)) {
+	if e.time(tExpiresOn).Before(now.Latest.Add(validityMargin + clockGuard)) {
 		return false
 	}
 	refresh := e.time(tRefreshOn)
-	return refresh.IsZero() || refresh.After(now.Add(clockGuard))
+	return refresh.IsZero() || refresh.After(now.Latest.Add(clockGuard))
 }
 
 // time is the slot as MSAL's time.Unix holds it: the zero time if absent.
