@@ -73,7 +73,9 @@ func (m *Middleware) tokenRoute(scopes []string) (*route, error) {
 	} else {
 		spelled = strings.Join(scopes, " ")
 	}
-	if rt, ok := m.tokenRts.Load(spelled); ok {
+	// A single scope holding a space is invalid, and must not find the set
+	// whose scopes it spells.
+	if rt, ok := m.tokenRts.Load(spelled); ok && (len(scopes) > 1 || !strings.Contains(spelled, " ")) {
 		return rt.(*route), nil
 	}
 	if m.tokenRtN.Load() >= maxTokenScopeSets {

@@ -226,3 +226,17 @@ func TestTokenScopeSetsBounded(t *testing.T) {
 		t.Errorf("a remembered scope set: %v, want it still served", err)
 	}
 }
+
+// TestTokenOneArgumentPerScope: scopes joined in one argument are refused,
+// even when the same scopes passed one per argument were asked for before.
+func TestTokenOneArgumentPerScope(t *testing.T) {
+	e := newEnv(t)
+	a := e.startTokenApp(t)
+	r := httptest.NewRequest("GET", e.srv.URL+"/dashboard", nil)
+	if _, err := a.mw.Token(r, "User.Read", "Mail.Read"); errors.Is(err, middleware.ErrInvalidRequest) {
+		t.Fatalf("two scopes: %v", err)
+	}
+	if _, err := a.mw.Token(r, "User.Read Mail.Read"); !errors.Is(err, middleware.ErrInvalidRequest) {
+		t.Errorf("scopes in one argument: %v, want ErrInvalidRequest", err)
+	}
+}
