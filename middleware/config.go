@@ -151,9 +151,10 @@ type Config struct {
 	// create or update the app's own user record there (key it by
 	// Account.ObjectID and TenantID), keep Account.Groups or Claims if you
 	// need them (the session does not), or refuse the sign-in by returning
-	// a *SignInRefusedError, which ends on a 403 page showing its reason.
-	// Any other error fails the sign-in with ErrUnavailable (503, try
-	// again). ctx is the callback request's. Default nil: every user Entra
+	// a *SignInRefusedError, which ends on a 403 page showing its reason
+	// (a user refused at a consent round trip is signed out). Any other
+	// error fails the sign-in with ErrUnavailable (503, try again), and
+	// signs that user out too. ctx is the callback request's. Default nil: every user Entra
 	// signs in is accepted.
 	OnSignIn func(ctx context.Context, acct Account) error
 	// IsAdmin reports whether the signed-in user can grant tenant-wide (admin)

@@ -36,7 +36,8 @@ type Middleware struct {
 	memo            *hotcache.Cache[memoEntry] // decoded session cookies; default cookie store only
 	fast            *hotcache.Cache[*authInfo] // by session cookie and route id; default cookie store only
 	routes          routeIDs
-	tokenRts        sync.Map // scopes given to Token, joined by spaces → *route
+	tokenRts        sync.Map     // scopes given to Token, joined by spaces → *route
+	tokenRtN        atomic.Int32 // entries in tokenRts, at most maxTokenScopeSets
 	flight          flight.Group[*authInfo]
 	resumes         *sealed.Box   // POST requests kept across a round trip
 	loops           *sealed.Box   // loop-guard counters
