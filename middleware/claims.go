@@ -50,7 +50,7 @@ func (m *Middleware) Transport(r *http.Request, base http.RoundTripper) http.Rou
 // transport of Config.HTTPClient (http.DefaultTransport if it has none).
 // After Close its calls fail (ErrClosed, wrapped by http.Client in a *url.Error).
 func (m *Middleware) Client(r *http.Request) *http.Client {
-	return &http.Client{Transport: m.Transport(r, m.cfg.HTTPClient.Transport)}
+	return &http.Client{Transport: m.Transport(r, m.cfg.apiTransport)}
 }
 
 type claimsTransport struct {

@@ -167,9 +167,10 @@ type Config struct {
 	// create or update the app's own user record there (key it by
 	// Account.ObjectID and TenantID), keep Account.Groups or Claims if you
 	// need them (the session does not), or refuse the sign-in by returning
-	// a *SignInRefusedError, which ends on a 403 page showing its reason.
-	// Any other error fails the sign-in with ErrUnavailable (503, try
-	// again). ctx is the callback request's. Default nil: every user Entra
+	// a *SignInRefusedError, which ends on a 403 page showing its reason
+	// (a user refused at a consent round trip is signed out). Any other
+	// error fails the sign-in with ErrUnavailable (503, try again), and
+	// signs that user out too. ctx is the callback request's. Default nil: every user Entra
 	// signs in is accepted.
 	OnSignIn func(ctx context.Context, acct Account) error
 	// IsAdmin reports whether the signed-in user can grant tenant-wide (admin)
@@ -271,6 +272,9 @@ type settings struct {
 	authPaths authPaths
 	// flowCookieBase starts the names of flow cookies.
 	flowCookieBase string
+	// apiTransport is the transport of Config.HTTPClient as given: Client's
+	// calls to the app's APIs are not cut like Entra's answers.
+	apiTransport http.RoundTripper
 }
 
 // authPaths are the paths AuthHandler serves.
@@ -416,6 +420,7 @@ func (s *settings) applyDefaults() {
 	if s.HTTPClient == nil {
 		s.HTTPClient = entraClient(cmp.Or(s.TokenConcurrency, DefaultTokenConcurrency))
 	}
+	s.apiTransport = s.HTTPClient.Transport
 	s.HTTPClient = limitClient(s.HTTPClient, maxEntraResponse)
 	if s.Logger == nil {
 		s.Logger = slog.Default()

@@ -57,6 +57,14 @@ func (t *limitedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// CloseIdleConnections closes the idle connections of the base transport
+// (http.Client.CloseIdleConnections reaches it only through this method).
+func (t *limitedTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // limitedBody reads at most left bytes of a body, then fails if more follow.
 type limitedBody struct {
 	io.ReadCloser

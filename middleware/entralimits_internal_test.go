@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"net/http"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -43,4 +44,22 @@ func TestLongCallsLeaveHalfThePool(t *testing.T) {
 	close(hung)
 	<-done
 	<-done
+}
+
+// idleCounter is a transport counting CloseIdleConnections calls.
+type idleCounter struct {
+	http.RoundTripper
+	closed int
+}
+
+func (c *idleCounter) CloseIdleConnections() { c.closed++ }
+
+// TestCappedClientClosesIdleConnections: Close's CloseIdleConnections on
+// Config.HTTPClient still reaches its transport through the answer cap.
+func TestCappedClientClosesIdleConnections(t *testing.T) {
+	base := &idleCounter{}
+	limitClient(&http.Client{Transport: base}, maxEntraResponse).CloseIdleConnections()
+	if base.closed != 1 {
+		t.Fatalf("the transport's idle connections were closed %d times, want 1", base.closed)
+	}
 }

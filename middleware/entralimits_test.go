@@ -152,3 +152,22 @@ func (e *env) handlerNow() http.Handler {
 	defer e.mu.Unlock()
 	return e.handler
 }
+
+// TestClientAnswersNotCut: the cap on Entra's answers is not a cap on the
+// app's own API calls through mw.Client: a 3 MiB answer (a file, a photo)
+// reaches the handler whole.
+func TestClientAnswersNotCut(t *testing.T) {
+	e := newEnv(t)
+	const size = 3 << 20
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(bytes.Repeat([]byte("A"), size))
+	}))
+	t.Cleanup(api.Close)
+	a := e.serveApp(t, nil)
+	a.api = api.URL
+	b := e.browser(e.user, entratest.Accept)
+	p := e.get(t, b, "/me")
+	if want := fmt.Sprintf("graph 200 %s", strings.Repeat("A", size)); p.Body != want {
+		t.Fatalf("status %d, body of %d bytes starting %.80q, want the API's 3 MiB%s", p.StatusCode, len(p.Body), p.Body, trail(p))
+	}
+}

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -27,7 +28,7 @@ const DefaultAuthorityHost = "https://login.microsoftonline.com"
 
 // ConfigFromEnv fills cfg's Authority, ClientID and Credential from the
 // environment, the way azidentity reads it, and returns it; fields already
-// set are kept. Authority is AZURE_AUTHORITY_HOST (default
+// set are kept. Authority is AZURE_AUTHORITY_HOST (an https URL, default
 // https://login.microsoftonline.com; https://login.microsoftonline.us or
 // https://login.chinacloudapi.cn for national clouds, see GraphURL) followed
 // by AZURE_TENANT_ID (a tenant id, or "organizations" for a multi-tenant
@@ -45,11 +46,11 @@ func ConfigFromEnv(cfg Config) (Config, error) {
 		if env(EnvTenantID) == "" {
 			missing = append(missing, EnvTenantID)
 		}
-		host := env(EnvAuthorityHost)
-		if host == "" {
-			host = DefaultAuthorityHost
+		authority, err := envAuthority(env(EnvAuthorityHost), env(EnvTenantID))
+		if err != nil {
+			return cfg, err
 		}
-		cfg.Authority = strings.TrimSuffix(host, "/") + "/" + env(EnvTenantID)
+		cfg.Authority = authority
 	}
 	if cfg.ClientID == "" {
 		if cfg.ClientID = env(EnvClientID); cfg.ClientID == "" {
@@ -69,6 +70,29 @@ func ConfigFromEnv(cfg Config) (Config, error) {
 	var err error
 	cfg.Credential, err = envCredential(env)
 	return cfg, err
+}
+
+// envAuthority is the authority of host (DefaultAuthorityHost when empty)
+// and tenant. The host must be an https URL with nothing after its host, as
+// azidentity requires: tokens, secrets and client assertions go there. The
+// tenant is a tenant id, a domain or "organizations", as azidentity checks.
+func envAuthority(host, tenant string) (string, error) {
+	if host == "" {
+		host = DefaultAuthorityHost
+	}
+	u, err := url.Parse(host)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", fmt.Errorf("middleware: ConfigFromEnv: %s %q must be an https URL such as %s, with no path",
+			EnvAuthorityHost, host, DefaultAuthorityHost)
+	}
+	bad := strings.ContainsFunc(tenant, func(r rune) bool {
+		return r != '.' && r != '-' && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	})
+	if tenant != "" && (bad || strings.Trim(tenant, ".") == "") { // empty: reported as missing
+		return "", fmt.Errorf("middleware: ConfigFromEnv: %s %q must be a tenant id, a domain or \"organizations\"", EnvTenantID, tenant)
+	}
+	return "https://" + u.Host + "/" + tenant, nil
 }
 
 // envCredential is the credential the environment names: a secret, a

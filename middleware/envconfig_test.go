@@ -63,3 +63,27 @@ func TestConfigFromEnvClouds(t *testing.T) {
 		t.Errorf("set fields: %v %q %q", err, kept.Authority, kept.ClientID)
 	}
 }
+
+// TestConfigFromEnvRefusesUnsafeAuthority: secrets and client assertions go
+// to the authority, so AZURE_AUTHORITY_HOST must be an https host, and
+// AZURE_TENANT_ID one path segment.
+func TestConfigFromEnvRefusesUnsafeAuthority(t *testing.T) {
+	for _, tc := range []struct{ host, tenant string }{
+		{"http://login.microsoftonline.com", "organizations"},
+		{"login.microsoftonline.us", "organizations"},
+		{"https://login.microsoftonline.com@evil.example", "organizations"},
+		{"https://evil.example/login.microsoftonline.com", "organizations"},
+		{"https://login.microsoftonline.com?x=1", "organizations"},
+		{"", "contoso.example/../evil"},
+		{"", ".."},
+	} {
+		clearAzureEnv(t)
+		t.Setenv(middleware.EnvTenantID, tc.tenant)
+		t.Setenv(middleware.EnvClientID, "00001111-aaaa-2222-bbbb-3333cccc4444")
+		t.Setenv(middleware.EnvClientSecret, "s3cret")
+		t.Setenv(middleware.EnvAuthorityHost, tc.host)
+		if cfg, err := middleware.ConfigFromEnv(middleware.Config{}); err == nil {
+			t.Errorf("host %q tenant %q: authority %q, want an error", tc.host, tc.tenant, cfg.Authority)
+		}
+	}
+}

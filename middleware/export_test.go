@@ -77,3 +77,6 @@ func MemoBytes(m *Middleware) int { return m.memo.Bytes() + m.fast.Bytes() }
 
 // SetKeptBodyTimeout replaces the deadline of the read of a kept body.
 func SetKeptBodyTimeout(m *Middleware, d time.Duration) { m.keptBodyTimeout = d }
+
+// SetKeyFetchTimeout shortens the timeout of a fetch of the ID token keys.
+func SetKeyFetchTimeout(m *Middleware, d time.Duration) { m.keyFetchTimeout = d }

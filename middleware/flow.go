@@ -34,7 +34,7 @@ type flowRequest struct {
 // and redirects the browser to Entra's authorize or admin-consent endpoint.
 // The loop guard runs first; a kept request is stored with the flow.
 func (m *Middleware) startFlow(w http.ResponseWriter, r *http.Request, sess *session, fr flowRequest) {
-	r = r.WithContext(flowWriterContext(r.Context(), sess.account.HomeAccountID != ""))
+	r = r.WithContext(flowWriterContext(r.Context(), sess.account.HomeAccountID))
 	ctx := r.Context()
 	n, err := m.checkAttempts(ctx, sess.bindingID(), fr)
 	if err != nil {

@@ -23,13 +23,19 @@ import (
 // under way (its flow stays until used or expired), cannot touch the flows of
 // signed-in users, and kept bodies cannot crowd out flows; while a flood
 // lasts, new anonymous sign-ins may be refused. Writes not marked as a
-// signed-in user's (flowWriterContext) count as anonymous.
+// signed-in user's (flowWriterContext) count as anonymous. Anyone can sign in
+// to a multi-tenant app, so one account may hold at most flowPoolPerAccount
+// of the signed-in budget: a user flooding sign-in links spends their own
+// share, not the other users'.
 
 // Shares of DefaultFlowStoreBytes.
 const (
 	flowPoolUser      = DefaultFlowStoreBytes / 2
 	flowPoolAnonFlows = DefaultFlowStoreBytes / 4
 	flowPoolAnonKept  = DefaultFlowStoreBytes / 4
+	// flowPoolPerAccount is one account's share of flowPoolUser: room for a
+	// kept body of DefaultMaxResumeBody and its flows.
+	flowPoolPerAccount = flowPoolUser / 4
 	// flowEntryOverhead is charged per entry on top of its key and value.
 	flowEntryOverhead = 64
 	// flowMaxTTL is the TTL of an entry set with none (nothing is kept forever).
@@ -39,13 +45,19 @@ const (
 // errFlowPoolFull: a budget of the default flow store is spent.
 var errFlowPoolFull = fmt.Errorf("%w: too many sign-ins are pending; try again in a few minutes", tokencache.ErrUnavailable)
 
-// flowWriterKey marks the writes of a request whose session has a signed-in user.
+// flowWriterKey marks the writes of a request with its signed-in account.
 type flowWriterKey struct{}
 
-// flowWriterContext returns ctx marked with whether the session writing to
-// the flow store has a signed-in user.
-func flowWriterContext(ctx context.Context, signedIn bool) context.Context {
-	return context.WithValue(ctx, flowWriterKey{}, signedIn)
+// flowWriterContext returns ctx marked with the account (its home account
+// id; "" for none) of the session writing to the flow store.
+func flowWriterContext(ctx context.Context, account string) context.Context {
+	return context.WithValue(ctx, flowWriterKey{}, account)
+}
+
+// flowWriter is the account that ctx's writes are made for ("" for none).
+func flowWriter(ctx context.Context) string {
+	a, _ := ctx.Value(flowWriterKey{}).(string)
+	return a
 }
 
 // flowPools is the default in-process FlowStore.
@@ -54,7 +66,9 @@ type flowPools struct {
 }
 
 func newFlowPools(now func() time.Time) *flowPools {
-	return &flowPools{user: newFlowPool(flowPoolUser, now), anonFlows: newFlowPool(flowPoolAnonFlows, now),
+	user := newFlowPool(flowPoolUser, now)
+	user.perOwner = flowPoolPerAccount
+	return &flowPools{user: user, anonFlows: newFlowPool(flowPoolAnonFlows, now),
 		anonKept: newFlowPool(flowPoolAnonKept, now)}
 }
 
@@ -63,7 +77,7 @@ func (p *flowPools) InProcess() bool { return true }
 
 // pool is where a write of key from ctx goes.
 func (p *flowPools) pool(ctx context.Context, key string) *flowPool {
-	if signedIn, _ := ctx.Value(flowWriterKey{}).(bool); signedIn {
+	if flowWriter(ctx) != "" {
 		return p.user
 	}
 	if strings.HasPrefix(key, "consentry:resume:") {
@@ -85,7 +99,7 @@ func (p *flowPools) Get(ctx context.Context, key string) ([]byte, bool, error) {
 // Set implements tokencache.Store.
 func (p *flowPools) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	p.Delete(ctx, key)
-	return p.pool(ctx, key).set(key, value, ttl, nil, false)
+	return p.pool(ctx, key).set(key, value, ttl, nil, false, flowWriter(ctx))
 }
 
 // Delete implements tokencache.Store.
@@ -104,7 +118,7 @@ func (p *flowPools) CompareAndSwap(ctx context.Context, key string, old, value [
 			q = h
 		}
 	}
-	err := q.set(key, value, ttl, old, true)
+	err := q.set(key, value, ttl, old, true, flowWriter(ctx))
 	if errors.Is(err, errSwapLost) {
 		return false, nil
 	}
@@ -124,6 +138,9 @@ type flowPool struct {
 	items   map[string]*flowItem
 	charges []flowCharge // charges[head:] are live
 	head    int
+	// perOwner, when set, bounds the live charges of one owner (owners).
+	perOwner int64
+	owners   map[string]int64
 }
 
 type flowItem struct {
@@ -133,6 +150,7 @@ type flowItem struct {
 
 type flowCharge struct {
 	key   string
+	owner string
 	item  *flowItem
 	bytes int64
 }
@@ -161,8 +179,9 @@ func (q *flowPool) delete(key string) {
 }
 
 // set stores value under key for ttl if its charge fits the budget; with
-// swap, only if the value now under key is old (nil: none).
-func (q *flowPool) set(key string, value []byte, ttl time.Duration, old []byte, swap bool) error {
+// swap, only if the value now under key is old (nil: none). owner is the
+// account charged ("" for none).
+func (q *flowPool) set(key string, value []byte, ttl time.Duration, old []byte, swap bool, owner string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.now()
@@ -178,15 +197,21 @@ func (q *flowPool) set(key string, value []byte, ttl time.Duration, old []byte, 
 		ttl = flowMaxTTL
 	}
 	n := int64(len(key)+len(value)) + flowEntryOverhead
-	if q.charged+n > q.max {
+	if q.charged+n > q.max || q.perOwner > 0 && q.owners[owner]+n > q.perOwner {
 		return errFlowPoolFull
+	}
+	if q.perOwner > 0 {
+		if q.owners == nil {
+			q.owners = map[string]int64{}
+		}
+		q.owners[owner] += n
 	}
 	it := &flowItem{value: bytes.Clone(value), expires: now.Add(ttl)}
 	if prev, ok := q.items[key]; ok {
 		prev.value = nil
 	}
 	q.items[key] = it
-	q.charges = append(q.charges, flowCharge{key: key, item: it, bytes: n})
+	q.charges = append(q.charges, flowCharge{key: key, owner: owner, item: it, bytes: n})
 	q.charged += n
 	return nil
 }
@@ -199,6 +224,11 @@ func (q *flowPool) release(now time.Time) {
 		q.charges[q.head] = flowCharge{}
 		q.head++
 		q.charged -= c.bytes
+		if q.perOwner > 0 {
+			if q.owners[c.owner] -= c.bytes; q.owners[c.owner] <= 0 {
+				delete(q.owners, c.owner)
+			}
+		}
 		if q.items[c.key] == c.item {
 			delete(q.items, c.key)
 		}

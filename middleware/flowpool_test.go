@@ -29,7 +29,7 @@ func TestFlowPoolsAdmit(t *testing.T) {
 	if _, ok, _ := p.Get(ctx, "consentry:flow:0"); !ok {
 		t.Fatal("the first anonymous flow was evicted by later ones")
 	}
-	user := flowWriterContext(ctx, true)
+	user := flowWriterContext(ctx, "alice.home")
 	if err := p.Set(user, "consentry:flow:user", value, FlowTTL); err != nil {
 		t.Fatalf("a signed-in user's flow refused by the anonymous flood: %v", err)
 	}
@@ -53,7 +53,7 @@ func TestFlowPoolsAdmit(t *testing.T) {
 func TestFlowPoolsCompareAndSwap(t *testing.T) {
 	p := newFlowPools(time.Now)
 	ctx := context.Background()
-	user := flowWriterContext(ctx, true)
+	user := flowWriterContext(ctx, "alice.home")
 	if err := p.Set(user, "k", []byte("v"), FlowTTL); err != nil {
 		t.Fatal(err)
 	}
@@ -64,5 +64,32 @@ func TestFlowPoolsCompareAndSwap(t *testing.T) {
 	}
 	if ok, err := p.CompareAndSwap(ctx, "absent", nil, []byte("x"), time.Minute); !ok || err != nil {
 		t.Fatalf("swap into an absent key = %v, %v", ok, err)
+	}
+}
+
+// TestFlowPoolsAccountShare: one signed-in account starting sign-ins in a
+// loop (anyone may sign in to a multi-tenant app) is refused once its share
+// is spent, and another signed-in user's flow still fits.
+func TestFlowPoolsAccountShare(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	p := newFlowPools(func() time.Time { return now })
+	mallory := flowWriterContext(context.Background(), "mallory.home")
+	value := make([]byte, 1000)
+	for n := 0; ; n++ {
+		err := p.Set(mallory, fmt.Sprint("consentry:flow:m", n), value, FlowTTL)
+		if errors.Is(err, errFlowPoolFull) {
+			break
+		}
+		if err != nil || n > flowPoolUser/1000 {
+			t.Fatalf("set %d: %v", n, err)
+		}
+	}
+	alice := flowWriterContext(context.Background(), "alice.home")
+	if err := p.Set(alice, "consentry:flow:alice", value, FlowTTL); err != nil {
+		t.Fatalf("alice's flow refused after mallory's flood: %v", err)
+	}
+	now = now.Add(FlowTTL + time.Second)
+	if err := p.Set(mallory, "consentry:flow:later", value, FlowTTL); err != nil {
+		t.Fatalf("mallory's share not freed once the TTL passed: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -86,10 +87,31 @@ func (c *idClaims) check(issuer, nonce, homeAccountID string, now time.Time) err
 		return fmt.Errorf("nonce does not match the sign-in's")
 	case strings.EqualFold(utid, c.TenantID) && !strings.EqualFold(uid, c.ObjectID):
 		return fmt.Errorf("client_info names user %s, the ID token %s", uid, c.ObjectID)
-	case !strings.EqualFold(utid, c.TenantID) && !strings.Contains(strings.ToLower(c.IDP), "/"+strings.ToLower(utid)+"/"):
+	case !strings.EqualFold(utid, c.TenantID) && !idpNamesTenant(c.IDP, utid):
 		return fmt.Errorf("client_info names home tenant %s, the ID token tenant %s and identity provider %q", utid, c.TenantID, c.IDP)
 	}
 	return nil
+}
+
+// consumersTenant is the tenant of personal Microsoft accounts.
+const consumersTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
+
+// idpNamesTenant reports whether idp, a guest's identity provider claim,
+// names the tenant utid: https://sts.windows.net/{utid}/, or "live.com" for
+// a personal account (https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference).
+func idpNamesTenant(idp, utid string) bool {
+	if utid == "" {
+		return false
+	}
+	if strings.EqualFold(idp, "live.com") {
+		return strings.EqualFold(utid, consumersTenant)
+	}
+	u, err := url.Parse(idp)
+	if err != nil || u.Scheme != "https" {
+		return false
+	}
+	first, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	return strings.EqualFold(first, utid)
 }
 
 // idVerifier returns the ID token verifier, reading the authority's OpenID
@@ -113,7 +135,15 @@ func (m *Middleware) idVerifier(ctx context.Context) (*oidc.IDTokenVerifier, str
 	if err := p.Claims(&doc); err != nil || doc.Issuer == "" {
 		return nil, "", fmt.Errorf("middleware: the authority's OpenID configuration names no issuer")
 	}
-	keys := oidc.ClientContext(context.Background(), m.cfg.HTTPClient) // outlives this request
+	// go-oidc fetches keys with this context, not the request's, and later
+	// verifications wait for a fetch under way: without a timeout of its
+	// own, one hung fetch would fail every sign-in until a restart.
+	keyClient := *m.cfg.HTTPClient
+	keyClient.Timeout = m.keyFetchTimeout
+	if keyClient.Timeout <= 0 {
+		keyClient.Timeout = attemptTimeout
+	}
+	keys := oidc.ClientContext(context.Background(), &keyClient) // outlives this request
 	m.ids.verifier = p.VerifierContext(keys, &oidc.Config{
 		ClientID: m.cfg.ClientID,
 		// check compares iss with the token's tenant, and the times with clockSkew.

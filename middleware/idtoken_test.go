@@ -10,10 +10,13 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
@@ -108,6 +111,19 @@ func TestIDTokenChecks(t *testing.T) {
 		{"client_info of another user", true, func(c, a map[string]any) {
 			a["client_info"] = b64([]byte(`{"uid":"22222222-2222-2222-2222-222222222222","utid":"` + c["tid"].(string) + `"}`))
 		}, false},
+		{"guest of another home tenant", true, func(c, a map[string]any) {
+			home := "33333333-3333-3333-3333-333333333333"
+			c["idp"] = "https://sts.windows.net/" + home + "/"
+			a["client_info"] = b64([]byte(`{"uid":"44444444-4444-4444-4444-444444444444","utid":"` + home + `"}`))
+		}, true},
+		{"client_info home tenant a piece of a guest's idp", true, func(c, a map[string]any) {
+			c["idp"] = "https://sts.windows.net/33333333-3333-3333-3333-333333333333/"
+			a["client_info"] = b64([]byte(`{"uid":"22222222-2222-2222-2222-222222222222","utid":"sts.windows.net"}`))
+		}, false},
+		{"client_info without home tenant, guest's idp", true, func(c, a map[string]any) {
+			c["idp"] = "https://sts.windows.net/33333333-3333-3333-3333-333333333333/"
+			a["client_info"] = b64([]byte(`{"uid":"22222222-2222-2222-2222-222222222222","utid":""}`))
+		}, false},
 		{"wids spoofed, signature kept", false, func(c, _ map[string]any) { c["wids"] = []string{"62e90394-69f5-4237-9190-012177145e10"} }, false},
 	}
 	for _, tc := range tests {
@@ -123,5 +139,47 @@ func TestIDTokenChecks(t *testing.T) {
 				t.Fatalf("%d, want 400 (ID token refused)%s", p.StatusCode, trail(p))
 			}
 		})
+	}
+}
+
+// hungKeys is a transport whose first fetch of the ID token keys hangs until
+// its request is cancelled (or the test ends).
+type hungKeys struct {
+	base  http.RoundTripper
+	hung  atomic.Int32
+	ended chan struct{}
+}
+
+func (h *hungKeys) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/discovery/v2.0/keys") && h.hung.Add(1) == 1 {
+		select {
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		case <-h.ended:
+			return nil, io.ErrUnexpectedEOF
+		}
+	}
+	return h.base.RoundTrip(r)
+}
+
+// TestHungKeyFetchEnds: a fetch of Entra's signing keys that hangs fails the
+// sign-in waiting on it, and the next sign-in fetches the keys again and
+// succeeds (go-oidc fetches with a context of its own, so the fetch needs a
+// timeout; otherwise every later sign-in waits on the hung one).
+func TestHungKeyFetchEnds(t *testing.T) {
+	e := newEnv(t)
+	h := &hungKeys{base: e.idp.Client().Transport, ended: make(chan struct{})}
+	t.Cleanup(func() { close(h.ended) })
+	e.cfg.HTTPClient = &http.Client{Transport: h}
+	a := e.serveApp(t, nil)
+	middleware.SetKeyFetchTimeout(a.mw, 50*time.Millisecond)
+	if p := e.get(t, e.browser(e.user, entratest.Accept), "/profile"); p.StatusCode == http.StatusOK {
+		t.Fatalf("sign-in verified its ID token while the keys hung%s", trail(p))
+	}
+	if p := e.get(t, e.browser(e.user, entratest.Accept), "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in after a hung key fetch: %d%s", p.StatusCode, trail(p))
+	}
+	if n := h.hung.Load(); n < 2 {
+		t.Errorf("keys fetched %d times, want a second fetch after the hung one", n)
 	}
 }

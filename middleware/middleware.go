@@ -35,7 +35,8 @@ type Middleware struct {
 	memo            *hotcache.Cache[memoEntry] // decoded session cookies; default cookie store only
 	fast            *hotcache.Cache[routeSet]  // by session cookie; default cookie store only
 	routes          routeIDs
-	tokenRts        sync.Map // scopes given to Token, joined by spaces → *route
+	tokenRts        sync.Map     // scopes given to Token, joined by spaces → *route
+	tokenRtN        atomic.Int32 // entries in tokenRts, at most maxTokenScopeSets
 	flight          flight.Group[*authInfo]
 	resumes         *sealed.Box   // POST requests kept across a round trip
 	loops           *sealed.Box   // loop-guard counters
@@ -48,6 +49,7 @@ type Middleware struct {
 	ids             idVerifier     // ID tokens of redeemed codes
 	declared        declaredScopes // what sign-in links may ask for
 	keptBodyTimeout time.Duration  // 0: keptBodyTimeout; tests shorten it
+	keyFetchTimeout time.Duration  // 0: attemptTimeout; tests shorten it
 	tenantRation    tenantLimiter  // confirmations of admin consent per tenant
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // ErrSignInRefused: Config.OnSignIn refused the sign-in; see SignInRefusedError.
@@ -42,4 +43,21 @@ func (m *Middleware) onSignIn(ctx context.Context, acct Account) error {
 		return err
 	}
 	return fmt.Errorf("%w: Config.OnSignIn: %w", ErrUnavailable, err)
+}
+
+// signOutRefused ends sess when it is the refused account's own (a user
+// signed in earlier whom the app refuses at a consent round trip), as sign-out
+// does: a refused user is not signed in, on this replica or another. A
+// session of another account (a switch the app refused) is kept.
+func (m *Middleware) signOutRefused(r *http.Request, sess *session, acct Account) {
+	if sess.account.HomeAccountID == "" || sess.account.HomeAccountID != acct.HomeAccountID {
+		return
+	}
+	if err := m.revokeSession(r.Context(), sess.sid); err != nil {
+		m.log.ErrorContext(r.Context(), "middleware: sign out a refused user", "account", acct.HomeAccountID, "err", err)
+	}
+	if c, err := r.Cookie(m.cfg.SessionName); err == nil && m.memo != nil {
+		m.memo.Remove(c.Value, 0)
+	}
+	sess.account, sess.sid, sess.pending, sess.admin = Account{}, "", nil, false
 }

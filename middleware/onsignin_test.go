@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/consentry/consentry/middleware"
@@ -60,14 +61,19 @@ func TestOnSignIn(t *testing.T) {
 	if p.StatusCode != http.StatusForbidden || !strings.Contains(p.Body, "Ask Adele for access to the expenses app.") {
 		t.Fatalf("megan: %d %s, want 403 with the reason", p.StatusCode, p.Body)
 	}
+	if acct, ok := e.browserAccount(mw, b); ok {
+		t.Errorf("a refused user is signed in as %s", acct.Username)
+	}
+}
+
+// browserAccount is who mw says is signed in on a request with b's cookies.
+func (e *env) browserAccount(mw *middleware.Middleware, b *entratest.Browser) (middleware.Account, bool) {
 	u, _ := url.Parse(e.srv.URL)
 	r, _ := http.NewRequest("GET", e.srv.URL+"/", nil)
 	for _, ck := range b.Client.Jar.Cookies(u) {
 		r.AddCookie(ck)
 	}
-	if acct, ok := mw.Account(r); ok {
-		t.Errorf("a refused user is signed in as %s", acct.Username)
-	}
+	return mw.Account(r)
 }
 
 // TestOnSignInFailure: an error that is not a refusal fails the sign-in
@@ -81,5 +87,34 @@ func TestOnSignInFailure(t *testing.T) {
 	e.setHandler(mux)
 	if p := e.get(t, e.browser(e.user, entratest.Accept), "/profile"); p.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("status %d, want 503", p.StatusCode)
+	}
+}
+
+// TestOnSignInRefusesSignedInUser: a signed-in user whom the hook refuses at
+// a later consent round trip is signed out, not left with the old session.
+func TestOnSignInRefusesSignedInUser(t *testing.T) {
+	e := newEnv(t)
+	var refuse atomic.Bool
+	cfg := e.cfg
+	cfg.OnSignIn = func(context.Context, middleware.Account) error {
+		if refuse.Load() {
+			return &middleware.SignInRefusedError{Reason: "Your access was removed."}
+		}
+		return nil
+	}
+	mw := e.newMiddleware(t, cfg)
+	mux := http.NewServeMux()
+	mux.Handle("/", e.routes(mw))
+	e.setHandler(mux)
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK {
+		t.Fatalf("first sign-in: %d %s", p.StatusCode, p.Body)
+	}
+	refuse.Store(true)
+	if p := e.get(t, b, "/calendar"); p.StatusCode != http.StatusForbidden {
+		t.Fatalf("refused consent round trip: %d %s, want 403", p.StatusCode, p.Body)
+	}
+	if acct, ok := e.browserAccount(mw, b); ok {
+		t.Errorf("a refused user is still signed in as %s", acct.Username)
 	}
 }

@@ -120,13 +120,15 @@ func (m *Middleware) tenantGate(ctx context.Context, tenantID string, f *flowsto
 		AdminConsentURL: m.absolute(m.ConnectURL(f.ReturnURL, tenantID)), kind: ErrTenantNotOnboarded}
 }
 
-// refuse ends a sign-in the tenant gate refused: the tokens MSAL just cached
-// for the user are removed and the user stays signed out.
+// refuse ends a sign-in the tenant gate or Config.OnSignIn refused: the
+// tokens MSAL just cached for the user are removed and the user stays, or
+// (refused at a consent round trip) becomes, signed out.
 func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, sess *session, acct Account, err error) {
 	if rerr := m.cache.Remove(r.Context(), acct.HomeAccountID); rerr != nil {
 		m.log.ErrorContext(r.Context(), "middleware: drop tokens of a refused tenant", "account", acct.HomeAccountID, "err", rerr)
 	}
 	m.dropAccount(acct.HomeAccountID)
+	m.signOutRefused(r, sess, acct)
 	if serr := sess.save(w, r); serr != nil {
 		m.log.WarnContext(r.Context(), "middleware: save session", "err", serr)
 	}

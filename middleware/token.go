@@ -40,8 +40,9 @@ import (
 // A handler calling several APIs calls Token once per resource; each missing
 // consent is one round trip, after which the handler runs again. Scopes
 // come from the app's code: each distinct set takes a slot in the in-process
-// cache's index for the life of the Middleware. After Close it fails with
-// ErrClosed.
+// cache's index for the life of the Middleware, and is allowed in sign-in
+// links; past 1024 distinct sets Token fails with ErrInvalidRequest. After
+// Close it fails with ErrClosed.
 func (m *Middleware) Token(r *http.Request, scopes ...string) (Token, error) {
 	rt, err := m.tokenRoute(scopes)
 	if err != nil {
@@ -71,17 +72,32 @@ func (m *Middleware) tokenRoute(scopes []string) (*route, error) {
 	} else {
 		spelled = strings.Join(scopes, " ")
 	}
-	if rt, ok := m.tokenRts.Load(spelled); ok {
+	// A single scope holding a space is invalid, and must not find the set
+	// whose scopes it spells.
+	if rt, ok := m.tokenRts.Load(spelled); ok && (len(scopes) > 1 || !strings.Contains(spelled, " ")) {
 		return rt.(*route), nil
+	}
+	if m.tokenRtN.Load() >= maxTokenScopeSets {
+		return nil, fmt.Errorf("%w: Token and AccountToken were given more than %d distinct scope sets: "+
+			"scopes must come from the app's code, never from a request", ErrInvalidRequest, maxTokenScopeSets)
 	}
 	clean, key, err := scope.Route(scopes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: token scopes: %s", ErrInvalidRequest, err)
 	}
 	m.declared.add(clean) // the app asks for them: its sign-in links may too
-	rt, _ := m.tokenRts.LoadOrStore(spelled, &route{scopes: clean, key: key, id: m.routes.id(key)})
+	rt, loaded := m.tokenRts.LoadOrStore(spelled, &route{scopes: clean, key: key, id: m.routes.id(key)})
+	if !loaded {
+		m.tokenRtN.Add(1)
+	}
 	return rt.(*route), nil
 }
+
+// maxTokenScopeSets bounds the scope sets Token and AccountToken remember
+// (and declare to the sign-in endpoint): far more than an app's code spells,
+// so that scopes taken from requests by mistake can neither grow memory
+// without end nor let anyone declare any scope for the sign-in links.
+const maxTokenScopeSets = 1024
 
 // requestAccount is the account of a request that went through Require, or
 // else the one its session names.

@@ -201,3 +201,42 @@ func TestTokenErrors(t *testing.T) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestTokenScopeSetsBounded: scopes that reach Token from requests by mistake
+// cannot grow memory without end, nor declare any scope for the sign-in links.
+func TestTokenScopeSetsBounded(t *testing.T) {
+	e := newEnv(t)
+	a := e.startTokenApp(t)
+	r := httptest.NewRequest("GET", e.srv.URL+"/dashboard", nil)
+	for i := range 1024 {
+		if _, err := a.mw.Token(r, fmt.Sprintf("api://app/s%d", i)); errors.Is(err, middleware.ErrInvalidRequest) {
+			t.Fatalf("scope set %d: %v, want it accepted", i, err)
+		}
+	}
+	_, err := a.mw.Token(r, "Mail.Send")
+	if !errors.Is(err, middleware.ErrInvalidRequest) {
+		t.Fatalf("scope set 1025: %v, want ErrInvalidRequest", err)
+	}
+	w := httptest.NewRecorder()
+	a.mw.AuthHandler().ServeHTTP(w, httptest.NewRequest("GET", e.srv.URL+a.mw.SignInURL("/", "Mail.Send"), nil))
+	if w.Code == http.StatusFound {
+		t.Errorf("the sign-in link for an undeclared scope redirected to Entra; want it refused")
+	}
+	if _, err := a.mw.Token(r, "api://app/s7"); errors.Is(err, middleware.ErrInvalidRequest) {
+		t.Errorf("a remembered scope set: %v, want it still served", err)
+	}
+}
+
+// TestTokenOneArgumentPerScope: scopes joined in one argument are refused,
+// even when the same scopes passed one per argument were asked for before.
+func TestTokenOneArgumentPerScope(t *testing.T) {
+	e := newEnv(t)
+	a := e.startTokenApp(t)
+	r := httptest.NewRequest("GET", e.srv.URL+"/dashboard", nil)
+	if _, err := a.mw.Token(r, "User.Read", "Mail.Read"); errors.Is(err, middleware.ErrInvalidRequest) {
+		t.Fatalf("two scopes: %v", err)
+	}
+	if _, err := a.mw.Token(r, "User.Read Mail.Read"); !errors.Is(err, middleware.ErrInvalidRequest) {
+		t.Errorf("scopes in one argument: %v, want ErrInvalidRequest", err)
+	}
+}

@@ -54,6 +54,19 @@ func signAssertion(t *testing.T, key *rsa.PrivateKey, cert *x509.Certificate, cl
 	return s
 }
 
+// unsignedAssertion is claims with alg none, naming cert's SHA-256 thumbprint.
+func unsignedAssertion(t *testing.T, cert *x509.Certificate, claims jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodNone, claims)
+	sum := sha256.Sum256(cert.Raw)
+	tok.Header["x5t#S256"] = base64.RawURLEncoding.EncodeToString(sum[:])
+	s, err := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // TestClientAssertion: the token endpoint authenticates an app by a client
 // assertion signed with a registered certificate, or by a federated token,
 // and refuses a bad one with Entra's code.
@@ -91,6 +104,9 @@ func TestClientAssertion(t *testing.T) {
 		{"expired", signAssertion(t, key, cert, own(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix() })), 700024},
 		{"subject not the client", signAssertion(t, key, cert, own(func(c jwt.MapClaims) { c["sub"] = "someone" })), 700021},
 		{"malformed", "not-a-jwt", 50027},
+		{"unsigned (alg none)", unsignedAssertion(t, cert, own(nil)), 700027},
+		{"no expiry", signAssertion(t, key, cert, own(func(c jwt.MapClaims) { delete(c, "exp") })), 700024},
+		{"federated, unsigned", unsignedAssertion(t, cert, fed("system:serviceaccount:web:app", entratest.DefaultFederatedAudience)), 700027},
 		{"federated token", signAssertion(t, issuerKey, nil, fed("system:serviceaccount:web:app", entratest.DefaultFederatedAudience)), 0},
 		{"federated, other subject", signAssertion(t, issuerKey, nil, fed("system:serviceaccount:web:other", entratest.DefaultFederatedAudience)), 70021},
 		{"federated, other audience", signAssertion(t, issuerKey, nil, fed("system:serviceaccount:web:app", "api://other")), 70021},

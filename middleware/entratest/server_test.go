@@ -1,12 +1,10 @@
 package entratest_test
 
 import (
-	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -145,20 +143,6 @@ func verifyRS256(tok string, pub *rsa.PublicKey) error {
 	_, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return pub, nil },
 		jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
 	return err
-}
-
-func TestTokenLatencyHonoursCancellation(t *testing.T) {
-	e := newEnv(t)
-	e.srv.SetTokenLatency(time.Minute)
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.srv.Authority(e.tenant.ID)+"/oauth2/v2.0/token", strings.NewReader("grant_type=x"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	time.AfterFunc(50*time.Millisecond, cancel) // whenever it fires, the answer must not wait a minute
-	_, err := e.srv.Client().Do(req)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want the request canceled", err)
-	}
-	e.srv.SetTokenLatency(0)
 }
 
 func TestAddPanicsOnBadSetup(t *testing.T) {
