@@ -23,15 +23,7 @@ func URL(t testing.TB) string {
 	if u := os.Getenv("REDIS_URL"); u != "" {
 		return u
 	}
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redistest: REDIS_URL is not set and redis-server is not in PATH; set REDIS_URL or install redis-server to run the real-Redis tests")
-	}
-	addr, err := start(t, bin)
-	if err != nil {
-		t.Fatalf("redistest: could not start %s: %v", bin, err)
-	}
-	return "redis://" + addr + "/0"
+	return "redis://" + startOwn(t, "REDIS_URL is not set and redis-server is not in PATH; set REDIS_URL or install redis-server to run the real-Redis tests") + "/0"
 }
 
 // NewClient returns a client for URL(t), closed when t's cleanup runs.
@@ -52,17 +44,24 @@ func NewClient(t testing.TB) *redis.Client {
 // shared server must not see. Without redis-server in PATH it calls t.Skip.
 func NewPrivateClient(t testing.TB) *redis.Client {
 	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: startOwn(t, "redis-server is not in PATH; install it to run the tests that need a Redis of their own")})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// startOwn starts a redis-server of t's own and returns its address; without
+// redis-server in PATH it skips t, saying why.
+func startOwn(t testing.TB, why string) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Skip("redistest: redis-server is not in PATH; install it to run the tests that need a Redis of their own")
+		t.Skip("redistest: " + why)
 	}
 	addr, err := start(t, bin)
 	if err != nil {
 		t.Fatalf("redistest: could not start %s: %v", bin, err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
+	return addr
 }
 
 func start(t testing.TB, bin string) (string, error) {
