@@ -167,13 +167,14 @@ func (b *browser) click(sel string) {
 }
 
 // settle waits (at most 10 s) until the page is one of the example's or the
-// emulator's, past any page in between that moves on by itself (a form that a
-// script submits at once). It does not fail: every click is followed by a step
+// emulator's, past any page in between that moves on by itself (the
+// middleware's resume page, drawn in the example's layout, whose form a script
+// submits at once). It does not fail: every click is followed by a step
 // (seesPage, seesEntra) or a check that judges the page it ended on.
 func (b *browser) settle() {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	_ = chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(`main#entratest, main[id^="page-"]`)))
+	_ = chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS(`main#entratest, main[id^="page-"]:not(:has(#consentry-resume))`)))
 }
 
 // fill types text into the form field sel, replacing what is there.
