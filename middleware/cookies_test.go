@@ -67,4 +67,11 @@ func TestTossedSessionCookieIgnored(t *testing.T) {
 	if acct, ok := e.mw.Account(r); ok {
 		t.Errorf("a tossed cookie signed in %s", acct.Username)
 	}
+	// The same value under the prefixed name does sign mallory in: only the
+	// name is refused, not a cookie that never decoded.
+	r = httptest.NewRequest(http.MethodGet, e.srv.URL+"/", nil)
+	r.AddCookie(&http.Cookie{Name: sessionCookieName, Value: mallory.Value})
+	if acct, ok := e.mw.Account(r); !ok || acct.Username != "mallory" {
+		t.Errorf("the cookie under %s signed in %q (%v), want mallory", sessionCookieName, acct.Username, ok)
+	}
 }
