@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -34,8 +35,21 @@ func TestOnlyDeclaredScopesCanBeRequested(t *testing.T) {
 			u := e.srv.URL + "/auth/" + tc.endpoint + "?" + url.Values{"redirect": {"/"}, "scope": {tc.scope}}.Encode()
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, u, nil))
+			loc := w.Header().Get("Location")
 			if w.Code != tc.want {
-				t.Errorf("%d, want %d (Location %q)", w.Code, tc.want, w.Header().Get("Location"))
+				t.Fatalf("%d, want %d (Location %q)", w.Code, tc.want, loc)
+			}
+			if tc.want == http.StatusFound && !strings.HasPrefix(loc, e.idp.URL+"/") {
+				t.Errorf("Location %q, want Entra at %s", loc, e.idp.URL)
+			}
+			if tc.want == http.StatusFound && tc.endpoint == "signin" {
+				l, _ := url.Parse(loc)
+				sent := strings.ToLower(l.Query().Get("scope"))
+				for _, s := range strings.Fields(strings.ToLower(tc.scope)) {
+					if !strings.Contains(sent, strings.TrimPrefix(s, "https://graph.microsoft.com/")) {
+						t.Errorf("scope sent to Entra %q, want it to ask for %s", sent, s)
+					}
+				}
 			}
 		})
 	}
