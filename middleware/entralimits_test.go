@@ -66,10 +66,12 @@ func TestEntraAnswerSizeBounded(t *testing.T) {
 		b := e.refreshingUser(t, huge)
 		huge.on.Store(true)
 		if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusServiceUnavailable {
-			t.Errorf("refresh against a 64 MiB answer: %d, want 503", p.StatusCode)
+			t.Errorf("announce %v: refresh against a 64 MiB answer: %d, want 503", announce, p.StatusCode)
 		}
 		if n := huge.read.Load(); n > 3<<20 { // the refresh tries up to three times
 			t.Errorf("announce %v: %d bytes of the answers were read, want at most 1 MiB an attempt", announce, n)
+		} else if announce && n != 0 {
+			t.Errorf("an answer announcing 64 MiB had %d bytes read, want it refused unread", n)
 		}
 	}
 }
