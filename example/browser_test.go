@@ -41,10 +41,14 @@ type browser struct {
 	n   *int   // screenshots so far, shared by the browsers of a test
 }
 
-// newBrowser starts a headless Chromium, or skips the test when there is none.
+// newBrowser starts a headless Chromium, or skips the test when there is none
+// (outside CI, where CI is unset; in CI a missing Chromium fails the test).
 func newBrowser(t *testing.T, who string) *browser {
 	t.Helper()
 	exe := findChromium()
+	if exe == "" && os.Getenv("CI") != "" {
+		t.Fatal("no Chromium found in CI (looked for /usr/bin/chromium, chromium, chromium-browser, google-chrome; set CONSENTRY_CHROMIUM): CI must run the browser test, not skip it")
+	}
 	if exe == "" {
 		t.Skip("no Chromium found (looked for /usr/bin/chromium, chromium, chromium-browser, google-chrome; set CONSENTRY_CHROMIUM): apt-get install chromium to run the browser test")
 	}
