@@ -45,6 +45,10 @@ func TestScriptSignInReturnsToThePage(t *testing.T) {
 		{"htmx boosted navigation", http.Header{"Hx-Request": {"true"}, "Hx-Boosted": {"true"}, "Hx-Current-Url": {e.srv.URL + "/board"}}, "/api/mail?x=1"},
 		{"referer of another site", http.Header{"Referer": {"https://evil.example/inbox"}}, "/api/mail?x=1"},
 		{"no referer", http.Header{"Referer": nil}, "/api/mail?x=1"},
+		{"referer of the same host over http", http.Header{"Referer": {"http://" + strings.TrimPrefix(e.srv.URL, "https://") + "/inbox"}}, "/api/mail?x=1"},
+		{"referer of a host that extends the app's", http.Header{"Referer": {e.srv.URL + ".evil.example/inbox"}}, "/api/mail?x=1"},
+		{"referer with a scheme-relative path", http.Header{"Referer": {e.srv.URL + "//evil.example/inbox"}}, "/api/mail?x=1"},
+		{"referer with a backslash path", http.Header{"Referer": {e.srv.URL + "/\\evil.example/inbox"}}, "/api/mail?x=1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := e.browser(e.user, entratest.Accept)
