@@ -150,8 +150,12 @@ func TestConsentStatusWithoutReadPermission(t *testing.T) {
 		t.Fatalf("got %v (%#v), want a *ConsentStatusError naming Directory.Read.All", err, cse)
 	}
 	e.idp.GrantAppRoles(e.tenant.ID, e.app.ClientID, "Directory.Read.All")
-	if _, err := mw.ConsentStatus(context.Background(), e.tenant.ID); err != nil {
+	st, err := mw.ConsentStatus(context.Background(), e.tenant.ID)
+	if err != nil {
 		t.Fatalf("after the grant: %v", err)
+	}
+	if p := statusByScope(t, st)["Mail.Read"]; p.Consent != middleware.ConsentMissing || p.Resource != middleware.GraphAppID {
+		t.Errorf("after the grant, Mail.Read: %+v, want reported missing (status %+v)", p, st.Permissions)
 	}
 }
 
