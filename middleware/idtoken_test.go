@@ -130,13 +130,17 @@ func TestIDTokenChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.cfg.HTTPClient = &http.Client{Transport: &reissuer{base: e.idp.Client().Transport, key: key, resign: tc.resign, edit: tc.edit}}
-			e.serveApp(t, nil)
-			p := e.get(t, e.browser(e.user, entratest.Accept), "/profile")
+			a := e.serveApp(t, nil)
+			b := e.browser(e.user, entratest.Accept)
+			p := e.get(t, b, "/profile")
 			if tc.ok && p.StatusCode != http.StatusOK {
 				t.Fatalf("%d, want 200%s\n%s", p.StatusCode, trail(p), e.logs)
 			}
 			if !tc.ok && (p.StatusCode != http.StatusBadRequest || !strings.Contains(e.logs.String(), "ID token is not valid")) {
 				t.Fatalf("%d, want 400 (ID token refused)%s", p.StatusCode, trail(p))
+			}
+			if acct, ok := e.browserAccount(a.mw, b); ok != tc.ok {
+				t.Errorf("signed in %v (as %q), want %v", ok, acct.Username, tc.ok)
 			}
 		})
 	}
