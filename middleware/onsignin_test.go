@@ -77,16 +77,32 @@ func (e *env) browserAccount(mw *middleware.Middleware, b *entratest.Browser) (m
 }
 
 // TestOnSignInFailure: an error that is not a refusal fails the sign-in
-// with 503, so the user can try again.
+// with 503, signed out, and the same browser signs in once the hook works.
 func TestOnSignInFailure(t *testing.T) {
 	e := newEnv(t)
+	var down atomic.Bool
+	down.Store(true)
 	cfg := e.cfg
-	cfg.OnSignIn = func(context.Context, middleware.Account) error { return errors.New("database down") }
+	cfg.OnSignIn = func(context.Context, middleware.Account) error {
+		if down.Load() {
+			return errors.New("database down")
+		}
+		return nil
+	}
+	mw := e.newMiddleware(t, cfg)
 	mux := http.NewServeMux()
-	mux.Handle("/", e.routes(e.newMiddleware(t, cfg)))
+	mux.Handle("/", e.routes(mw))
 	e.setHandler(mux)
-	if p := e.get(t, e.browser(e.user, entratest.Accept), "/profile"); p.StatusCode != http.StatusServiceUnavailable {
+	b := e.browser(e.user, entratest.Accept)
+	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("status %d, want 503", p.StatusCode)
+	}
+	if acct, ok := e.browserAccount(mw, b); ok {
+		t.Errorf("a failed sign-in left %s signed in", acct.Username)
+	}
+	down.Store(false)
+	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK {
+		t.Errorf("trying again once the hook recovers: %d%s", p.StatusCode, trail(p))
 	}
 }
 
