@@ -62,8 +62,14 @@ func TestFlowPoolsCompareAndSwap(t *testing.T) {
 			t.Fatalf("swap %d = %v, %v; want %v", i, ok, err, want)
 		}
 	}
+	if v, ok, err := p.Get(ctx, "k"); !ok || err != nil || len(v) != 0 {
+		t.Fatalf("after the claim, k = %q, %v, %v; want the swapped-in empty value", v, ok, err)
+	}
 	if ok, err := p.CompareAndSwap(ctx, "absent", nil, []byte("x"), time.Minute); !ok || err != nil {
 		t.Fatalf("swap into an absent key = %v, %v", ok, err)
+	}
+	if v, ok, err := p.Get(ctx, "absent"); !ok || err != nil || string(v) != "x" {
+		t.Fatalf("after the swap, absent = %q, %v, %v; want x", v, ok, err)
 	}
 }
 
