@@ -44,8 +44,8 @@ func TestHostPrefixedCookies(t *testing.T) {
 	cfg := e.cfg
 	cfg.RedirectURL = e.srv.URL + "/app/auth/callback" // a session cookie on /app/ cannot be a __Host- cookie
 	got = flowStartCookies(t, http.StripPrefix("/app", e.routes(e.newMiddleware(t, cfg))), e.srv.URL+"/app")
-	if got["consentry"] == nil || got["__Host-consentry_f_"] == nil {
-		t.Errorf("https under /app/: cookies %v, want consentry and __Host-consentry_f_<id>", got)
+	if c := got["consentry"]; c == nil || !c.Secure || !strings.HasPrefix(c.Path, "/app") || got["__Host-consentry_f_"] == nil {
+		t.Errorf("https under /app/: cookies %v, want consentry (Secure, on /app) and __Host-consentry_f_<id>", got)
 	}
 	cfg.RedirectURL = "http://localhost:8080/auth/callback"
 	got = flowStartCookies(t, e.routes(e.newMiddleware(t, cfg)), "http://localhost:8080")
