@@ -70,14 +70,7 @@ func TestAppTokenRetriesEntraFaults(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.idp.GrantAppRoles(e.tenant.ID, e.app.ClientID, "User.Read.All")
-			var s sleeps
-			timeout := time.Duration(0) // the harness's: no attempt times out on a loaded machine
-			if c.latency > 0 {
-				timeout = 200 * time.Millisecond
-			}
-			middleware.SetRetry(e.mw, s.sleep, timeout)
-			e.idp.FailTokenRequests(c.fail, c.status)
-			e.idp.SetTokenLatency(c.latency)
+			s := e.failingEntra(c.fail, c.status, c.latency)
 			e.idp.ResetCounts()
 			_, err := e.mw.AppToken(context.Background(), e.tenant.ID, "", "User.Read.All")
 			if (err != nil) != c.wantErr || (err != nil && !errors.Is(err, middleware.ErrUnavailable)) {

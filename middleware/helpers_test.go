@@ -492,3 +492,20 @@ func (e *env) scriptGet(t *testing.T, b *entratest.Browser, path string) (status
 	_ = json.Unmarshal(raw, &v)
 	return resp.StatusCode, v.SignInURL, string(raw)
 }
+
+// failingEntra makes the token endpoint answer status to the next fail
+// requests, each after latency, and has the middleware record its backoff
+// waits instead of sleeping. Attempts time out only when latency is set: with
+// none, the harness's timeout stays off so no attempt times out on a loaded
+// machine.
+func (e *env) failingEntra(fail, status int, latency time.Duration) *sleeps {
+	s := new(sleeps)
+	timeout := time.Duration(0)
+	if latency > 0 {
+		timeout = 200 * time.Millisecond
+	}
+	middleware.SetRetry(e.mw, s.sleep, timeout)
+	e.idp.FailTokenRequests(fail, status)
+	e.idp.SetTokenLatency(latency)
+	return s
+}

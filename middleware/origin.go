@@ -22,16 +22,20 @@ func (m *Middleware) sameOrigin(r *http.Request) bool {
 		return o == m.origin()
 	}
 	ref, err := url.Parse(r.Header.Get("Referer"))
-	return err == nil && ref.Host != "" && strings.EqualFold(ref.Scheme+"://"+ref.Host, m.origin())
+	return err == nil && ref.Host != "" && m.onOrigin(ref)
 }
 
 // origin is RedirectURL's origin, e.g. "https://app.example".
 func (m *Middleware) origin() string { return m.cfg.redirect.Scheme + "://" + m.cfg.redirect.Host }
 
-// absolute makes an app-relative URL absolute on RedirectURL's origin.
-func (m *Middleware) absolute(rel string) string {
-	return m.cfg.redirect.Scheme + "://" + m.cfg.redirect.Host + rel
+// onOrigin reports whether the URL u is on RedirectURL's origin (scheme and
+// host compared case-insensitively).
+func (m *Middleware) onOrigin(u *url.URL) bool {
+	return strings.EqualFold(u.Scheme+"://"+u.Host, m.origin())
 }
+
+// absolute makes an app-relative URL absolute on RedirectURL's origin.
+func (m *Middleware) absolute(rel string) string { return m.origin() + rel }
 
 // isScript reports whether r comes from a script rather than a page
 // navigation: XMLHttpRequest's marker, htmx's HX-Request, fetch()'s Fetch metadata

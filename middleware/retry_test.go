@@ -65,14 +65,7 @@ func TestRefreshRetriesEntraFaults(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
 			b := refreshingUser(t, e)
-			var s sleeps
-			timeout := time.Duration(0) // the harness's: no attempt times out on a loaded machine
-			if c.latency > 0 {
-				timeout = 200 * time.Millisecond
-			}
-			middleware.SetRetry(e.mw, s.sleep, timeout)
-			e.idp.FailTokenRequests(c.fail, c.status)
-			e.idp.SetTokenLatency(c.latency)
+			s := e.failingEntra(c.fail, c.status, c.latency)
 			p := e.get(t, b, "/profile")
 			if p.StatusCode != c.want || len(p.Trail) != 1 {
 				t.Errorf("status %d, want %d and no redirect%s", p.StatusCode, c.want, trail(p))

@@ -36,7 +36,7 @@ func (m *Middleware) scriptReturn(r *http.Request) string {
 // of this app: on RedirectURL's origin, under BasePath.
 func (m *Middleware) pageOf(raw string) (string, bool) {
 	u, err := url.Parse(raw)
-	if raw == "" || err != nil || !strings.EqualFold(u.Scheme+"://"+u.Host, m.origin()) {
+	if raw == "" || err != nil || !m.onOrigin(u) {
 		return "", false
 	}
 	p := u.RequestURI()

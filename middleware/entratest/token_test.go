@@ -117,8 +117,12 @@ func TestTokenClaimsShape(t *testing.T) {
 	_, m = e.postToken(t, e.tenant.ID, url.Values{"grant_type": {"client_credentials"}, "client_id": {e.app.ClientID},
 		"client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}})
 	guid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	if oid, _ := claimsOf(t, m["access_token"].(string))["oid"].(string); !guid.MatchString(oid) {
+	oid, _ := claimsOf(t, m["access_token"].(string))["oid"].(string)
+	if !guid.MatchString(oid) {
 		t.Fatalf("app token oid %q is not a GUID", oid)
+	}
+	if sp := e.srv.ServicePrincipalID(e.tenant.ID, e.app.ClientID); oid != sp {
+		t.Errorf("app token oid %q, want the service principal's object id %q that Graph reports", oid, sp)
 	}
 }
 

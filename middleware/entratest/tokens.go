@@ -3,7 +3,6 @@ package entratest
 import (
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -260,7 +259,7 @@ func resourceURI(res string) string {
 func (s *Server) appToken(a *App, t *Tenant, res string, roles []string) (*tokenResponse, *entraError) {
 	now, ttl := s.clock(), s.accessLifetime()
 	c := s.accessClaims(res, t.ID, a.ClientID, now, ttl)
-	spOID := servicePrincipalID(t.ID, a.ClientID)
+	spOID := spObjectID(t.ID, a.ClientID)
 	c["oid"], c["sub"], c["idtyp"] = spOID, spOID, "app"
 	if len(roles) > 0 {
 		c["roles"] = roles
@@ -270,15 +269,6 @@ func (s *Server) appToken(a *App, t *Tenant, res string, roles []string) (*token
 		return nil, errServer(500)
 	}
 	return &tokenResponse{TokenType: "Bearer", ExpiresIn: int(ttl.Seconds()), ExtExpiresIn: int(ttl.Seconds()), AccessToken: tok}, nil
-}
-
-// servicePrincipalID is a stable GUID standing for the object id of a
-// client's service principal in a tenant.
-func servicePrincipalID(tenantID, clientID string) string {
-	b := sha256.Sum256([]byte("sp|" + strings.ToLower(tenantID) + "|" + strings.ToLower(clientID)))
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // clientInfo is base64url (no padding) {"uid":oid,"utid":tid}; MSAL builds the
