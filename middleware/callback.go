@@ -194,7 +194,7 @@ func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, sess *
 		return
 	}
 	if len(f.Scopes) > 0 {
-		m.remember(acct, f.Scopes, scope.Key(f.Scopes), ar)
+		m.remember(acct, f.Scopes, m.routes.id(scope.Key(f.Scopes)), ar)
 	}
 	m.flowSucceeded(r.Context(), f)
 	m.log.InfoContext(r.Context(), "middleware: signed in", "account", acct.HomeAccountID,
