@@ -80,3 +80,10 @@ func SetKeptBodyTimeout(m *Middleware, d time.Duration) { m.keptBodyTimeout = d 
 
 // SetKeyFetchTimeout shortens the timeout of a fetch of the ID token keys.
 func SetKeyFetchTimeout(m *Middleware, d time.Duration) { m.keyFetchTimeout = d }
+
+// RouteCount returns how many scope sets have a route id.
+func RouteCount(m *Middleware) int {
+	m.routes.mu.Lock()
+	defer m.routes.mu.Unlock()
+	return len(m.routes.ids)
+}

@@ -37,6 +37,14 @@ type routeIDs struct {
 	ids map[string]uint32
 }
 
+// known returns the id of key if a route or Token already numbered it.
+func (r *routeIDs) known(key string) (uint32, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, ok := r.ids[key]
+	return id, ok
+}
+
 func (r *routeIDs) id(key string) uint32 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
