@@ -224,3 +224,22 @@ func TestSingleTenantAppAtOrganizations(t *testing.T) {
 		t.Fatalf("at the tenant's authority: %d %q%s", p.StatusCode, p.Body, trail(p))
 	}
 }
+
+// TestSignInCombinationAddsNoRoute: a sign-in link combining declared scopes
+// in a set no route uses signs the user in without growing the route table,
+// so users cannot make the server number every combination.
+func TestSignInCombinationAddsNoRoute(t *testing.T) {
+	e := newEnv(t)
+	a := e.serveApp(t, nil)
+	before := middleware.RouteCount(a.mw)
+	b := e.browser(e.addUser("combo"), entratest.Accept)
+	open(t, b, e.srv.URL+a.mw.SignInURL("/", "User.Read", "Mail.Read"))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(e.sessionCookie(t, b))
+	if _, ok := a.mw.Account(r); !ok {
+		t.Fatal("not signed in after the sign-in link")
+	}
+	if got := middleware.RouteCount(a.mw); got != before {
+		t.Errorf("route ids after sign-in = %d, want %d", got, before)
+	}
+}

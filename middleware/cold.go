@@ -31,7 +31,7 @@ func (m *Middleware) cachedToken(ctx context.Context, acct Account, rt *route) (
 	if err != nil || !ok {
 		return nil, false, nil
 	}
-	return m.keepToken(acct, Token{AccessToken: t.AccessToken, ExpiresOn: t.ExpiresOn, Scopes: rt.scopes}, rt.key), true, nil
+	return m.keepToken(acct, Token{AccessToken: t.AccessToken, ExpiresOn: t.ExpiresOn, Scopes: rt.scopes}, rt.id), true, nil
 }
 
 // cacheAuthority is Config.Authority as MSAL keys its tokens, or nil when

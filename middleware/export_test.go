@@ -50,7 +50,7 @@ func SeedToken(m *Middleware, acct Account, tok Token) {
 	if err != nil {
 		panic(err)
 	}
-	m.keepToken(acct, tok, k)
+	m.keepToken(acct, tok, m.routes.id(k))
 }
 
 // SessionCookie returns a session cookie of the default cookie store signed in
@@ -80,3 +80,10 @@ func SetKeptBodyTimeout(m *Middleware, d time.Duration) { m.keptBodyTimeout = d 
 
 // SetKeyFetchTimeout shortens the timeout of a fetch of the ID token keys.
 func SetKeyFetchTimeout(m *Middleware, d time.Duration) { m.keyFetchTimeout = d }
+
+// RouteCount returns how many scope sets have a route id.
+func RouteCount(m *Middleware) int {
+	m.routes.mu.Lock()
+	defer m.routes.mu.Unlock()
+	return len(m.routes.ids)
+}

@@ -37,6 +37,14 @@ type routeIDs struct {
 	ids map[string]uint32
 }
 
+// known returns the id of key if a route or Token already numbered it.
+func (r *routeIDs) known(key string) (uint32, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, ok := r.ids[key]
+	return id, ok
+}
+
 func (r *routeIDs) id(key string) uint32 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -105,16 +113,16 @@ func (m *Middleware) keptToken(acct Account, rt *route) (*authInfo, bool) {
 }
 
 // remember puts a token into the in-process cache and returns it.
-func (m *Middleware) remember(acct Account, scopes []string, key string, ar confidential.AuthResult) *authInfo {
-	return m.keepToken(acct, Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: scopes}, key)
+func (m *Middleware) remember(acct Account, scopes []string, id uint32, ar confidential.AuthResult) *authInfo {
+	return m.keepToken(acct, Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: scopes}, id)
 }
 
-// keepToken puts tok, for the scope set whose canonical key is key, into the
+// keepToken puts tok, for the scope set whose route id is id, into the
 // in-process cache (bounded by Config.TokenCacheSize accounts) and returns
 // it. The token string is stored once per account however many scope sets
 // it serves (one token of a resource covers every scope consented to).
-func (m *Middleware) keepToken(acct Account, tok Token, key string) *authInfo {
-	ai := &authInfo{tok: tok, acct: &acct, route: m.routes.id(key)}
+func (m *Middleware) keepToken(acct Account, tok Token, id uint32) *authInfo {
+	ai := &authInfo{tok: tok, acct: &acct, route: id}
 	m.tokens.Update(tokenOwner(acct), 0, m.tokens.GroupHash(acct.HomeAccountID), 0, math.MaxInt64,
 		func(s routeSet, _ bool) (routeSet, bool) {
 			str, a, same := s.sharing(acct, tok.AccessToken)

@@ -182,7 +182,7 @@ func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*auth
 			kind, e := entraerr.Classify(err)
 			return nil, &silentError{kind: kind, entra: e, err: err}
 		}
-		return m.remember(acct, rt.scopes, rt.key, ar), nil
+		return m.remember(acct, rt.scopes, rt.id, ar), nil
 	})
 	return ai, err
 }
