@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/alicebob/miniredis/v2"
 	"github.com/consentry/consentry/tokencache"
+	"github.com/consentry/consentry/tokencache/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // The account, app and authority of the documents compared with MSAL.
@@ -397,5 +400,60 @@ func TestAccessTokenShapes(t *testing.T) {
 	t.Logf("answered %d of 400", answered)
 	if answered < 40 {
 		t.Errorf("AccessToken answered %d of 400 documents; want at least 40", answered)
+	}
+}
+
+// TestAccessTokenMatchesMSALOnEntraEmulator: after real sign-ins through the
+// Entra ID emulator (two users, two scope sets each, encrypted on
+// miniredis), Cache.AccessToken returns exactly the token MSAL's
+// AcquireTokenSilent returns (one of those it returns, when several entries
+// match), and answers every scope set the users consented to.
+func TestAccessTokenMatchesMSALOnEntraEmulator(t *testing.T) {
+	e := newEntraEnv(t)
+	e.srv.GrantDelegated(e.tenant.ID, e.app.ClientID, "", "Mail.Read")
+	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	c := newCache(t, redisstore.New(rdb), tokencache.WithKey("k1", newKey(t)))
+	client := e.client(t, c)
+	auth, err := tokencache.ParseAuthority(e.srv.Authority(e.tenant.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	compare := func(acct confidential.Account, scopes []string) bool {
+		t.Helper()
+		got, ok, err := c.AccessToken(ctx, tokencache.TokenQuery{Authority: auth, ClientID: e.app.ClientID,
+			HomeAccountID: acct.HomeAccountID, Scopes: scopes})
+		if err != nil || !ok {
+			return false
+		}
+		for range msalTries { // MSAL picks one of several matching entries at random
+			res, merr := client.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct))
+			want := tokencache.CachedToken{AccessToken: res.AccessToken, ExpiresOn: res.ExpiresOn,
+				RefreshOn: res.Metadata.RefreshOn, GrantedScopes: res.GrantedScopes}
+			if merr != nil {
+				t.Fatalf("AccessToken(%v) answered; MSAL: %v", scopes, merr)
+			}
+			if reflect.DeepEqual(got, want) {
+				return true
+			}
+		}
+		t.Fatalf("AccessToken(%v) = %+v; MSAL never returned it", scopes, got)
+		return false
+	}
+	for name := range e.users {
+		acct := e.signIn(t, client, name).Account
+		if !compare(acct, testScopes) {
+			t.Errorf("AccessToken(%s, %v) did not answer after sign-in", name, testScopes)
+		}
+		e.signInFor(t, client, name, []string{"Mail.Read"}) // a second entry: Entra grants both scopes again
+		for _, scopes := range [][]string{{"User.Read"}, {"Mail.Read"}, {"mail.read"}, {"User.Read", "Mail.Read"}} {
+			if !compare(acct, scopes) {
+				t.Errorf("AccessToken(%s, %v) did not answer", name, scopes)
+			}
+		}
+		if compare(acct, []string{"Calendars.Read"}) {
+			t.Errorf("AccessToken(%s, Calendars.Read) answered; no token has that scope", name)
+		}
 	}
 }

@@ -9,7 +9,12 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/alicebob/miniredis/v2"
+	"github.com/consentry/consentry/middleware/entratest"
 	"github.com/consentry/consentry/tokencache"
+	"github.com/consentry/consentry/tokencache/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // msalCache stands in for MSAL's in-memory cache.
@@ -213,3 +218,109 @@ func TestDefaultTimeout(t *testing.T) {
 }
 
 func exportHints(key string) cache.ExportHints { return cache.ExportHints{PartitionKey: key} }
+
+const (
+	testClientID = "client-1"
+	redirectURI  = "https://app.example/auth/callback"
+)
+
+var testScopes = []string{"User.Read"}
+
+// TestMSALUsersNeverCross signs in two users on one MSAL client and cache and
+// checks each silent call returns that user's token, one partition per user.
+func TestMSALUsersNeverCross(t *testing.T) {
+	ts := newTokenServer(t)
+	store := tokencache.NewMemoryStore()
+	client := newClient(t, ts, newCache(t, store, tokencache.WithKey("k1", newKey(t))))
+	alice := signIn(t, client, "alice")
+	bob := signIn(t, client, "bob")
+	calls := ts.calls.Load()
+	for range 3 {
+		res, err := silent(client, alice.Account)
+		wantTokenOf(t, res, err, "alice")
+		res, err = silent(client, bob.Account)
+		wantTokenOf(t, res, err, "bob")
+	}
+	if got := ts.calls.Load() - calls; got != 0 {
+		t.Errorf("silent calls hit the token endpoint %d times; want 0 (served from cache)", got)
+	}
+	if store.Len() != 2 {
+		t.Errorf("store holds %d partitions; want 2 (one per user)", store.Len())
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if _, found, _ := store.Get(context.Background(), homeAccountID(u)); !found {
+			t.Errorf("no partition %q", homeAccountID(u))
+		}
+	}
+}
+
+// TestMSALUnknownAccountFindsNothing: after alice's call loaded her
+// partition, a silent call for a user with no partition must not see it.
+func TestMSALUnknownAccountFindsNothing(t *testing.T) {
+	ts := newTokenServer(t)
+	client := newClient(t, ts, newCache(t, nil))
+	alice := signIn(t, client, "alice")
+	if res, err := silent(client, alice.Account); err != nil {
+		t.Fatal(err)
+	} else {
+		wantTokenOf(t, res, nil, "alice")
+	}
+	mallory := alice.Account
+	mallory.HomeAccountID = homeAccountID("mallory")
+	if res, err := silent(client, mallory); err == nil {
+		t.Fatalf("silent call for an account with no partition returned %q; want an error", res.AccessToken)
+	}
+}
+
+// TestMSALRoundTrips: with a real MSAL client, a sign-in costs one store
+// read (Replace) and one compare-and-swap (Export); a silent call from the
+// cache costs one read.
+func TestMSALRoundTrips(t *testing.T) {
+	ts := newTokenServer(t)
+	s := &countingStore{MemoryStore: tokencache.NewMemoryStore()}
+	client := newClient(t, ts, newCache(t, s, tokencache.WithKey("k1", newKey(t))))
+	alice := signIn(t, client, "alice")
+	if s.gets != 1 || s.swaps != 1 || s.sets != 0 {
+		t.Fatalf("sign-in: %d reads, %d compare-and-swaps, %d sets; want 1, 1, 0", s.gets, s.swaps, s.sets)
+	}
+	s.gets, s.swaps = 0, 0
+	res, err := silent(client, alice.Account)
+	wantTokenOf(t, res, err, "alice")
+	if s.gets != 1 || s.swaps != 0 {
+		t.Fatalf("silent call: %d reads, %d compare-and-swaps; want 1, 0", s.gets, s.swaps)
+	}
+}
+
+// TestEntraEmulator runs the must-show properties against the project's Entra
+// ID emulator (signed JWTs, real client_info, consent, PKCE) over Redis
+// (miniredis): users never cross, a restart keeps the cache, a moved blob is
+// rejected.
+func TestEntraEmulator(t *testing.T) {
+	e := newEntraEnv(t)
+	addr, key := miniredis.RunT(t).Addr(), newKey(t)
+	process := func() (*tokencache.Cache, confidential.Client) {
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		t.Cleanup(func() { _ = rdb.Close() })
+		c := newCache(t, redisstore.New(rdb), tokencache.WithKey("k1", key))
+		return c, e.client(t, c)
+	}
+	_, client := process()
+	accounts := map[string]confidential.Account{}
+	for name := range e.users {
+		accounts[name] = e.signIn(t, client, name).Account
+	}
+	_, restarted := process()
+	calls := e.srv.Count(entratest.EndpointToken)
+	for _, c := range []confidential.Client{client, restarted} {
+		for name, acct := range accounts {
+			res, err := silent(c, acct)
+			if err != nil || oid(t, res.AccessToken) != e.users[name].ObjectID {
+				t.Fatalf("silent(%s): %v, token of oid %q; want %q", name, err, oid(t, res.AccessToken), e.users[name].ObjectID)
+			}
+		}
+	}
+	if got := e.srv.Count(entratest.EndpointToken) - calls; got != 0 {
+		t.Errorf("silent calls reached the token endpoint %d times; want 0", got)
+	}
+	t.Run("moved blob", func(t *testing.T) { moveBlob(t, process, accounts) })
+}

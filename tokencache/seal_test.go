@@ -142,3 +142,62 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("new key alone: %v", err)
 	}
 }
+
+// TestMSALRejectsMovedBlob copies alice's blob over bob's partition: bob's
+// call finds no token (the entry is corrupt for his partition) instead of
+// returning alice's.
+func TestMSALRejectsMovedBlob(t *testing.T) {
+	ts := newTokenServer(t)
+	store := tokencache.NewMemoryStore()
+	c := newCache(t, store, tokencache.WithKey("k1", newKey(t)))
+	client := newClient(t, ts, c)
+	signIn(t, client, "alice")
+	bob := signIn(t, client, "bob")
+	ctx := context.Background()
+	blob, _, err := store.Get(ctx, homeAccountID("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Set(ctx, homeAccountID("bob"), blob, 0); err != nil {
+		t.Fatal(err)
+	}
+	res, err := silent(client, bob.Account)
+	if err == nil || res.AccessToken != "" {
+		t.Fatalf("silent(bob) over alice's blob = %q, %v; want no token", res.AccessToken, err)
+	}
+	_, _, err = c.AccessToken(ctx, tokencache.TokenQuery{HomeAccountID: bob.Account.HomeAccountID, Scopes: testScopes})
+	var be *tokencache.BlobError
+	if !errors.Is(err, tokencache.ErrDecrypt) || !errors.As(err, &be) || be.Partition != homeAccountID("bob") || !be.Corrupt() {
+		t.Fatalf("reading bob's partition: %v; want a corrupt *BlobError wrapping ErrDecrypt", err)
+	}
+}
+
+// TestMSALKeyRotation signs in with key k1, then rotates to k2 (k1 kept as
+// an old key): the old blob still serves tokens, and the refresh writes a
+// blob only k2 opens.
+func TestMSALKeyRotation(t *testing.T) {
+	ts := newTokenServer(t)
+	store := tokencache.NewMemoryStore()
+	k1, k2 := newKey(t), newKey(t)
+	alice := signIn(t, newClient(t, ts, newCache(t, store, tokencache.WithKey("k1", k1))), "alice")
+
+	rotated := newClient(t, ts, newCache(t, store, tokencache.WithKey("k2", k2), tokencache.WithKey("k1", k1)))
+	res, err := silent(rotated, alice.Account)
+	wantTokenOf(t, res, err, "alice")
+
+	ts.expiresIn.Store(60) // under MSAL's 5-minute margin: the next silent call refreshes
+	calls := ts.calls.Load()
+	signIn(t, rotated, "alice")
+	res, err = silent(rotated, alice.Account)
+	wantTokenOf(t, res, err, "alice")
+	if ts.calls.Load() == calls {
+		t.Fatal("no network call: the rotated cache never wrote")
+	}
+	onlyK1 := newClient(t, ts, newCache(t, store, tokencache.WithKey("k1", k1)))
+	if _, err := silent(onlyK1, alice.Account); !errors.Is(err, tokencache.ErrUnknownKey) {
+		t.Fatalf("silent with only the old key after rotation: %v; want ErrUnknownKey", err)
+	}
+	onlyK2 := newClient(t, ts, newCache(t, store, tokencache.WithKey("k2", k2)))
+	res, err = silent(onlyK2, alice.Account)
+	wantTokenOf(t, res, err, "alice")
+}

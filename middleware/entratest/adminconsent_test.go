@@ -1,6 +1,7 @@
 package entratest_test
 
 import (
+	"context"
 	"net/url"
 	"slices"
 	"strings"
@@ -98,5 +99,96 @@ func TestAdminConsentRefusesCommon(t *testing.T) {
 	page, err := e.browser(e.admin.UPN, entratest.Accept).Get(e.srv.Authority("common") + "/v2.0/adminconsent?" + q.Encode())
 	if err != nil || page.StatusCode != 400 || page.Trail[len(page.Trail)-1].Kind != "error" {
 		t.Fatalf("common admin consent: %v %d %v", err, page.StatusCode, trailKinds(page))
+	}
+}
+
+func TestAdminConsentForOrganizationCoversOtherUsers(t *testing.T) {
+	e := newEnv(t)
+	page, err := e.browser(e.admin.UPN, entratest.AcceptForOrganization).Get(e.authorizeURL(e.tenant.ID, e.authorizeQuery("openid Mail.Read")))
+	if err != nil || page.URL.Query().Get("code") == "" {
+		t.Fatalf("admin flow: %v %s", err, page.URL)
+	}
+	g := e.srv.Grants(e.tenant.ID, e.app.ClientID)
+	if len(g) != 1 || g[0].PrincipalID != "" || !slices.Equal(g[0].Scopes, []string{"Mail.Read"}) {
+		t.Fatalf("grants %+v, want one AllPrincipals Mail.Read", g)
+	}
+	page, err = e.browser(e.user.UPN, entratest.Decline).Get(e.authorizeURL(e.tenant.ID, e.authorizeQuery("openid Mail.Read")))
+	if err != nil || page.URL.Query().Get("code") == "" || slices.Contains(trailKinds(page), "consent") {
+		t.Fatalf("user after org consent should see no consent page: %v", trailKinds(page))
+	}
+}
+
+func TestNonAdminIsNotOfferedOrganizationConsent(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.browser(e.user.UPN, entratest.AcceptForOrganization).Get(e.authorizeURL(e.tenant.ID, e.authorizeQuery("openid Mail.Read")))
+	if err == nil {
+		t.Fatal("want an error: non-admins have no organization checkbox")
+	}
+}
+
+func TestLogoutClearsSessionAndRedirectsOnlyToRegisteredOrigins(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(e.user.UPN, entratest.Accept)
+	if _, err := b.Get(e.authorizeURL(e.tenant.ID, e.authorizeQuery("openid User.Read"))); err != nil {
+		t.Fatal(err)
+	}
+	page, err := b.Get(e.srv.Authority(e.tenant.ID) + "/oauth2/v2.0/logout?post_logout_redirect_uri=" + url.QueryEscape(e.appSrv.URL+"/bye"))
+	if err != nil || !strings.HasPrefix(page.URL.String(), e.appSrv.URL+"/bye") {
+		t.Fatalf("logout: %v %v", err, page.URL)
+	}
+	q := e.authorizeQuery("openid User.Read")
+	q.Set("prompt", "none")
+	page, err = b.Get(e.authorizeURL(e.tenant.ID, q))
+	if err != nil || page.URL.Query().Get("error") != "login_required" {
+		t.Fatalf("after logout: %v %v", err, page.URL)
+	}
+	for _, target := range []string{"https://evil.example/", "//evil.example", "javascript:alert(1)"} {
+		resp := noFollow(t, e, e.srv.Authority(e.tenant.ID)+"/oauth2/v2.0/logout?post_logout_redirect_uri="+url.QueryEscape(target))
+		if resp.StatusCode != 200 || resp.Header.Get("Location") != "" {
+			t.Errorf("logout to %q: %d %q", target, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+}
+
+func TestMSALAdminOnlyScopeNeedsAdminConsent(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	client := e.msal(t, e.tenant.ID, &memCache{})
+	b := e.browser(e.user.UPN, entratest.Accept)
+
+	_, err := e.signIn(t, client, b, []string{"User.Read.All"}, nil)
+	if err == nil {
+		t.Fatal("non-admin got a code for User.Read.All")
+	}
+	page, _ := b.Get(mustAuthURL(t, e, client, []string{"User.Read.All"}))
+	q := page.URL.Query()
+	// The page shows AADSTS90094; the way back sends what a decline sends.
+	if q.Get("error") != "access_denied" || !strings.HasPrefix(q.Get("error_description"), "AADSTS65004:") || q.Get("state") != "st-1" {
+		t.Fatalf("back from admin approval: %s", page.URL)
+	}
+	if !slices.Contains(trailKinds(page), "admin_approval") {
+		t.Fatalf("trail %v", trailKinds(page))
+	}
+
+	admin := e.browser(e.admin.UPN, entratest.Accept)
+	ac, err := admin.Get(e.srv.Authority(e.tenant.ID) + "/v2.0/adminconsent?client_id=" + e.app.ClientID +
+		"&scope=https://graph.microsoft.com/User.Read.All&redirect_uri=" + e.redirect + "&state=ac-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := ac.URL.Query(); q.Get("admin_consent") != "True" || q.Get("tenant") != e.tenant.ID || q.Get("state") != "ac-1" ||
+		q.Get("scope") != "https://graph.microsoft.com/User.Read.All" {
+		t.Fatalf("admin consent redirect: %s", ac.URL)
+	}
+
+	res, err := e.signIn(t, client, e.browser(e.user.UPN, entratest.Accept), []string{"User.Read.All"}, nil)
+	if err != nil {
+		t.Fatalf("after admin consent: %v", err)
+	}
+	if got := claimsOf(t, res.AccessToken); got["scp"] != "User.Read.All openid profile" || got["iss"] != "https://sts.windows.net/"+e.tenant.ID+"/" {
+		t.Fatalf("claims %v", got)
+	}
+	if _, err := client.AcquireTokenSilent(ctx, []string{"User.Read.All"}, confidentialAccount(res)); err != nil {
+		t.Fatalf("silent: %v", err)
 	}
 }

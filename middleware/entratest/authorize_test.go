@@ -3,6 +3,7 @@ package entratest_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -249,5 +250,28 @@ func TestResponseModes(t *testing.T) {
 	}
 	if st, m := e.postToken(t, e.tenant.ID, e.codeForm(posted.Get("code"), "", "User.Read")); st != 200 {
 		t.Fatalf("redeem the posted code: %d %v", st, m)
+	}
+}
+
+func TestLoginHintAndDomainHint(t *testing.T) {
+	e := newMultiTenantEnv(t)
+	other := e.srv.AddTenant(entratest.Tenant{Domain: "fabrikam.example"})
+	e.srv.AddUser(entratest.User{TenantID: other.ID, UPN: "fred@fabrikam.example"})
+	q := e.authorizeQuery("openid User.Read")
+	q.Set("login_hint", e.user.UPN)
+	page, err := e.browser("", entratest.Accept).Get(e.authorizeURL("organizations", q))
+	if err != nil || slices.Contains(trailKinds(page), "signin") {
+		t.Fatalf("login_hint should skip sign-in: %v %v", err, trailKinds(page))
+	}
+	q = e.authorizeQuery("openid User.Read")
+	q.Set("domain_hint", "fabrikam.example")
+	q.Set("prompt", "select_account")
+	resp := noFollow(t, e, e.authorizeURL("organizations", q))
+	if resp.StatusCode != 200 {
+		t.Fatalf("picker status %d", resp.StatusCode)
+	}
+	page, _ = e.srv.NewBrowser().Get(e.authorizeURL("organizations", q))
+	if strings.Contains(page.Body, e.user.UPN) || !strings.Contains(page.Body, "fred@fabrikam.example") {
+		t.Fatal("domain_hint should restrict the picker to fabrikam users")
 	}
 }

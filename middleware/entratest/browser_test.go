@@ -1,6 +1,7 @@
 package entratest_test
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-
 	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
 )
@@ -182,5 +182,18 @@ func TestBrowserCompletesPostResume(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(kinds, " "), "consent") {
 		t.Errorf("no consent on the way: %v", kinds)
+	}
+}
+
+func TestBrowserStopsLoops(t *testing.T) {
+	e := newEnv(t)
+	var loop *httptest.Server
+	loop = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, loop.URL+"/again", http.StatusFound)
+	}))
+	defer loop.Close()
+	_, err := e.srv.NewBrowser(loop.Certificate()).Get(loop.URL)
+	if !errors.Is(err, entratest.ErrLoop) {
+		t.Fatalf("err = %v, want ErrLoop", err)
 	}
 }

@@ -225,3 +225,26 @@ func TestClaimsChallengeOnlyForCapableClients(t *testing.T) {
 		}
 	}
 }
+
+func TestGraphChecksScopesAndExpiry(t *testing.T) {
+	e := newEnv(t)
+	code, v := e.getCode(t, e.user.UPN, "openid User.Read")
+	_, m := e.postToken(t, e.tenant.ID, e.codeForm(code, v, "User.Read"))
+	tok := m["access_token"].(string)
+	tests := []struct {
+		path string
+		want int
+	}{{"/me", 200}, {"/me/messages", 403}, {"/me/events", 403}, {"/users", 403}}
+	for _, tc := range tests {
+		if got := graphGet(t, e, tok, tc.path); got != tc.want {
+			t.Errorf("GET %s = %d, want %d", tc.path, got, tc.want)
+		}
+	}
+	if got := graphGet(t, e, tok+"x", "/me"); got != 401 {
+		t.Errorf("tampered token = %d", got)
+	}
+	e.clk.Advance(91 * time.Minute) // past Entra's longest default lifetime
+	if got := graphGet(t, e, tok, "/me"); got != 401 {
+		t.Errorf("expired token = %d", got)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,7 +18,7 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
@@ -205,3 +207,67 @@ func claimsOf(t *testing.T, jwt string) map[string]any {
 }
 
 func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
+
+func callErrBody(t *testing.T, err error) entraErrorBody {
+	t.Helper()
+	var ce msalerrors.CallErr
+	if !errors.As(err, &ce) {
+		t.Fatalf("want msal CallErr, got %T: %v", err, err)
+	}
+	b, _ := io.ReadAll(ce.Resp.Body)
+	var body entraErrorBody
+	if err := json.Unmarshal(b, &body); err != nil {
+		t.Fatalf("error body %q: %v", b, err)
+	}
+	return body
+}
+
+func graphGet(t *testing.T, e *env, token, path string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.srv.GraphURL()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func mustAuthURL(t *testing.T, e *env, client confidential.Client, scopes []string) string {
+	t.Helper()
+	u, _ := e.authURL(t, client, scopes, nil)
+	return u
+}
+
+func confidentialAccount(r confidential.AuthResult) confidential.AcquireSilentOption {
+	return confidential.WithSilentAccount(r.Account)
+}
+
+func trailKinds(p *entratest.Page) []string {
+	var out []string
+	for _, s := range p.Trail {
+		out = append(out, s.Kind)
+	}
+	return out
+}
+
+func consentStep(p *entratest.Page) entratest.Step {
+	for _, s := range p.Trail {
+		if s.Kind == "consent" {
+			return s
+		}
+	}
+	return entratest.Step{}
+}
+
+// entraErrorBody is the token endpoint's error JSON as apps parse it.
+type entraErrorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	Codes       []int  `json:"error_codes"`
+	SubError    string `json:"suberror"`
+	TraceID     string `json:"trace_id"`
+	Correlation string `json:"correlation_id"`
+	Timestamp   string `json:"timestamp"`
+}
