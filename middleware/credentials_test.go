@@ -21,15 +21,21 @@ import (
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
-// selfSigned returns a certificate and key, and the PEM file holding both.
+// selfSigned returns a certificate valid from an hour ago for a day, its key,
+// and the PEM file holding both.
 func selfSigned(t *testing.T) (*x509.Certificate, *rsa.PrivateKey, string) {
+	return selfSignedValid(t, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
+// selfSignedValid is selfSigned for a certificate valid from notBefore to notAfter.
+func selfSignedValid(t *testing.T, notBefore, notAfter time.Time) (*x509.Certificate, *rsa.PrivateKey, string) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "consentry app"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+		NotBefore: notBefore, NotAfter: notAfter}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +69,8 @@ func (e *env) serveWith(t *testing.T, cfg middleware.Config) {
 
 // TestCertificateCredential: an app without secrets signs users in with a
 // certificate (client assertion); one whose certificate is not registered
-// ends on a page with Entra's AADSTS700027.
+// ends on a page with Entra's AADSTS700027, one whose registered certificate
+// has expired on a page with AADSTS1000502.
 func TestCertificateCredential(t *testing.T) {
 	e := newEnv(t)
 	reg, _, pemPath := e.secretlessApp(t)
@@ -75,6 +82,11 @@ func TestCertificateCredential(t *testing.T) {
 	}{
 		{"registered", pemPath, http.StatusOK, "page /profile"},
 		{"not registered", func() string { _, _, p := selfSigned(t); return p }(), http.StatusBadRequest, "AADSTS700027"},
+		{"registered, expired", func() string { // Entra refuses a registered certificate past its NotAfter
+			c, _, p := selfSignedValid(t, e.clock.Now().Add(-48*time.Hour), e.clock.Now().Add(-time.Hour))
+			e.idp.AddCertificate(reg.ClientID, c)
+			return p
+		}(), http.StatusBadRequest, "AADSTS1000502"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := os.ReadFile(tc.pem)

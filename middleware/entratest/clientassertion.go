@@ -25,7 +25,8 @@ import (
 // The codes follow those pages and the Azure SDK's troubleshooting guide
 // (https://github.com/Azure/azure-sdk-for-go/blob/main/sdk/azidentity/TROUBLESHOOTING.md):
 // 50027 malformed, 700021 iss/sub not the client id, 700023 wrong aud,
-// 700024 outside its time range, 700027 unknown certificate or bad
+// 700024 outside its time range, 1000502 certificate outside its validity
+// window, 700027 unknown certificate or bad
 // signature, 70021 no matching federated identity credential.
 
 // assertionType is the only client_assertion_type Entra accepts.
@@ -128,7 +129,18 @@ func (s *Server) checkAssertion(r *http.Request, a *App, kc *keyCredentials, raw
 	if cert == nil {
 		return newErr(401, "invalid_client", 700027, "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '%s']", thumb)
 	}
-	return s.verifyAssertion(raw, cert.PublicKey)
+	if err := s.verifyAssertion(raw, cert.PublicKey); err != nil {
+		return err
+	}
+	// A registered certificate stops authenticating the app outside its own
+	// validity window, whatever the portal still lists: AADSTS1000502
+	// (handled by Microsoft.Identity.Web's certificate rotation,
+	// https://github.com/AzureAD/microsoft-identity-web/issues/2834).
+	if now := s.clock(); now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return newErr(401, "invalid_client", 1000502, "The provided certificate is not within its specified validity window. Certificate thumbprint: '%s', valid from %s to %s.",
+			thumb, cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // checkFederated verifies a token of another identity provider against the

@@ -19,15 +19,15 @@ import (
 	"github.com/consentry/consentry/middleware/entratest"
 )
 
-// testCert is a self-signed certificate and its key.
-func testCert(t *testing.T) (*x509.Certificate, *rsa.PrivateKey) {
+// certValid is a self-signed certificate valid from notBefore to notAfter, and its key.
+func certValid(t *testing.T, notBefore, notAfter time.Time) (*x509.Certificate, *rsa.PrivateKey) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "consentry test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+		NotBefore: notBefore, NotAfter: notAfter}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -73,13 +73,17 @@ func unsignedAssertion(t *testing.T, cert *x509.Certificate, claims jwt.MapClaim
 func TestClientAssertion(t *testing.T) {
 	e := newEnv(t)
 	app := e.srv.AddApp(entratest.App{HomeTenantID: e.tenant.ID, RedirectURIs: []string{e.redirect}})
-	cert, key := testCert(t)
-	other, otherKey := testCert(t)
+	now := e.clk.Now() // the emulator's clock: certificates are valid or not by it
+	cert, key := certValid(t, now.Add(-time.Hour), now.Add(24*time.Hour))
+	other, otherKey := certValid(t, now.Add(-time.Hour), now.Add(24*time.Hour))
 	e.srv.AddCertificate(app.ClientID, cert)
+	expired, expiredKey := certValid(t, now.Add(-48*time.Hour), now.Add(-time.Minute))
+	early, earlyKey := certValid(t, now.Add(time.Hour), now.Add(48*time.Hour))
+	e.srv.AddCertificate(app.ClientID, expired)
+	e.srv.AddCertificate(app.ClientID, early)
 	issuerKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	e.srv.AddFederatedCredential(app.ClientID, entratest.FederatedCredential{Issuer: "https://oidc.cluster.example",
 		Subject: "system:serviceaccount:web:app", Key: &issuerKey.PublicKey})
-	now := e.clk.Now()
 	aud := e.srv.Authority(e.tenant.ID) + "/oauth2/v2.0/token"
 	own := func(mod func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{"iss": app.ClientID, "sub": app.ClientID, "aud": aud, "jti": "j1",
@@ -98,6 +102,8 @@ func TestClientAssertion(t *testing.T) {
 		code      int // AADSTS code; 0: a token
 	}{
 		{"registered certificate", signAssertion(t, key, cert, own(nil)), 0},
+		{"registered certificate past its NotAfter", signAssertion(t, expiredKey, expired, own(nil)), 1000502},
+		{"registered certificate before its NotBefore", signAssertion(t, earlyKey, early, own(nil)), 1000502},
 		{"unregistered certificate", signAssertion(t, otherKey, other, own(nil)), 700027},
 		{"bad signature", signAssertion(t, otherKey, cert, own(nil)), 700027},
 		{"wrong audience", signAssertion(t, key, cert, own(func(c jwt.MapClaims) { c["aud"] = "https://elsewhere.example/token" })), 700023},
