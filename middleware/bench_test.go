@@ -227,7 +227,7 @@ func sessionCookie(b *testing.B, r *http.Request) string {
 
 // signedInRequest signs br's user in at /profile and returns a GET /profile
 // carrying their cookies.
-func signedInRequest(b *testing.B, e *env, br *entratest.Browser) *http.Request {
+func signedInRequest(b testing.TB, e *env, br *entratest.Browser) *http.Request {
 	b.Helper()
 	if p, err := br.Get(e.srv.URL + "/profile"); err != nil || p.StatusCode != http.StatusOK {
 		b.Fatalf("sign-in: %v %s", err, trail(p))
