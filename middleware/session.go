@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/consentry/consentry/middleware/internal/flowstore"
@@ -58,6 +59,11 @@ func newCookieStore(s *settings) *sessions.CookieStore {
 		SameSite: http.SameSiteLaxMode,
 	}
 	cs.MaxAge(cs.Options.MaxAge) // also bounds the signed timestamp
+	for _, c := range cs.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(sessionCodec{})
+		}
+	}
 	return cs
 }
 
