@@ -49,6 +49,7 @@ type session struct {
 	renew   bool // a new account signed in: save under a new store id (renewID)
 }
 
+// newCookieStore is the default cookie store, writing values with sessionCodec.
 func newCookieStore(s *settings) *sessions.CookieStore {
 	cs := sessions.NewCookieStore(s.SessionKeys...)
 	cs.Options = &sessions.Options{
@@ -121,7 +122,7 @@ func (m *Middleware) IsAdmin(r *http.Request) bool {
 // sessionAccount returns who is signed in on r, cheaply: with the default cookie store
 // the cookie's value determines the session entirely, so the decoded account
 // of an exact cookie value is memoized for memoTTL (securecookie's HMAC check,
-// decryption and gob decoding cost some 200 allocations per request).
+// decryption and decoding, and a round trip to read sign-out records).
 func (m *Middleware) sessionAccount(r *http.Request) Account {
 	acct, _, _ := m.sessionAccountFrom(r)
 	return acct
