@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"errors"
 
@@ -14,6 +15,33 @@ import (
 // store round trip. It answers only when it is certain MSAL's silent
 // acquisition would return that token; anything else (a refresh due, a shape
 // it does not know, another cloud's host alias) falls back to MSAL.
+//
+// The read runs in the request's goroutine, before and outside the one MSAL
+// call per user and scope set (require.go): reads are idempotent, so
+// concurrent first requests of one user each read rather than hand the read
+// to a shared goroutine and wait for it.
+
+// coldToken is cachedToken bounded like a silent acquisition: by
+// silentTimeout and by Close.
+func (m *Middleware) coldToken(ctx context.Context, acct Account, rt *route) (*authInfo, bool, error) {
+	if m.authority == nil {
+		return nil, false, nil
+	}
+	ctx, done, err := m.life.enter(ctx) // Close cancels and waits
+	if err != nil {
+		return nil, false, &silentError{kind: entraerr.Unavailable, err: err}
+	}
+	defer done()
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(m.silentLimit, silentTimeout))
+	defer cancel()
+	return m.cachedToken(ctx, acct, rt)
+}
+
+// fresh reports whether ai is outside its refresh window, as the in-process
+// cache serves it.
+func (m *Middleware) fresh(ai *authInfo) bool {
+	return ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin))
+}
 
 // cachedToken returns the route's access token read straight from the shared
 // cache, with ok=false when MSAL must be asked. A store outage is returned as

@@ -36,7 +36,8 @@
 //	  session.go              else the session cookie is decoded: who is signed in
 //	                          (appsession.go: or the app's own session; cookies.go: names;
 //	                          memo.go: what is memoized, memoexpiry.go: for how long;
-//	                          revoke.go: signed out on any replica)
+//	                          revoke.go: signed out on any replica;
+//	                          sessioncodec.go: how the cookie's values are written)
 //	  cold.go                 else the route's token read straight from the shared cache
 //	  require.go              else MSAL's silent acquisition, once per user and scopes
 //	  retry.go                (Entra faults and timeouts are tried again)

@@ -87,3 +87,12 @@ func RouteCount(m *Middleware) int {
 	defer m.routes.mu.Unlock()
 	return len(m.routes.ids)
 }
+
+// ForgetSession drops the session memo's entry for a session cookie value
+// (as if this replica had never decoded it), so the next request with it
+// decodes the cookie again.
+func ForgetSession(m *Middleware, cookieValue string) {
+	if m.memo != nil {
+		m.memo.Remove(cookieValue, 0)
+	}
+}

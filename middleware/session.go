@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/consentry/consentry/middleware/internal/flowstore"
@@ -48,6 +49,7 @@ type session struct {
 	renew   bool // a new account signed in: save under a new store id (renewID)
 }
 
+// newCookieStore is the default cookie store, writing values with sessionCodec.
 func newCookieStore(s *settings) *sessions.CookieStore {
 	cs := sessions.NewCookieStore(s.SessionKeys...)
 	cs.Options = &sessions.Options{
@@ -58,6 +60,11 @@ func newCookieStore(s *settings) *sessions.CookieStore {
 		SameSite: http.SameSiteLaxMode,
 	}
 	cs.MaxAge(cs.Options.MaxAge) // also bounds the signed timestamp
+	for _, c := range cs.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(sessionCodec{})
+		}
+	}
 	return cs
 }
 
@@ -115,7 +122,7 @@ func (m *Middleware) IsAdmin(r *http.Request) bool {
 // sessionAccount returns who is signed in on r, cheaply: with the default cookie store
 // the cookie's value determines the session entirely, so the decoded account
 // of an exact cookie value is memoized for memoTTL (securecookie's HMAC check,
-// decryption and gob decoding cost some 200 allocations per request).
+// decryption and decoding, and a round trip to read sign-out records).
 func (m *Middleware) sessionAccount(r *http.Request) Account {
 	acct, _, _ := m.sessionAccountFrom(r)
 	return acct
