@@ -500,39 +500,82 @@ const loopbackClients, loopbackUsers = 64, 8
 // BenchmarkLoopback is GET /profile end to end: a net/http server on
 // 127.0.0.1 and loopbackClients keep-alive clients sending requests at once,
 // each with the cookies of one of loopbackUsers users (seeded, tokens
-// cached). Bare serves okHandler alone, FastPath behind Require("User.Read").
+// cached). Bare serves okHandler alone, FastPath behind Require("User.Read");
 // req/s is requests per second of wall time, cpu-ns/op the process's CPU per
-// request (clients, server and middleware): compare FastPath with Bare.
+// request (clients, server and middleware). Alternating sends batches
+// of loopbackBatch requests between the two servers and reports FastPath's
+// req/s and CPU per request over Bare's, so that a load that changes during
+// the run weighs on both alike.
 func BenchmarkLoopback(b *testing.B) {
-	for _, name := range []string{"Bare", "FastPath"} {
-		b.Run(name, func(b *testing.B) {
-			e := newEnv(b)
-			cookies := seedUsers(b, e, e.mw, loopbackUsers)
-			var h http.Handler = http.HandlerFunc(okHandler)
-			if name == "FastPath" {
-				h = e.mw.Require("User.Read")(h)
+	b.Run("Bare", func(b *testing.B) {
+		u, c, cookies := loopbackServer(b, false)
+		loopbackReport(b, func() time.Duration { return loopbackRun(b, c, u, cookies, b.N) })
+	})
+	b.Run("FastPath", func(b *testing.B) {
+		u, c, cookies := loopbackServer(b, true)
+		loopbackReport(b, func() time.Duration { return loopbackRun(b, c, u, cookies, b.N) })
+	})
+	b.Run("Alternating", func(b *testing.B) {
+		bare, c, cookies := loopbackServer(b, false)
+		fast, _, fastCookies := loopbackServer(b, true)
+		var wall, cpu [2]time.Duration // Bare, FastPath
+		b.ResetTimer()
+		for done := 0; done < b.N; done += 2 * loopbackBatch {
+			for i, u := range []string{bare, fast} {
+				ck := [][]string{cookies, fastCookies}[i]
+				cpu0 := cpuTime()
+				wall[i] += loopbackRun(b, c, u, ck, loopbackBatch)
+				cpu[i] += cpuTime() - cpu0
 			}
-			srv := httptest.NewServer(h)
-			defer srv.Close()
-			t := http.DefaultTransport.(*http.Transport).Clone()
-			t.MaxIdleConnsPerHost = loopbackClients // every client keeps its connection
-			defer t.CloseIdleConnections()
-			loopbackLoop(b, &http.Client{Transport: t}, srv.URL+"/profile", cookies)
-		})
-	}
+		}
+		b.ReportMetric(float64(wall[0])/float64(wall[1]), "req/s-ratio")
+		b.ReportMetric(float64(cpu[1])/float64(cpu[0]), "cpu-ratio")
+	})
 }
 
-// loopbackLoop sends b.N GET u from loopbackClients goroutines, each going
-// round the users' cookies, and reports req/s and cpu-ns/op; any answer but
+// loopbackBatch is the number of requests Alternating sends to one server
+// before it turns to the other.
+const loopbackBatch = 2048
+
+// loopbackServer starts a loopback server of okHandler, behind
+// Require("User.Read") if protected, and returns its /profile URL, a client
+// keeping a connection for each of loopbackClients, and the Cookie headers
+// of its signed-in users.
+func loopbackServer(b *testing.B, protected bool) (string, *http.Client, []string) {
+	e := newEnv(b)
+	cookies := seedUsers(b, e, e.mw, loopbackUsers)
+	var h http.Handler = http.HandlerFunc(okHandler)
+	if protected {
+		h = e.mw.Require("User.Read")(h)
+	}
+	srv := httptest.NewServer(h)
+	b.Cleanup(srv.Close)
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = loopbackClients // every client keeps its connection
+	b.Cleanup(t.CloseIdleConnections)
+	return srv.URL + "/profile", &http.Client{Transport: t}, cookies
+}
+
+// loopbackReport runs run, which sends b.N requests and returns the wall
+// time they took, and reports req/s and cpu-ns/op.
+func loopbackReport(b *testing.B, run func() time.Duration) {
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	wall := run()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(b.N)/wall.Seconds(), "req/s")
+}
+
+// loopbackRun sends n GET u from loopbackClients goroutines, each going round
+// the users' cookies, and returns the wall time they took. Any answer but
 // 204 fails b.
-func loopbackLoop(b *testing.B, c *http.Client, u string, cookies []string) {
+func loopbackRun(b *testing.B, c *http.Client, u string, cookies []string, n int) time.Duration {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	b.ResetTimer()
-	cpu0, t0 := cpuTime(), time.Now()
+	t0 := time.Now()
 	for g := range loopbackClients {
 		wg.Go(func() {
-			for i := g; next.Add(1) <= int64(b.N); i++ {
+			for i := g; next.Add(1) <= int64(n); i++ {
 				r, _ := http.NewRequest("GET", u, nil)
 				r.Header.Set("Cookie", cookies[i%len(cookies)])
 				resp, err := c.Do(r)
@@ -550,7 +593,5 @@ func loopbackLoop(b *testing.B, c *http.Client, u string, cookies []string) {
 		})
 	}
 	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "req/s")
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	return time.Since(t0)
 }
