@@ -502,8 +502,8 @@ const loopbackClients, loopbackUsers = 64, 8
 // each with the cookies of one of loopbackUsers users (seeded, tokens
 // cached). Bare serves okHandler alone, FastPath behind Require("User.Read");
 // req/s is requests per second of wall time, cpu-ns/op the process's CPU per
-// request (clients, server and middleware). Alternating sends batches
-// of loopbackBatch requests between the two servers and reports FastPath's
+// request (clients, server and middleware). Alternating sends batches of
+// loopbackBatch requests to the two servers in turn and reports FastPath's
 // req/s and CPU per request over Bare's, so that a load that changes during
 // the run weighs on both alike.
 func BenchmarkLoopback(b *testing.B) {
