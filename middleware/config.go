@@ -113,8 +113,9 @@ type Config struct {
 	// connection), keeping up to TokenConcurrency idle connections where
 	// HTTP/1.1 is all there is (http.DefaultClient keeps 2, so every herd
 	// would open new TLS connections). A client of your own should do the
-	// same: an http.Transport with a TLSClientConfig of its own speaks
-	// HTTP/2 only with ForceAttemptHTTP2 set; set MaxIdleConnsPerHost too.
+	// same: an http.Transport with a TLSClientConfig or dialer of its own
+	// speaks HTTP/2 only with ForceAttemptHTTP2 set; set MaxIdleConnsPerHost
+	// too.
 	// Against entratest use its Server.Client(). The middleware uses a copy
 	// whose answers are cut at 1 MiB (a token answer is a few KiB).
 	HTTPClient *http.Client
