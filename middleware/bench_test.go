@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -391,7 +392,8 @@ func BenchmarkTokenWithoutRequire(b *testing.B) {
 // iteration is one herd; p50-ms, p99-ms and max-ms are the requests'
 // latencies over all herds but the first, which runs before the timer
 // (first-p99-ms: the server's MSAL clients and its connections to Entra are
-// made then). Every iteration checks that Entra saw exactly one
+// made then; first-discovery: the OpenID configuration requests Entra saw
+// in it). Every iteration checks that Entra saw exactly one
 // refresh per user. TokenConcurrency 8 was the default before the client pool
 // grew on demand; 0 is the default now. cpu-ms is the process's CPU time
 // per herd, the emulator's (RSA signatures, TLS) included.
@@ -424,6 +426,7 @@ func BenchmarkRefreshHerd(b *testing.B) {
 				return lat
 			}
 			first := once() // a server's first herd: MSAL clients and connections made
+			firstMeta := e.idp.Count(entratest.EndpointDiscovery)
 			slices.Sort(first)
 			var lat []time.Duration
 			cpu0 := cpuTime()
@@ -437,6 +440,7 @@ func BenchmarkRefreshHerd(b *testing.B) {
 			b.ReportMetric(q(0.99), "p99-ms")
 			b.ReportMetric(q(1), "max-ms")
 			b.ReportMetric(float64(first[len(first)*99/100])/1e6, "first-p99-ms")
+			b.ReportMetric(float64(firstMeta), "first-discovery")
 		})
 	}
 }
@@ -554,4 +558,110 @@ func liveHeap() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// loopbackClients is the number of concurrent keep-alive clients of
+// BenchmarkLoopback, and loopbackUsers the signed-in users they take turns as.
+const loopbackClients, loopbackUsers = 64, 8
+
+// BenchmarkLoopback is GET /profile end to end: a net/http server on
+// 127.0.0.1 and loopbackClients keep-alive clients sending requests at once,
+// each with the cookies of one of loopbackUsers users (seeded, tokens
+// cached). Bare serves okHandler alone, FastPath behind Require("User.Read");
+// req/s is requests per second of wall time, cpu-ns/op the process's CPU per
+// request (clients, server and middleware). Alternating sends batches of
+// loopbackBatch requests to the two servers in turn and reports FastPath's
+// req/s and CPU per request over Bare's, so that a load that changes during
+// the run weighs on both alike.
+func BenchmarkLoopback(b *testing.B) {
+	b.Run("Bare", func(b *testing.B) {
+		u, c, cookies := loopbackServer(b, false)
+		loopbackReport(b, func() time.Duration { return loopbackRun(b, c, u, cookies, b.N) })
+	})
+	b.Run("FastPath", func(b *testing.B) {
+		u, c, cookies := loopbackServer(b, true)
+		loopbackReport(b, func() time.Duration { return loopbackRun(b, c, u, cookies, b.N) })
+	})
+	b.Run("Alternating", func(b *testing.B) {
+		var u [2]string // Bare, FastPath
+		var cookies [2][]string
+		var c *http.Client
+		u[0], c, cookies[0] = loopbackServer(b, false)
+		u[1], _, cookies[1] = loopbackServer(b, true)
+		var wall, cpu [2]time.Duration
+		b.ResetTimer()
+		for k := 0; 2*k*loopbackBatch < b.N; k++ {
+			for j := range 2 {
+				i := j ^ k&1 // Bare first, then FastPath first: no side always follows the other
+				cpu0 := cpuTime()
+				wall[i] += loopbackRun(b, c, u[i], cookies[i], loopbackBatch)
+				cpu[i] += cpuTime() - cpu0
+			}
+		}
+		b.ReportMetric(float64(wall[0])/float64(wall[1]), "req/s-ratio")
+		b.ReportMetric(float64(cpu[1])/float64(cpu[0]), "cpu-ratio")
+	})
+}
+
+// loopbackBatch is the number of requests Alternating sends to one server
+// before it turns to the other.
+const loopbackBatch = 2048
+
+// loopbackServer starts a loopback server of okHandler, behind
+// Require("User.Read") if protected, and returns its /profile URL, a client
+// keeping a connection for each of loopbackClients, and the Cookie headers
+// of its signed-in users.
+func loopbackServer(b *testing.B, protected bool) (string, *http.Client, []string) {
+	e := newEnv(b)
+	cookies := seedUsers(b, e, e.mw, loopbackUsers)
+	var h http.Handler = http.HandlerFunc(okHandler)
+	if protected {
+		h = e.mw.Require("User.Read")(h)
+	}
+	srv := httptest.NewServer(h)
+	b.Cleanup(srv.Close)
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = loopbackClients // every client keeps its connection
+	b.Cleanup(t.CloseIdleConnections)
+	return srv.URL + "/profile", &http.Client{Transport: t}, cookies
+}
+
+// loopbackReport runs run, which sends b.N requests and returns the wall
+// time they took, and reports req/s and cpu-ns/op.
+func loopbackReport(b *testing.B, run func() time.Duration) {
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	wall := run()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(b.N)/wall.Seconds(), "req/s")
+}
+
+// loopbackRun sends n GET u from loopbackClients goroutines, each going round
+// the users' cookies, and returns the wall time they took. Any answer but
+// 204 fails b.
+func loopbackRun(b *testing.B, c *http.Client, u string, cookies []string, n int) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for g := range loopbackClients {
+		wg.Go(func() {
+			for i := g; next.Add(1) <= int64(n); i++ {
+				r, _ := http.NewRequest("GET", u, nil)
+				r.Header.Set("Cookie", cookies[i%len(cookies)])
+				resp, err := c.Do(r)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusNoContent {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(t0)
 }

@@ -23,8 +23,9 @@ import (
 // (Config.TokenConcurrency), and kept for the next calls: a herd of N users
 // whose tokens expire together gets N refreshes at once (N ≤ max), one round
 // trip each, and a quiet server holds the few clients it needed. A client
-// costs a few KiB (the last partition it loaded) and, on its first call, one
-// request for the authority's metadata; it is never dropped.
+// costs a few KiB (the last partition it loaded) and is never dropped; the
+// authority's metadata, which each client reads on its first call, is
+// fetched once for all of them (authorityMetadata).
 type clientPool struct {
 	slots   chan struct{} // one per call in flight
 	share   chan struct{} // slots of calls that may hold a client long (withShare)
@@ -38,10 +39,11 @@ type clientPool struct {
 // newClientPool returns the pool of New, with one client made to check the
 // configuration.
 func newClientPool(s *settings, cache *tokencache.Cache) (*clientPool, error) {
+	hc := shareAuthorityMetadata(s.HTTPClient, s.Now)
 	p := newPool(s.TokenConcurrency, func() (confidential.Client, error) {
 		c, err := confidential.New(s.Authority, s.ClientID, s.Credential,
 			confidential.WithCache(cache),
-			confidential.WithHTTPClient(s.HTTPClient),
+			confidential.WithHTTPClient(hc),
 			confidential.WithInstanceDiscovery(!s.DisableInstanceDiscovery),
 			confidential.WithClientCapabilities(s.ClientCapabilities))
 		if err != nil {

@@ -3,6 +3,8 @@ package middleware
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -98,5 +100,26 @@ func TestClientPoolMakeError(t *testing.T) {
 	}
 	if p.made != 0 {
 		t.Errorf("made %d, want 0", p.made)
+	}
+}
+
+// TestEntraClientSpeaksHTTP2: the default Config.HTTPClient speaks HTTP/2 to
+// a server that offers it, as Entra does, so a herd of refreshes shares one
+// TLS connection.
+func TestEntraClientSpeaksHTTP2(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	c := entraClient(DefaultTokenConcurrency)
+	tr := c.Transport.(*http.Transport)
+	tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone() // trust the test certificate
+	resp, err := c.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Errorf("answered over %s, want HTTP/2", resp.Proto)
 	}
 }

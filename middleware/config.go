@@ -109,12 +109,15 @@ type Config struct {
 	BasePath string
 
 	// HTTPClient makes MSAL's calls to Entra. Default: http.DefaultTransport's
-	// settings keeping up to TokenConcurrency idle connections to Entra
-	// (http.DefaultClient keeps 2, so every herd of refreshes would open
-	// new TLS connections). A client of your own should do the same
-	// (http.Transport.MaxIdleConnsPerHost). Against entratest use its
-	// Server.Client(). The middleware uses a copy whose answers are cut at
-	// 1 MiB (a token answer is a few KiB).
+	// settings, which speak HTTP/2 to Entra (a herd of refreshes shares one
+	// connection), keeping up to TokenConcurrency idle connections where
+	// HTTP/1.1 is all there is (http.DefaultClient keeps 2, so every herd
+	// would open new TLS connections). A client of your own should do the
+	// same: an http.Transport with a TLSClientConfig or dialer of its own
+	// speaks HTTP/2 only with ForceAttemptHTTP2 set; set MaxIdleConnsPerHost
+	// too.
+	// Against entratest use its Server.Client(). The middleware uses a copy
+	// whose answers are cut at 1 MiB (a token answer is a few KiB).
 	HTTPClient *http.Client
 	// GraphURL is Microsoft Graph's base URL, without /v1.0, which
 	// ConsentStatus and UnlistedScopes read. Default DefaultGraphURL; against

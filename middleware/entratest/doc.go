@@ -175,8 +175,10 @@
 //	                     Graph's shapes; grants, app role assignments,     directory collections; mail folders, bounces;
 //	                     service principals, applications                  per-route 403 texts come from field reports;
 //	                                                                       UserInfo's answer without openid (403) is guessed
-//	transport            TLS on loopback                                   WithPlainHTTPFrontChannel serves pages over plain
-//	                                                                       HTTP (demos only); Entra never does
+//	transport            TLS on loopback, HTTP/2 (ALPN h2) and HTTP/1.1,   WithPlainHTTPFrontChannel serves pages over plain
+//	                     as login.microsoftonline.com                      HTTP/1.1 (demos only); Entra never does. HTTP/2
+//	                                                                       limits are Go's (250 streams per connection);
+//	                                                                       Entra's are not published
 //
 // Guessed where the docs are silent: prompt=none with missing consent answers
 // consent_required with AADSTS65001 (the docs list only interaction_required);

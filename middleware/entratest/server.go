@@ -93,6 +93,7 @@ func NewServer(opts ...Option) *Server {
 	if cfg.addr != "" {
 		setListener(s.ts, cfg.addr)
 	}
+	s.ts.EnableHTTP2 = true // as login.microsoftonline.com: Client() and MSAL's transports multiplex on one connection
 	s.ts.StartTLS()
 	s.URL = s.ts.URL
 	s.startFront(cfg)

@@ -131,6 +131,24 @@ func TestDiscoveryListsWhatEntraLists(t *testing.T) {
 	}
 }
 
+// TestServerSpeaksHTTP2: like login.microsoftonline.com, the emulator offers
+// HTTP/2 by ALPN, and Client() and clones of its transport use it, so a herd
+// of concurrent token requests shares one TLS connection, as against Entra.
+func TestServerSpeaksHTTP2(t *testing.T) {
+	e := newEnv(t)
+	clone := &http.Client{Transport: e.srv.Client().Transport.(*http.Transport).Clone()}
+	for name, c := range map[string]*http.Client{"Client": e.srv.Client(), "clone": clone} {
+		resp, err := c.Get(e.srv.Authority("organizations") + "/v2.0/.well-known/openid-configuration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.TLS == nil || resp.TLS.NegotiatedProtocol != "h2" {
+			t.Errorf("%s: answered over %s; want HTTP/2 negotiated as h2", name, resp.Proto)
+		}
+	}
+}
+
 func getJSON(t *testing.T, e *env, u string, v any) {
 	t.Helper()
 	resp, err := e.srv.Client().Get(u)
