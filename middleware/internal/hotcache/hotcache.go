@@ -153,26 +153,28 @@ func (c *Cache[V]) Update(s string, id uint32, group uint64, now, until int64, f
 	sh := c.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if !sh.makeRoom(len(s)) {
-		return
-	}
 	i, same := sh.find(k, s, id)
 	var old V
 	if same {
 		old = sh.vals[i]
 	}
 	v, keep := fn(old, same && now < sh.slots[i].until)
-	if !keep {
+	switch {
+	case !keep:
 		if same {
 			sh.drop(i)
 		}
 		return
-	}
-	if _, taken := sh.index.lookup(k, sh.slots); !taken {
-		i = sh.take()
-		sh.index.insert(k, i)
-	}
-	if !same {
+	case !same: // a key to store: room for its bytes first (an update needs none)
+		if !sh.makeRoom(len(s)) {
+			return
+		}
+		if j, taken := sh.index.lookup(k, sh.slots); taken {
+			i = j // a key of the same hash: replaced
+		} else {
+			i = sh.take()
+			sh.index.insert(k, i)
+		}
 		sh.release(i)
 		sh.store(i, s)
 	}

@@ -226,3 +226,22 @@ func TestBytesBounded(t *testing.T) {
 		t.Error("a key longer than the byte bound was kept")
 	}
 }
+
+// TestUpdateAtByteBoundEvictsNoOne: replacing the value of a key already
+// stored needs no key bytes, so a cache full by bytes keeps its other
+// entries (as a dropped value, fn returning false, does).
+func TestUpdateAtByteBoundEvictsNoOne(t *testing.T) {
+	c := NewBounded[int](10, 20) // one shard, room for the two 10-byte keys
+	c.Put("aaaaaaaaaa", 0, 0, 1, 100)
+	c.Put("bbbbbbbbbb", 0, 0, 2, 100)
+	c.Update("aaaaaaaaaa", 0, 0, 0, 100, func(old int, live bool) (int, bool) { return old + 10, true })
+	c.Update("cccccccccc", 0, 0, 0, 100, func(int, bool) (int, bool) { return 0, false })
+	for _, want := range []struct {
+		s string
+		v int
+	}{{"aaaaaaaaaa", 11}, {"bbbbbbbbbb", 2}} {
+		if v, ok := c.Get(want.s, 0, 0); !ok || v != want.v {
+			t.Errorf("Get(%q) = %d, %v; want %d, true", want.s, v, ok, want.v)
+		}
+	}
+}
