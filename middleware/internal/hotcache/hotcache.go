@@ -21,37 +21,31 @@ type Cache[V any] struct {
 	shards []shard[V]
 }
 
-// shard is one lock's worth of entries. Slot i's value and what a hit
-// reads besides its key are hot[i], the rest of its bookkeeping slots[i],
-// and its key string keys[off:off+n].
+// shard is one lock's worth of entries. Slot i's value is vals[i] and its key
+// string is keys[off:off+n].
 type shard[V any] struct {
 	mu       sync.Mutex
 	max      int
-	maxBytes int      // bound on live key bytes (0: none)
-	live     int      // bytes of the key strings of used slots
-	index    index    // key hash -> slot and key string
-	hot      []hot[V] // one cache line per slot for a value of up to 48 bytes
-	slots    []slot   // no pointers: the GC does not scan it
-	keys     []byte   // key strings of the slots, back to back; no pointers
-	dead     int      // bytes of keys that no slot uses any more
-	free     []int32  // emptied slots to reuse
-	hand     int      // CLOCK hand
+	maxBytes int    // bound on live key bytes (0: none)
+	live     int    // bytes of the key strings of used slots
+	index    index  // key hash -> slot
+	slots    []slot // no pointers: the GC does not scan it
+	vals     []V
+	keys     []byte  // key strings of the slots, back to back; no pointers
+	dead     int     // bytes of keys that no slot uses any more
+	free     []int32 // emptied slots to reuse
+	hand     int     // CLOCK hand
 }
 
-// hot is what a hit reads of a slot besides its key string, together.
-type hot[V any] struct {
-	val   V
+// slot is an entry's bookkeeping, free of pointers.
+type slot struct {
+	key   uint64
+	group uint64
 	until int64 // Unix nanoseconds; the entry is served while now < until
+	off   int   // key string in shard.keys
+	n     uint32
 	id    uint32
 	ref   bool // CLOCK reference bit, set on a hit
-}
-
-// slot is the rest of a slot's bookkeeping, free of pointers.
-type slot struct {
-	group uint64
-	tag   uint32 // the key hash's low 32 bits, its index entry's
-	off   uint32 // key string in shard.keys
-	n     uint32
 	used  bool
 }
 
@@ -113,12 +107,12 @@ func (c *Cache[V]) shard(k uint64) *shard[V] { return &c.shards[(k>>32)%uint64(l
 
 // find returns the slot of (s, id), if any. sh.mu must be held.
 func (sh *shard[V]) find(k uint64, s string, id uint32) (int32, bool) {
-	e, ok := sh.index.lookup(uint32(k))
-	if !ok || int(e.n) != len(s) {
+	i, ok := sh.index.lookup(k, sh.slots)
+	if !ok {
 		return 0, false
 	}
-	i := int32(e.slot - 1)
-	return i, sh.hot[i].id == id && string(sh.keys[e.off:e.off+e.n]) == s
+	e := &sh.slots[i]
+	return i, e.id == id && int(e.n) == len(s) && string(sh.keys[e.off:e.off+int(e.n)]) == s
 }
 
 // Get returns the value of (s, id) if it is there and now < its expiry.
@@ -126,11 +120,10 @@ func (c *Cache[V]) Get(s string, id uint32, now int64) (V, bool) {
 	k := c.hash(s, id)
 	sh := c.shard(k)
 	sh.mu.Lock()
-	if i, ok := sh.find(k, s, id); ok && now < sh.hot[i].until {
-		h := &sh.hot[i]
-		v := h.val
-		if !h.ref {
-			h.ref = true // written once per CLOCK round, not on every hit
+	if i, ok := sh.find(k, s, id); ok && now < sh.slots[i].until {
+		v := sh.vals[i]
+		if e := &sh.slots[i]; !e.ref {
+			e.ref = true // written once per CLOCK round, not on every hit
 		}
 		sh.mu.Unlock()
 		return v, true
@@ -163,9 +156,9 @@ func (c *Cache[V]) Update(s string, id uint32, group uint64, now, until int64, f
 	i, same := sh.find(k, s, id)
 	var old V
 	if same {
-		old = sh.hot[i].val
+		old = sh.vals[i]
 	}
-	v, keep := fn(old, same && now < sh.hot[i].until)
+	v, keep := fn(old, same && now < sh.slots[i].until)
 	switch {
 	case !keep:
 		if same {
@@ -173,12 +166,21 @@ func (c *Cache[V]) Update(s string, id uint32, group uint64, now, until int64, f
 		}
 		return
 	case !same: // a key to store: room for its bytes first (an update needs none)
-		if i = sh.place(uint32(k), s); i < 0 {
+		if !sh.makeRoom(len(s)) {
 			return
 		}
+		if j, taken := sh.index.lookup(k, sh.slots); taken {
+			i = j // a key of the same hash: replaced
+		} else {
+			i = sh.take()
+			sh.index.insert(k, i)
+		}
+		sh.release(i)
+		sh.store(i, s)
 	}
-	sh.slots[i].group, sh.slots[i].used = group, true
-	sh.hot[i] = hot[V]{val: v, until: until, id: id}
+	sh.slots[i].key, sh.slots[i].group, sh.slots[i].until, sh.slots[i].id = k, group, until, id
+	sh.slots[i].used, sh.slots[i].ref = true, false
+	sh.vals[i] = v
 }
 
 // Remove drops the entry of (s, id), if any.
@@ -215,7 +217,7 @@ func (c *Cache[V]) Range(fn func(V)) {
 		sh.mu.Lock()
 		for i := range sh.slots {
 			if sh.slots[i].used {
-				fn(sh.hot[i].val)
+				fn(sh.vals[i])
 			}
 		}
 		sh.mu.Unlock()

@@ -245,24 +245,3 @@ func TestUpdateAtByteBoundEvictsNoOne(t *testing.T) {
 		}
 	}
 }
-
-// TestArenaOffsetsBounded: a shard whose arena would outgrow its 32-bit key
-// offsets compacts it, and when even that leaves no room keeps the key out
-// of the cache, never an entry that finds another key's bytes.
-func TestArenaOffsetsBounded(t *testing.T) {
-	defer func(n int) { maxArena = n }(maxArena)
-	maxArena = 30
-	c := New[int](10)
-	for i, s := range []string{"aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"} {
-		c.Put(s, 0, 0, i, 100)
-	}
-	c.Remove("aaaaaaaaaa", 0) // dead bytes at the arena's start
-	c.Put("dddddddddd", 0, 0, 3, 100)
-	c.Put("eeeeeeeeee", 0, 0, 4, 100)
-	for i, s := range []string{"aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc", "dddddddddd", "eeeeeeeeee"} {
-		v, ok := c.Get(s, 0, 0)
-		if want := i > 0 && i < 4; ok != want || ok && v != i {
-			t.Errorf("Get(%q) = %d, %v; want %d, %v", s, v, ok, i, want)
-		}
-	}
-}

@@ -4,53 +4,46 @@ package hotcache
 // one pointer-free array kept at most half full, so that a lookup reads one
 // cache line in the common case (a Go map reads its directory, a table, a
 // control word and then the slot). An entry holds the hash's low 32 bits
-// (its tag, which also places it, so entries move without reading their
-// slots), the slot and where the slot's key string is in the arena: a hit
-// reads the key and the slot's value at once, both found from this line.
+// above slot+1; 0 is empty. The low bits also place the entry, so entries
+// can be moved without reading their slots.
 type index struct {
-	t []ientry
+	t []uint64
 	n int
 }
 
-// ientry is one entry of an index; slot 0 is empty.
-type ientry struct {
-	tag  uint32
-	slot uint32 // slot+1
-	off  uint32 // the key string: keys[off:off+n]
-	n    uint32
-}
-
-// lookup returns the entry whose tag is tag, if any.
-func (x *index) lookup(tag uint32) (ientry, bool) {
+// lookup returns the slot whose key hash is k. slots confirms a match of
+// the low 32 bits (the slot is read next anyway).
+func (x *index) lookup(k uint64, slots []slot) (int32, bool) {
 	if len(x.t) == 0 {
-		return ientry{}, false
+		return 0, false
 	}
-	mask := uint64(len(x.t) - 1)
-	for p := uint64(tag) & mask; ; p = (p + 1) & mask {
+	mask, tag := uint64(len(x.t)-1), k<<32
+	for p := k & mask; ; p = (p + 1) & mask {
 		e := x.t[p]
-		if e.slot == 0 {
-			return ientry{}, false
+		if e == 0 {
+			return 0, false
 		}
-		if e.tag == tag {
-			return e, true
+		if e&^0xffffffff == tag {
+			if i := int32(uint32(e)) - 1; slots[i].key == k {
+				return i, true
+			}
 		}
 	}
 }
 
-// insert records slot i with tag tag and key string keys[off:off+n]; tag
-// must not be in the index.
-func (x *index) insert(tag uint32, i int32, off, n uint32) {
+// insert records slot i for k, which must not be in the index.
+func (x *index) insert(k uint64, i int32) {
 	if 2*(x.n+1) > len(x.t) {
 		x.grow()
 	}
-	x.place(ientry{tag: tag, slot: uint32(i) + 1, off: off, n: n})
+	x.place(k<<32 | uint64(uint32(i+1)))
 	x.n++
 }
 
-func (x *index) place(e ientry) {
+func (x *index) place(e uint64) {
 	mask := uint64(len(x.t) - 1)
-	p := uint64(e.tag) & mask
-	for x.t[p].slot != 0 {
+	p := (e >> 32) & mask
+	for x.t[p] != 0 {
 		p = (p + 1) & mask
 	}
 	x.t[p] = e
@@ -59,51 +52,41 @@ func (x *index) place(e ientry) {
 // grow doubles the table (at least 8 entries) and places the entries again.
 func (x *index) grow() {
 	old := x.t
-	x.t = make([]ientry, max(8, 2*len(old)))
+	x.t = make([]uint64, max(8, 2*len(old)))
 	for _, e := range old {
-		if e.slot != 0 {
+		if e != 0 {
 			x.place(e)
 		}
 	}
 }
 
-// remove drops the entry of slot i, whose tag is tag, shifting the entries
-// after it back so that no probe sequence has a hole.
-func (x *index) remove(tag uint32, i int32) {
+// remove drops the entry of slot i, whose key hash is k, shifting the
+// entries after it back so that no probe sequence has a hole.
+func (x *index) remove(k uint64, i int32) {
 	if len(x.t) == 0 {
 		return
 	}
-	mask, slot := uint64(len(x.t)-1), uint32(i)+1
-	p := uint64(tag) & mask
-	for x.t[p].slot != slot {
-		if x.t[p].slot == 0 {
+	mask, want := uint64(len(x.t)-1), k<<32|uint64(uint32(i+1))
+	p := k & mask
+	for x.t[p] != want {
+		if x.t[p] == 0 {
 			return
 		}
 		p = (p + 1) & mask
 	}
 	x.n--
 	for q := p; ; {
-		x.t[p] = ientry{}
+		x.t[p] = 0
 		for {
 			q = (q + 1) & mask
 			e := x.t[q]
-			if e.slot == 0 {
+			if e == 0 {
 				return
 			}
-			if h := uint64(e.tag) & mask; (q-h)&mask >= (q-p)&mask { // e's home is at or before p
+			if h := (e >> 32) & mask; (q-h)&mask >= (q-p)&mask { // e's home is at or before p
 				x.t[p], p = e, q
 				break
 			}
-		}
-	}
-}
-
-// moved sets the key offset of every entry to its slot's, after the arena
-// was compacted.
-func (x *index) moved(slots []slot) {
-	for p := range x.t {
-		if e := &x.t[p]; e.slot != 0 {
-			e.off = slots[e.slot-1].off
 		}
 	}
 }

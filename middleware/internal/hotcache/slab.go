@@ -1,37 +1,9 @@
 package hotcache
 
-import "math"
-
 // The slab and the key arena of a shard. Every function here needs sh.mu held.
 
 // minCompact is the dead arena bytes below which the arena is never compacted.
 const minCompact = 64 << 10
-
-// maxArena bounds a shard's key arena, whose offsets are 32-bit (a variable
-// for tests).
-var maxArena = math.MaxUint32
-
-// place makes a slot for the key string s whose hash's low 32 bits are tag,
-// replacing the entry of the same tag if there is one, else taking a free or
-// evicted slot, and returns it, or -1 when s does not fit the shard.
-func (sh *shard[V]) place(tag uint32, s string) int32 {
-	if !sh.makeRoom(len(s)) || !sh.arenaRoom(len(s)) {
-		return -1
-	}
-	var i int32
-	if e, taken := sh.index.lookup(tag); taken {
-		i = int32(e.slot - 1)
-		sh.index.remove(tag, i)
-		sh.release(i)
-	} else {
-		i = sh.take()
-	}
-	sh.store(i, s)
-	e := &sh.slots[i]
-	e.tag = tag
-	sh.index.insert(tag, i, e.off, e.n)
-	return i
-}
 
 // take returns a free slot, growing the slab up to max, else evicting.
 func (sh *shard[V]) take() int32 {
@@ -42,16 +14,18 @@ func (sh *shard[V]) take() int32 {
 	}
 	if len(sh.slots) < sh.max {
 		sh.slots = append(sh.slots, slot{})
-		sh.hot = append(sh.hot, hot[V]{})
+		var zero V
+		sh.vals = append(sh.vals, zero)
 		return int32(len(sh.slots) - 1)
 	}
 	for {
 		sh.hand = (sh.hand + 1) % len(sh.slots)
-		if h := &sh.hot[sh.hand]; h.ref {
-			h.ref = false // a second chance
+		e := &sh.slots[sh.hand]
+		if e.ref {
+			e.ref = false // a second chance
 			continue
 		}
-		sh.index.remove(sh.slots[sh.hand].tag, int32(sh.hand))
+		sh.index.remove(e.key, int32(sh.hand))
 		sh.clear(int32(sh.hand))
 		return int32(sh.hand)
 	}
@@ -59,7 +33,7 @@ func (sh *shard[V]) take() int32 {
 
 // drop removes slot i from the index and puts it on the free list.
 func (sh *shard[V]) drop(i int32) {
-	sh.index.remove(sh.slots[i].tag, i)
+	sh.index.remove(sh.slots[i].key, i)
 	sh.clear(i)
 	sh.free = append(sh.free, i)
 }
@@ -67,7 +41,8 @@ func (sh *shard[V]) drop(i int32) {
 // clear empties slot i and lets go of its value and key string.
 func (sh *shard[V]) clear(i int32) {
 	sh.release(i)
-	sh.hot[i] = hot[V]{}
+	var zero V
+	sh.vals[i] = zero
 	sh.slots[i] = slot{}
 }
 
@@ -77,7 +52,7 @@ func (sh *shard[V]) clear(i int32) {
 func (sh *shard[V]) release(i int32) {
 	e := &sh.slots[i]
 	sh.live -= int(e.n)
-	if e.n > 0 && int(e.off+e.n) == len(sh.keys) {
+	if e.n > 0 && e.off+int(e.n) == len(sh.keys) {
 		sh.keys = sh.keys[:e.off]
 	} else {
 		sh.dead += int(e.n)
@@ -93,7 +68,7 @@ func (sh *shard[V]) store(i int32, s string) {
 		sh.compact()
 	}
 	e := &sh.slots[i]
-	e.off, e.n = uint32(len(sh.keys)), uint32(len(s))
+	e.off, e.n = len(sh.keys), uint32(len(s))
 	sh.keys = append(sh.keys, s...)
 	sh.live += len(s)
 }
@@ -109,11 +84,11 @@ func (sh *shard[V]) makeRoom(n int) bool {
 	}
 	for sh.live+n > sh.maxBytes {
 		sh.hand = (sh.hand + 1) % len(sh.slots)
-		e, h := &sh.slots[sh.hand], &sh.hot[sh.hand]
+		e := &sh.slots[sh.hand]
 		switch {
 		case !e.used || e.n == 0:
-		case h.ref:
-			h.ref = false // a second chance
+		case e.ref:
+			e.ref = false // a second chance
 		default:
 			sh.drop(int32(sh.hand))
 		}
@@ -121,26 +96,15 @@ func (sh *shard[V]) makeRoom(n int) bool {
 	return true
 }
 
-// arenaRoom reports whether a key of n bytes fits the arena's 32-bit
-// offsets, compacting it if that makes room.
-func (sh *shard[V]) arenaRoom(n int) bool {
-	if len(sh.keys)+n <= maxArena {
-		return true
-	}
-	sh.compact()
-	return len(sh.keys)+n <= maxArena
-}
-
 // compact copies the live key strings to a new arena.
 func (sh *shard[V]) compact() {
-	keys := make([]byte, 0, min(2*(len(sh.keys)-sh.dead), maxArena))
+	keys := make([]byte, 0, 2*(len(sh.keys)-sh.dead))
 	for i := range sh.slots {
 		if e := &sh.slots[i]; e.n > 0 {
 			off := len(keys)
-			keys = append(keys, sh.keys[e.off:e.off+e.n]...)
-			e.off = uint32(off)
+			keys = append(keys, sh.keys[e.off:e.off+int(e.n)]...)
+			e.off = off
 		}
 	}
 	sh.keys, sh.dead = keys, 0
-	sh.index.moved(sh.slots)
 }
