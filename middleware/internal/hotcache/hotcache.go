@@ -144,7 +144,9 @@ func (c *Cache[V]) Put(s string, id uint32, group uint64, v V, until int64) {
 // stored (live: there is one and now is before its expiry), all under the
 // shard's lock; the entry is then served until the instant until, or dropped
 // when fn returns false. Values must not be changed in place: Get's callers
-// hold copies. Like Put, a key longer than MaxKey is not kept.
+// hold copies. Like Put, a key longer than MaxKey is not kept. Only a key
+// not yet stored makes room for its bytes: replacing or dropping a value
+// evicts no other entry.
 func (c *Cache[V]) Update(s string, id uint32, group uint64, now, until int64, fn func(old V, live bool) (V, bool)) {
 	if len(s) > MaxKey {
 		return
