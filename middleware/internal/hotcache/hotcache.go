@@ -144,7 +144,9 @@ func (c *Cache[V]) Put(s string, id uint32, group uint64, v V, until int64) {
 // stored (live: there is one and now is before its expiry), all under the
 // shard's lock; the entry is then served until the instant until, or dropped
 // when fn returns false. Values must not be changed in place: Get's callers
-// hold copies. Like Put, a key longer than MaxKey is not kept.
+// hold copies. Like Put, a key longer than MaxKey is not kept. Only a key
+// not yet stored makes room for its bytes: replacing or dropping a value
+// evicts no other entry.
 func (c *Cache[V]) Update(s string, id uint32, group uint64, now, until int64, fn func(old V, live bool) (V, bool)) {
 	if len(s) > MaxKey {
 		return
@@ -153,26 +155,28 @@ func (c *Cache[V]) Update(s string, id uint32, group uint64, now, until int64, f
 	sh := c.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if !sh.makeRoom(len(s)) {
-		return
-	}
 	i, same := sh.find(k, s, id)
 	var old V
 	if same {
 		old = sh.vals[i]
 	}
 	v, keep := fn(old, same && now < sh.slots[i].until)
-	if !keep {
+	switch {
+	case !keep:
 		if same {
 			sh.drop(i)
 		}
 		return
-	}
-	if _, taken := sh.index.lookup(k, sh.slots); !taken {
-		i = sh.take()
-		sh.index.insert(k, i)
-	}
-	if !same {
+	case !same: // a key to store: room for its bytes first (an update needs none)
+		if !sh.makeRoom(len(s)) {
+			return
+		}
+		if j, taken := sh.index.lookup(k, sh.slots); taken {
+			i = j // a key of the same hash: replaced
+		} else {
+			i = sh.take()
+			sh.index.insert(k, i)
+		}
 		sh.release(i)
 		sh.store(i, s)
 	}

@@ -3,6 +3,7 @@ package hotcache
 import (
 	"fmt"
 	"testing"
+	"unsafe"
 )
 
 func TestGetPut(t *testing.T) {
@@ -224,5 +225,52 @@ func TestBytesBounded(t *testing.T) {
 	c.Put(string(make([]byte, maxBytes+1)), 0, 0, 1, 1)
 	if _, ok := c.Get(string(make([]byte, maxBytes+1)), 0, 0); ok {
 		t.Error("a key longer than the byte bound was kept")
+	}
+}
+
+// TestUpdateAtByteBoundEvictsNoOne: replacing the value of a key already
+// stored needs no key bytes, so a cache full by bytes keeps its other
+// entries (as a dropped value, fn returning false, does).
+func TestUpdateAtByteBoundEvictsNoOne(t *testing.T) {
+	c := NewBounded[int](10, 20) // one shard, room for the two 10-byte keys
+	c.Put("aaaaaaaaaa", 0, 0, 1, 100)
+	c.Put("bbbbbbbbbb", 0, 0, 2, 100)
+	c.Update("aaaaaaaaaa", 0, 0, 0, 100, func(old int, live bool) (int, bool) { return old + 10, true })
+	c.Update("cccccccccc", 0, 0, 0, 100, func(int, bool) (int, bool) { return 0, false })
+	for _, want := range []struct {
+		s string
+		v int
+	}{{"aaaaaaaaaa", 11}, {"bbbbbbbbbb", 2}} {
+		if v, ok := c.Get(want.s, 0, 0); !ok || v != want.v {
+			t.Errorf("Get(%q) = %d, %v; want %d, true", want.s, v, ok, want.v)
+		}
+	}
+}
+
+// BenchmarkGet is a hit on one of n entries keyed by 640-byte strings (as
+// session cookies) that end in 32 random bytes, in strict rotation: at
+// n=100,000 every entry was last used n lookups earlier and is out of the
+// CPU caches. Each lookup's key is copied first into one reused buffer, as
+// a server reads a request's header into fresh memory.
+func BenchmarkGet(b *testing.B) {
+	for _, n := range []int{10, 100_000} {
+		b.Run(fmt.Sprint("n=", n), func(b *testing.B) {
+			c := NewBounded[[6]uintptr](2*n, 2*n*1024).HashTail(32)
+			var packed []byte
+			for i := range n {
+				key := fmt.Sprintf("session=%0600d%032x", 0, uint64(i)*0x9e3779b97f4a7c15)
+				c.Put(key, 0, 0, [6]uintptr{uintptr(i)}, 1)
+				packed = append(packed, key...)
+			}
+			buf := make([]byte, 0, 1024)
+			keyLen := len(packed) / n
+			for i := 0; b.Loop(); i++ {
+				j := i % n
+				buf = append(buf[:0], packed[j*keyLen:(j+1)*keyLen]...)
+				if v, ok := c.Get(unsafe.String(unsafe.SliceData(buf), len(buf)), 0, 0); !ok || v[0] != uintptr(j) {
+					b.Fatalf("Get(key %d) = %v, %v", j, v, ok)
+				}
+			}
+		})
 	}
 }
