@@ -22,7 +22,7 @@ import (
 // to a shared goroutine and wait for it.
 
 // coldToken is cachedToken bounded like a silent acquisition: by
-// silentTimeout and by Close.
+// silentTimeout and by Close; ok=false without a readable authority.
 func (m *Middleware) coldToken(ctx context.Context, acct Account, rt *route) (*authInfo, bool, error) {
 	if m.authority == nil {
 		return nil, false, nil
@@ -47,9 +47,6 @@ func (m *Middleware) fresh(ai *authInfo) bool {
 // cache, with ok=false when MSAL must be asked. A store outage is returned as
 // the silent acquisition's error: MSAL's own read would fail the same way.
 func (m *Middleware) cachedToken(ctx context.Context, acct Account, rt *route) (*authInfo, bool, error) {
-	if m.authority == nil {
-		return nil, false, nil
-	}
 	t, ok, err := m.cache.AccessToken(ctx, tokencache.TokenQuery{Authority: *m.authority, ClientID: m.cfg.ClientID,
 		HomeAccountID: acct.HomeAccountID, Scopes: rt.scopes})
 	if errors.Is(err, tokencache.ErrUnavailable) {

@@ -1,8 +1,14 @@
 package middleware
 
 import (
+	"bytes"
+	"errors"
 	"maps"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/gorilla/securecookie"
 )
 
 // TestSessionCodecRoundTrip: string values come back as they went in,
@@ -49,3 +55,36 @@ func FuzzSessionCodec(f *testing.F) {
 		}
 	})
 }
+
+// TestDefaultStoreWritesCompact: the default cookie store writes a session of
+// strings compactly, not with gob, under every key pair of SessionKeys (the
+// current one and those kept for rotation), so that decoding it is cheap.
+func TestDefaultStoreWritesCompact(t *testing.T) {
+	keys := [][]byte{bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 64), nil}
+	cs := newCookieStore(&settings{Config: Config{SessionKeys: keys, SessionMaxAge: time.Hour}})
+	if len(cs.Codecs) != 2 {
+		t.Fatalf("%d codecs, want 2", len(cs.Codecs))
+	}
+	for i, c := range cs.Codecs {
+		v, err := c.Encode("s", map[any]any{"acct": "oid.tid"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw rawValue
+		dec := securecookie.New(keys[2*i], keys[2*i+1])
+		dec.SetSerializer(&raw)
+		if err := dec.Decode("s", v, &map[any]any{}); err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) == 0 || raw[0] != compactMarker {
+			t.Errorf("key pair %d: the session is written as % x, want the compact encoding", i, []byte(raw))
+		}
+	}
+}
+
+// rawValue is a securecookie.Serializer that keeps the bytes it is given.
+type rawValue []byte
+
+func (r *rawValue) Serialize(any) ([]byte, error) { return nil, errors.New("rawValue only reads") }
+
+func (r *rawValue) Deserialize(b []byte, _ any) error { *r = slices.Clone(b); return nil }

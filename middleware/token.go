@@ -112,7 +112,7 @@ func (m *Middleware) requestAccount(r *http.Request) (Account, bool) {
 // valid for more than RefreshMargin, else from MSAL (silent).
 func (m *Middleware) tokenFor(ctx context.Context, acct Account, rt *route) (*authInfo, error) {
 	ai, ok := m.keptToken(acct, rt)
-	if ok && ai.tok.ExpiresOn.After(m.cfg.Now().Add(RefreshMargin)) {
+	if ok && m.fresh(ai) {
 		return ai, nil
 	}
 	return m.silent(ctx, acct, rt)
