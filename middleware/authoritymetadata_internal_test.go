@@ -12,11 +12,13 @@ import (
 	"time"
 )
 
-// metadataOrigin answers every request with status and a body naming the
-// URL, counting the requests that reach it.
+// metadataOrigin answers every request with status and body, by default a
+// document naming the URL and the endpoints MSAL requires, counting the
+// requests that reach it.
 type metadataOrigin struct {
 	calls  atomic.Int32
 	status int
+	body   string
 	gate   chan struct{} // when set, answers wait until it is closed
 }
 
@@ -25,8 +27,13 @@ func (o *metadataOrigin) RoundTrip(r *http.Request) (*http.Response, error) {
 	if o.gate != nil {
 		<-o.gate
 	}
+	body := o.body
+	if body == "" {
+		body = `{"url":"` + r.URL.String() + `","authorization_endpoint":"https://login.example/a","token_endpoint":"https://login.example/t",` +
+			`"issuer":"https://login.example/i","tenant_discovery_endpoint":"https://login.example/d"}`
+	}
 	return &http.Response{StatusCode: o.status, Header: http.Header{"Content-Type": {"application/json"}}, Request: r,
-		Body: io.NopCloser(strings.NewReader(`{"url":"` + r.URL.String() + `"}`))}, nil
+		Body: io.NopCloser(strings.NewReader(body))}, nil
 }
 
 const openIDConfig = "https://login.example/contoso/v2.0/.well-known/openid-configuration?"
@@ -170,5 +177,32 @@ func TestAuthorityMetadataCutAnswerNotKept(t *testing.T) {
 	}
 	if n := origin.calls.Load(); n != 2 {
 		t.Errorf("%d requests reached Entra, want 2", n)
+	}
+}
+
+// TestAuthorityMetadataUnusableAnswerNotKept: a 200 answer MSAL cannot
+// resolve the authority with (a proxy's page, an empty or cut document) is
+// passed on whole and fetched again by the next request, not served to every
+// client for metadataTTL.
+func TestAuthorityMetadataUnusableAnswerNotKept(t *testing.T) {
+	discovery := "https://login.example/common/discovery/instance?api-version=1.1&authorization_endpoint=x"
+	for _, tc := range []struct{ name, url, body string }{
+		{"page", openIDConfig, "<html>Sign in to the proxy</html>"},
+		{"empty", openIDConfig, "{}"},
+		{"no issuer", openIDConfig, `{"authorization_endpoint":"https://a","token_endpoint":"https://t"}`},
+		{"discovery without endpoint", discovery, `{"tenant_discovery_endpoint":"","metadata":[]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := &metadataOrigin{status: http.StatusOK, body: tc.body}
+			c := metadataClient(origin, time.Now)
+			for range 2 {
+				if code, body := getMetadata(t, c, tc.url); code != http.StatusOK || body != tc.body {
+					t.Errorf("%d %q, want 200 %q", code, body, tc.body)
+				}
+			}
+			if n := origin.calls.Load(); n != 2 {
+				t.Errorf("%d requests reached Entra, want 2", n)
+			}
+		})
 	}
 }
