@@ -206,3 +206,33 @@ func TestAuthorityMetadataUnusableAnswerNotKept(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthorityMetadataKeyedByURL: documents of other clouds, tenants or
+// authorization endpoints (instance discovery's query) are each fetched and
+// answered on their own: no authority gets another's.
+func TestAuthorityMetadataKeyedByURL(t *testing.T) {
+	discovery := "https://login.example/common/discovery/instance?api-version=1.1&authorization_endpoint="
+	urls := []string{
+		openIDConfig,
+		"https://login.example/fabrikam/v2.0/.well-known/openid-configuration?",
+		"https://login.example.cn/contoso/v2.0/.well-known/openid-configuration?",
+		"http://login.example/contoso/v2.0/.well-known/openid-configuration?",
+		"https://login.example/contoso/v2.0/.well-known/openid-configuration?appid=x",
+		discovery + "https%3A%2F%2Flogin.example%2Fcontoso%2Foauth2%2Fv2.0%2Fauthorize",
+		discovery + "https%3A%2F%2Flogin.example%2Ffabrikam%2Foauth2%2Fv2.0%2Fauthorize",
+		"https://login.example.cn/common/discovery/instance?api-version=1.1&authorization_endpoint=" +
+			"https%3A%2F%2Flogin.example%2Fcontoso%2Foauth2%2Fv2.0%2Fauthorize",
+	}
+	origin := &metadataOrigin{status: http.StatusOK}
+	c := metadataClient(origin, time.Now)
+	for range 2 {
+		for _, u := range urls {
+			if _, body := getMetadata(t, c, u); !strings.Contains(body, `"url":"`+u+`"`) {
+				t.Errorf("GET %s answered %q", u, body)
+			}
+		}
+	}
+	if n := int(origin.calls.Load()); n != len(urls) {
+		t.Errorf("%d requests reached Entra, want %d (one per document)", n, len(urls))
+	}
+}
