@@ -1,10 +1,12 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,16 +18,20 @@ import (
 // document naming the URL and the endpoints MSAL requires, counting the
 // requests that reach it.
 type metadataOrigin struct {
-	calls  atomic.Int32
-	status int
-	body   string
-	gate   chan struct{} // when set, answers wait until it is closed
+	calls     atomic.Int32
+	status    int
+	body      string
+	gate      chan struct{} // when set, answers wait until it is closed
+	failFirst bool          // the first request fails without an answer
 }
 
 func (o *metadataOrigin) RoundTrip(r *http.Request) (*http.Response, error) {
-	o.calls.Add(1)
+	n := o.calls.Add(1)
 	if o.gate != nil {
 		<-o.gate
+	}
+	if o.failFirst && n == 1 {
+		return nil, errors.New("connection reset")
 	}
 	body := o.body
 	if body == "" {
@@ -234,5 +240,46 @@ func TestAuthorityMetadataKeyedByURL(t *testing.T) {
 	}
 	if n := int(origin.calls.Load()); n != len(urls) {
 		t.Errorf("%d requests reached Entra, want %d (one per document)", n, len(urls))
+	}
+}
+
+// TestAuthorityMetadataWaitersNotStuck: a request waiting for another's fetch
+// returns when its own context ends, and when that fetch fails the waiters
+// each get the document anyway.
+func TestAuthorityMetadataWaitersNotStuck(t *testing.T) {
+	origin := &metadataOrigin{status: http.StatusOK, gate: make(chan struct{}), failFirst: true}
+	c := metadataClient(origin, time.Now)
+	leader := make(chan error, 1)
+	go func() {
+		resp, err := c.Get(openIDConfig)
+		if err == nil {
+			resp.Body.Close()
+		}
+		leader <- err
+	}()
+	for origin.calls.Load() == 0 { // the first request is at Entra
+		runtime.Gosched()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, _ := http.NewRequestWithContext(ctx, "GET", openIDConfig, nil)
+	if resp, err := c.Do(r); !errors.Is(err, context.Canceled) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Errorf("a cancelled waiter got %v, want context.Canceled", err)
+	}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if code, body := getMetadata(t, c, openIDConfig); code != http.StatusOK || !strings.Contains(body, "token_endpoint") {
+				t.Errorf("waiter: %d %q", code, body)
+			}
+		})
+	}
+	close(origin.gate)
+	wg.Wait()
+	if err := <-leader; err == nil {
+		t.Error("the failed fetch answered, want its error")
 	}
 }
