@@ -283,3 +283,31 @@ func TestAuthorityMetadataWaitersNotStuck(t *testing.T) {
 		t.Error("the failed fetch answered, want its error")
 	}
 }
+
+// TestAuthorityMetadataAnswersOwnCopy: each client's answer has a header and
+// body of its own: one reading, closing or changing its answer leaves the
+// next answer whole.
+func TestAuthorityMetadataAnswersOwnCopy(t *testing.T) {
+	origin := &metadataOrigin{status: http.StatusOK}
+	c := metadataClient(origin, time.Now)
+	_, want := getMetadata(t, c, openIDConfig)
+	resp, err := c.Get(openIDConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Header.Set("Content-Type", "text/plain")
+	io.ReadFull(resp.Body, make([]byte, 5))
+	resp.Body.Close()
+	resp, err = c.Get(openIDConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || string(b) != want || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("answer %q %v with Content-Type %q, want %q as application/json", b, err, resp.Header.Get("Content-Type"), want)
+	}
+	if n := origin.calls.Load(); n != 1 {
+		t.Errorf("%d requests reached Entra, want 1", n)
+	}
+}
