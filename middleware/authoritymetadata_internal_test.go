@@ -311,3 +311,14 @@ func TestAuthorityMetadataAnswersOwnCopy(t *testing.T) {
 		t.Errorf("%d requests reached Entra, want 1", n)
 	}
 }
+
+// TestAuthorityMetadataClosesIdleConnections: CloseIdleConnections on the
+// pool's client reaches the transport of Config.HTTPClient under both
+// wrappers.
+func TestAuthorityMetadataClosesIdleConnections(t *testing.T) {
+	base := &idleCounter{}
+	shareAuthorityMetadata(limitClient(&http.Client{Transport: base}, maxEntraResponse), time.Now).CloseIdleConnections()
+	if base.closed != 1 {
+		t.Fatalf("the transport's idle connections were closed %d times, want 1", base.closed)
+	}
+}
