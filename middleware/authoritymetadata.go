@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -21,9 +22,11 @@ import (
 // apps/internal/base/storage/storage.go), MSAL for Java for the process's
 // (https://learn.microsoft.com/en-us/entra/msal/java/advanced/instance-discovery).
 // Here it is kept metadataTTL whatever its Cache-Control says (MSAL reads
-// none), and concurrent first requests for one document share one fetch. Only GETs of those two paths are answered from
-// here, only 200 answers kept, at most maxMetadataDocs of them (one per
-// authority, tenant and discovery URL); every other request goes to base.
+// none), and concurrent first requests for one document share one fetch.
+// Only GETs of those two paths are answered from here, only 200 answers
+// MSAL can use kept (resolvesAuthority), at most maxMetadataDocs of them
+// (one per authority, tenant and discovery URL); every other request goes
+// to base.
 type authorityMetadata struct {
 	base http.RoundTripper
 	now  func() time.Time
@@ -66,8 +69,37 @@ func shareAuthorityMetadata(c *http.Client, now func() time.Time) *http.Client {
 // resolves an Entra authority with.
 func isAuthorityMetadata(r *http.Request) bool {
 	return r.Method == http.MethodGet && (r.Body == nil || r.Body == http.NoBody) &&
-		(strings.HasSuffix(r.URL.Path, "/v2.0/.well-known/openid-configuration") ||
-			r.URL.Path == "/common/discovery/instance")
+		(strings.HasSuffix(r.URL.Path, openIDConfigurationPath) || r.URL.Path == instanceDiscoveryPath)
+}
+
+// The paths of the two documents, as MSAL asks for them.
+const (
+	openIDConfigurationPath = "/v2.0/.well-known/openid-configuration"
+	instanceDiscoveryPath   = "/common/discovery/instance"
+)
+
+// resolvesAuthority reports whether body is a document MSAL can resolve the
+// authority with: a JSON object naming the endpoints MSAL requires of it
+// (authorization_endpoint, token_endpoint and issuer in an OpenID
+// configuration; tenant_discovery_endpoint in instance discovery). MSAL
+// keeps none but such a document, so a 200 answer that is not one (a
+// proxy's page, a truncated or empty body) is not kept either: kept, it
+// would fail every client's first call for metadataTTL.
+func resolvesAuthority(path string, body []byte) bool {
+	var doc map[string]any
+	if json.Unmarshal(body, &doc) != nil {
+		return false
+	}
+	fields := []string{"tenant_discovery_endpoint"}
+	if path != instanceDiscoveryPath {
+		fields = []string{"authorization_endpoint", "token_endpoint", "issuer"}
+	}
+	for _, f := range fields {
+		if s, _ := doc[f].(string); s == "" {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *authorityMetadata) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -130,7 +162,8 @@ func (d *metadataDoc) stale(now time.Time) bool {
 }
 
 // fetch asks base for d on behalf of every client and answers r. Anything
-// but a 200 answer read whole is passed to r as it came and not kept.
+// but a 200 answer read whole that resolvesAuthority is passed to r as it
+// came and not kept.
 func (t *authorityMetadata) fetch(r *http.Request, key string, d *metadataDoc) (*http.Response, error) {
 	defer close(d.ready)
 	resp, err := t.base.RoundTrip(r)
@@ -143,6 +176,11 @@ func (t *authorityMetadata) fetch(r *http.Request, key string, d *metadataDoc) (
 	if err != nil {
 		t.forget(key, d)
 		return nil, err
+	}
+	if !resolvesAuthority(r.URL.Path, body) {
+		t.forget(key, d)
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, nil
 	}
 	d.header, d.body, d.expires, d.ok = resp.Header.Clone(), body, t.now().Add(metadataTTL), true
 	return d.response(r), nil

@@ -1,10 +1,12 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,21 +14,32 @@ import (
 	"time"
 )
 
-// metadataOrigin answers every request with status and a body naming the
-// URL, counting the requests that reach it.
+// metadataOrigin answers every request with status and body, by default a
+// document naming the URL and the endpoints MSAL requires, counting the
+// requests that reach it.
 type metadataOrigin struct {
-	calls  atomic.Int32
-	status int
-	gate   chan struct{} // when set, answers wait until it is closed
+	calls     atomic.Int32
+	status    int
+	body      string
+	gate      chan struct{} // when set, answers wait until it is closed
+	failFirst bool          // the first request fails without an answer
 }
 
 func (o *metadataOrigin) RoundTrip(r *http.Request) (*http.Response, error) {
-	o.calls.Add(1)
+	n := o.calls.Add(1)
 	if o.gate != nil {
 		<-o.gate
 	}
+	if o.failFirst && n == 1 {
+		return nil, errors.New("connection reset")
+	}
+	body := o.body
+	if body == "" {
+		body = `{"url":"` + r.URL.String() + `","authorization_endpoint":"https://login.example/a","token_endpoint":"https://login.example/t",` +
+			`"issuer":"https://login.example/i","tenant_discovery_endpoint":"https://login.example/d"}`
+	}
 	return &http.Response{StatusCode: o.status, Header: http.Header{"Content-Type": {"application/json"}}, Request: r,
-		Body: io.NopCloser(strings.NewReader(`{"url":"` + r.URL.String() + `"}`))}, nil
+		Body: io.NopCloser(strings.NewReader(body))}, nil
 }
 
 const openIDConfig = "https://login.example/contoso/v2.0/.well-known/openid-configuration?"
@@ -170,5 +183,142 @@ func TestAuthorityMetadataCutAnswerNotKept(t *testing.T) {
 	}
 	if n := origin.calls.Load(); n != 2 {
 		t.Errorf("%d requests reached Entra, want 2", n)
+	}
+}
+
+// TestAuthorityMetadataUnusableAnswerNotKept: a 200 answer MSAL cannot
+// resolve the authority with (a proxy's page, an empty or cut document) is
+// passed on whole and fetched again by the next request, not served to every
+// client for metadataTTL.
+func TestAuthorityMetadataUnusableAnswerNotKept(t *testing.T) {
+	discovery := "https://login.example/common/discovery/instance?api-version=1.1&authorization_endpoint=x"
+	for _, tc := range []struct{ name, url, body string }{
+		{"page", openIDConfig, "<html>Sign in to the proxy</html>"},
+		{"empty", openIDConfig, "{}"},
+		{"no issuer", openIDConfig, `{"authorization_endpoint":"https://a","token_endpoint":"https://t"}`},
+		{"discovery without endpoint", discovery, `{"tenant_discovery_endpoint":"","metadata":[]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := &metadataOrigin{status: http.StatusOK, body: tc.body}
+			c := metadataClient(origin, time.Now)
+			for range 2 {
+				if code, body := getMetadata(t, c, tc.url); code != http.StatusOK || body != tc.body {
+					t.Errorf("%d %q, want 200 %q", code, body, tc.body)
+				}
+			}
+			if n := origin.calls.Load(); n != 2 {
+				t.Errorf("%d requests reached Entra, want 2", n)
+			}
+		})
+	}
+}
+
+// TestAuthorityMetadataKeyedByURL: documents of other clouds, tenants or
+// authorization endpoints (instance discovery's query) are each fetched and
+// answered on their own: no authority gets another's.
+func TestAuthorityMetadataKeyedByURL(t *testing.T) {
+	discovery := "https://login.example/common/discovery/instance?api-version=1.1&authorization_endpoint="
+	urls := []string{
+		openIDConfig,
+		"https://login.example/fabrikam/v2.0/.well-known/openid-configuration?",
+		"https://login.example.cn/contoso/v2.0/.well-known/openid-configuration?",
+		"http://login.example/contoso/v2.0/.well-known/openid-configuration?",
+		"https://login.example/contoso/v2.0/.well-known/openid-configuration?appid=x",
+		discovery + "https%3A%2F%2Flogin.example%2Fcontoso%2Foauth2%2Fv2.0%2Fauthorize",
+		discovery + "https%3A%2F%2Flogin.example%2Ffabrikam%2Foauth2%2Fv2.0%2Fauthorize",
+		"https://login.example.cn/common/discovery/instance?api-version=1.1&authorization_endpoint=" +
+			"https%3A%2F%2Flogin.example%2Fcontoso%2Foauth2%2Fv2.0%2Fauthorize",
+	}
+	origin := &metadataOrigin{status: http.StatusOK}
+	c := metadataClient(origin, time.Now)
+	for range 2 {
+		for _, u := range urls {
+			if _, body := getMetadata(t, c, u); !strings.Contains(body, `"url":"`+u+`"`) {
+				t.Errorf("GET %s answered %q", u, body)
+			}
+		}
+	}
+	if n := int(origin.calls.Load()); n != len(urls) {
+		t.Errorf("%d requests reached Entra, want %d (one per document)", n, len(urls))
+	}
+}
+
+// TestAuthorityMetadataWaitersNotStuck: a request waiting for another's fetch
+// returns when its own context ends, and when that fetch fails the waiters
+// each get the document anyway.
+func TestAuthorityMetadataWaitersNotStuck(t *testing.T) {
+	origin := &metadataOrigin{status: http.StatusOK, gate: make(chan struct{}), failFirst: true}
+	c := metadataClient(origin, time.Now)
+	leader := make(chan error, 1)
+	go func() {
+		resp, err := c.Get(openIDConfig)
+		if err == nil {
+			resp.Body.Close()
+		}
+		leader <- err
+	}()
+	for origin.calls.Load() == 0 { // the first request is at Entra
+		runtime.Gosched()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, _ := http.NewRequestWithContext(ctx, "GET", openIDConfig, nil)
+	if resp, err := c.Do(r); !errors.Is(err, context.Canceled) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Errorf("a cancelled waiter got %v, want context.Canceled", err)
+	}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if code, body := getMetadata(t, c, openIDConfig); code != http.StatusOK || !strings.Contains(body, "token_endpoint") {
+				t.Errorf("waiter: %d %q", code, body)
+			}
+		})
+	}
+	close(origin.gate)
+	wg.Wait()
+	if err := <-leader; err == nil {
+		t.Error("the failed fetch answered, want its error")
+	}
+}
+
+// TestAuthorityMetadataAnswersOwnCopy: each client's answer has a header and
+// body of its own: one reading, closing or changing its answer leaves the
+// next answer whole.
+func TestAuthorityMetadataAnswersOwnCopy(t *testing.T) {
+	origin := &metadataOrigin{status: http.StatusOK}
+	c := metadataClient(origin, time.Now)
+	_, want := getMetadata(t, c, openIDConfig)
+	resp, err := c.Get(openIDConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Header.Set("Content-Type", "text/plain")
+	io.ReadFull(resp.Body, make([]byte, 5))
+	resp.Body.Close()
+	resp, err = c.Get(openIDConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || string(b) != want || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("answer %q %v with Content-Type %q, want %q as application/json", b, err, resp.Header.Get("Content-Type"), want)
+	}
+	if n := origin.calls.Load(); n != 1 {
+		t.Errorf("%d requests reached Entra, want 1", n)
+	}
+}
+
+// TestAuthorityMetadataClosesIdleConnections: CloseIdleConnections on the
+// pool's client reaches the transport of Config.HTTPClient under both
+// wrappers.
+func TestAuthorityMetadataClosesIdleConnections(t *testing.T) {
+	base := &idleCounter{}
+	shareAuthorityMetadata(limitClient(&http.Client{Transport: base}, maxEntraResponse), time.Now).CloseIdleConnections()
+	if base.closed != 1 {
+		t.Fatalf("the transport's idle connections were closed %d times, want 1", base.closed)
 	}
 }

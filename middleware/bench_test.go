@@ -487,15 +487,7 @@ func herdLatencies(b *testing.B, u string, browsers []*entratest.Browser) []time
 			t0 := time.Now()
 			resp, err := br.Client.Get(u)
 			lat[i] = time.Since(t0)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				b.Errorf("status %d", resp.StatusCode)
-			}
+			answered(b, resp, err, http.StatusOK)
 		})
 	}
 	close(start)
@@ -594,6 +586,22 @@ func liveHeap() uint64 {
 // BenchmarkLoopback, and loopbackUsers the signed-in users they take turns as.
 const loopbackClients, loopbackUsers = 64, 8
 
+// answered reads and closes the answer resp (or err) of a benchmark's
+// request and reports whether it came with status want; otherwise it fails b.
+func answered(b *testing.B, resp *http.Response, err error, want int) bool {
+	if err != nil {
+		b.Error(err)
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		b.Errorf("status %d, want %d", resp.StatusCode, want)
+		return false
+	}
+	return true
+}
+
 // BenchmarkLoopback is GET /profile end to end: a net/http server on
 // 127.0.0.1 and loopbackClients keep-alive clients sending requests at once,
 // each with the cookies of one of loopbackUsers users (seeded, tokens
@@ -678,15 +686,7 @@ func loopbackRun(b *testing.B, c *http.Client, u string, cookies []string, n int
 			for i := g; next.Add(1) <= int64(n); i++ {
 				r, _ := http.NewRequest("GET", u, nil)
 				r.Header.Set("Cookie", cookies[i%len(cookies)])
-				resp, err := c.Do(r)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusNoContent {
-					b.Errorf("status %d", resp.StatusCode)
+				if resp, err := c.Do(r); !answered(b, resp, err, http.StatusNoContent) {
 					return
 				}
 			}
