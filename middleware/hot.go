@@ -122,7 +122,7 @@ func (m *Middleware) remember(acct Account, scopes []string, id uint32, ar confi
 // it. The token string is stored once per account however many scope sets
 // it serves (one token of a resource covers every scope consented to).
 func (m *Middleware) keepToken(acct Account, tok Token, id uint32) *authInfo {
-	ai := &authInfo{tok: tok, acct: &acct, route: id}
+	ai := &authInfo{tok: tok, route: id} // acct: set below, shared or packed
 	m.tokens.Update(tokenOwner(acct), 0, m.tokens.GroupHash(acct.HomeAccountID), 0, math.MaxInt64,
 		func(s routeSet, _ bool) (routeSet, bool) {
 			str, a, same := s.sharing(acct, tok.AccessToken)
@@ -139,6 +139,10 @@ func (m *Middleware) keepToken(acct Account, tok Token, id uint32) *authInfo {
 			}
 			return s.with(routeAuth{ai: ai, until: math.MaxInt64}), true
 		})
+	if ai.acct == nil { // not kept (a key too long for the cache)
+		a := acct
+		ai.acct = &a
+	}
 	return ai
 }
 
