@@ -55,7 +55,8 @@ func (m *Middleware) cachedToken(ctx context.Context, acct Account, rt *route) (
 	if err != nil || !ok {
 		return nil, false, nil
 	}
-	return m.keepToken(acct, Token{AccessToken: t.AccessToken, ExpiresOn: t.ExpiresOn, Scopes: rt.scopes}, rt.id), true, nil
+	tok := Token{AccessToken: t.AccessToken, ExpiresOn: t.ExpiresOn, Scopes: rt.scopes}
+	return m.keepToken(acct, tok, rt.id, true), true, nil // AccessToken's token is a string of its own
 }
 
 // cacheAuthority is Config.Authority as MSAL keys its tokens, or nil when

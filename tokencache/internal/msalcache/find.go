@@ -16,6 +16,7 @@ type Query struct {
 }
 
 // Token is the access token MSAL would return, as its AuthResult has it.
+// Its strings are copies, sharing no memory with the document.
 type Token struct {
 	AccessToken   string
 	ExpiresOn     time.Time
