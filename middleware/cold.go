@@ -1,9 +1,9 @@
 package middleware
 
 import (
-	"cmp"
 	"context"
 	"errors"
+	"time"
 
 	"github.com/consentry/consentry/middleware/internal/entraerr"
 	"github.com/consentry/consentry/tokencache"
@@ -21,19 +21,18 @@ import (
 // concurrent first requests of one user each read rather than hand the read
 // to a shared goroutine and wait for it.
 
-// coldToken is cachedToken bounded like a silent acquisition: by
-// silentTimeout and by Close; ok=false without a readable authority.
-func (m *Middleware) coldToken(ctx context.Context, acct Account, rt *route) (*authInfo, bool, error) {
+// coldToken is cachedToken bounded like a silent acquisition: by deadline
+// (the silent acquisition's, shared with the MSAL call that may follow) and
+// by Close; ok=false without a readable authority.
+func (m *Middleware) coldToken(ctx context.Context, deadline time.Time, acct Account, rt *route) (*authInfo, bool, error) {
 	if m.authority == nil {
 		return nil, false, nil
 	}
-	ctx, done, err := m.life.enter(ctx) // Close cancels and waits
+	ctx, done, err := m.life.enterUntil(ctx, deadline) // Close cancels and waits
 	if err != nil {
 		return nil, false, &silentError{kind: entraerr.Unavailable, err: err}
 	}
 	defer done()
-	ctx, cancel := context.WithTimeout(ctx, cmp.Or(m.silentLimit, silentTimeout))
-	defer cancel()
 	return m.cachedToken(ctx, acct, rt)
 }
 
@@ -56,7 +55,8 @@ func (m *Middleware) cachedToken(ctx context.Context, acct Account, rt *route) (
 	if err != nil || !ok {
 		return nil, false, nil
 	}
-	return m.keepToken(acct, Token{AccessToken: t.AccessToken, ExpiresOn: t.ExpiresOn, Scopes: rt.scopes}, rt.id), true, nil
+	tok := Token{AccessToken: t.AccessToken, ExpiresOn: t.ExpiresOn, Scopes: rt.scopes}
+	return m.keepToken(acct, tok, rt.id, true), true, nil // AccessToken's token is a string of its own
 }
 
 // cacheAuthority is Config.Authority as MSAL keys its tokens, or nil when

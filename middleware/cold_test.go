@@ -126,3 +126,58 @@ func (s *stuckStore) Get(ctx context.Context, k string) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("stuck: not cancelled: %w", tokencache.ErrUnavailable)
 	}
 }
+
+// TestColdReadSharesTheSilentDeadline: when the cold read misses, the MSAL
+// call that follows reads the store under the same deadline, not one of its
+// own: a slow store cannot make one request wait twice the silent limit.
+func TestColdReadSharesTheSilentDeadline(t *testing.T) {
+	e := newEnv(t)
+	store := &deadlineStore{flakyStore: flakyStore{mem: tokencache.NewMemoryStore()}}
+	cache, err := tokencache.New(store, tokencache.WithKey("k1", []byte("0123456789abcdef0123456789abcdef")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mw = e.newMiddleware(t, e.config(t, cache))
+	e.setHandler(e.routes(e.mw))
+	r := signedInRequest(t, e, e.browser(e.user, entratest.Accept))
+	acct, _ := e.mw.Account(r)
+	middleware.ForgetTokens(e.mw, acct.HomeAccountID)
+	store.recording.Store(true)
+	servedToken(t, e.mw, r)
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.deadlines) < 2 {
+		t.Fatalf("%d store reads, want the cold read and MSAL's", len(store.deadlines))
+	}
+	for _, d := range store.deadlines {
+		if d.IsZero() || !d.Equal(store.deadlines[0]) {
+			t.Errorf("store read deadlines %v, want one deadline for the whole silent acquisition", store.deadlines)
+			break
+		}
+	}
+}
+
+// deadlineStore is a flakyStore that, once recording, records the deadline
+// of every Get and makes the first one a miss (the cold read finds nothing,
+// so MSAL reads the partition too).
+type deadlineStore struct {
+	flakyStore
+	recording atomic.Bool
+	mu        sync.Mutex
+	deadlines []time.Time
+}
+
+func (s *deadlineStore) Get(ctx context.Context, k string) ([]byte, bool, error) {
+	if !s.recording.Load() {
+		return s.flakyStore.Get(ctx, k)
+	}
+	d, _ := ctx.Deadline()
+	s.mu.Lock()
+	s.deadlines = append(s.deadlines, d)
+	first := len(s.deadlines) == 1
+	s.mu.Unlock()
+	if first {
+		return nil, false, nil
+	}
+	return s.flakyStore.Get(ctx, k)
+}

@@ -50,7 +50,7 @@ func SeedToken(m *Middleware, acct Account, tok Token) {
 	if err != nil {
 		panic(err)
 	}
-	m.keepToken(acct, tok, m.routes.id(k))
+	m.keepToken(acct, tok, m.routes.id(k), false)
 }
 
 // SessionCookie returns a session cookie of the default cookie store signed in

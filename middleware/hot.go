@@ -114,15 +114,17 @@ func (m *Middleware) keptToken(acct Account, rt *route) (*authInfo, bool) {
 
 // remember puts a token into the in-process cache and returns it.
 func (m *Middleware) remember(acct Account, scopes []string, id uint32, ar confidential.AuthResult) *authInfo {
-	return m.keepToken(acct, Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: scopes}, id)
+	return m.keepToken(acct, Token{AccessToken: ar.AccessToken, ExpiresOn: ar.ExpiresOn, Scopes: scopes}, id, false)
 }
 
 // keepToken puts tok, for the scope set whose route id is id, into the
 // in-process cache (bounded by Config.TokenCacheSize accounts) and returns
 // it. The token string is stored once per account however many scope sets
 // it serves (one token of a resource covers every scope consented to).
-func (m *Middleware) keepToken(acct Account, tok Token, id uint32) *authInfo {
-	ai := &authInfo{tok: tok, acct: &acct, route: id}
+// own reports that tok.AccessToken is a string of its own, sharing memory
+// with nothing else, so it is kept as it is instead of copied.
+func (m *Middleware) keepToken(acct Account, tok Token, id uint32, own bool) *authInfo {
+	ai := &authInfo{tok: tok, route: id} // acct: set below, shared or packed
 	m.tokens.Update(tokenOwner(acct), 0, m.tokens.GroupHash(acct.HomeAccountID), 0, math.MaxInt64,
 		func(s routeSet, _ bool) (routeSet, bool) {
 			str, a, same := s.sharing(acct, tok.AccessToken)
@@ -130,8 +132,13 @@ func (m *Middleware) keepToken(acct Account, tok Token, id uint32) *authInfo {
 			case same:
 				ai.tok.AccessToken, ai.acct = str, a
 			case a != nil:
-				ai.tok.AccessToken = strings.Clone(tok.AccessToken)
+				if !own {
+					ai.tok.AccessToken = strings.Clone(tok.AccessToken)
+				}
 				ai.acct = a
+			case own:
+				packed := acct.packed()
+				ai.acct = &packed
 			default:
 				packed := new(Account)
 				ai.tok.AccessToken, *packed = acct.packedWith(tok.AccessToken) // one string object per token
@@ -139,6 +146,10 @@ func (m *Middleware) keepToken(acct Account, tok Token, id uint32) *authInfo {
 			}
 			return s.with(routeAuth{ai: ai, until: math.MaxInt64}), true
 		})
+	if ai.acct == nil { // not kept (a key too long for the cache)
+		a := acct
+		ai.acct = &a
+	}
 	return ai
 }
 

@@ -160,6 +160,12 @@ func (l *lifecycle) init() {
 // enter registers one token acquisition and returns a context that Close
 // cancels, or ErrClosed. The caller must call the returned done function.
 func (l *lifecycle) enter(ctx context.Context) (context.Context, func(), error) {
+	return l.enterUntil(ctx, time.Time{})
+}
+
+// enterUntil is enter with a context that also ends at deadline (none if
+// zero): one context layer for both.
+func (l *lifecycle) enterUntil(ctx context.Context, deadline time.Time) (context.Context, func(), error) {
 	l.init()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -167,7 +173,12 @@ func (l *lifecycle) enter(ctx context.Context) (context.Context, func(), error) 
 		return nil, nil, ErrClosed
 	}
 	l.wg.Add(1)
-	ctx, cancel := context.WithCancel(ctx)
+	var cancel context.CancelFunc
+	if deadline.IsZero() {
+		ctx, cancel = context.WithCancel(ctx)
+	} else {
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+	}
 	stop := context.AfterFunc(l.ctx, cancel)
 	return ctx, func() { stop(); cancel(); l.wg.Done() }, nil
 }

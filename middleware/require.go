@@ -159,14 +159,17 @@ func (e *silentError) claims() string {
 // silent gets a token: read from the shared cache in the caller's goroutine
 // (concurrent reads of one user are harmless), else from MSAL (its cache,
 // else a refresh), one MSAL call per account and scope set at a time. It
-// remembers the token in the in-process cache.
+// remembers the token in the in-process cache. The cache read and the MSAL
+// call share one time budget (silentTimeout): a slow store does not make
+// the request wait twice.
 func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*authInfo, error) {
-	if ai, ok, err := m.coldToken(ctx, acct, rt); ok || err != nil {
+	deadline := time.Now().Add(cmp.Or(m.silentLimit, silentTimeout))
+	if ai, ok, err := m.coldToken(ctx, deadline, acct, rt); ok || err != nil {
 		return ai, err
 	}
 	fk := tokenOwner(acct) + "\x00" + rt.key
 	ai, _, err := m.flight.Do(ctx, fk, func(ctx context.Context) (*authInfo, error) {
-		ctx, done, err := m.life.enter(ctx) // Close cancels and waits
+		ctx, done, err := m.life.enterUntil(ctx, deadline) // Close cancels and waits
 		if err != nil {
 			return nil, &silentError{kind: entraerr.Unavailable, err: err}
 		}
@@ -174,8 +177,6 @@ func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*auth
 		if ai, ok := m.keptToken(acct, rt); ok && m.fresh(ai) { // a call that just ended got it
 			return ai, nil
 		}
-		ctx, cancel := context.WithTimeout(ctx, cmp.Or(m.silentLimit, silentTimeout))
-		defer cancel()
 		var ar confidential.AuthResult
 		err = m.retry.do(ctx, func(ctx context.Context, timeout time.Duration) error { // Entra 5xx, timeouts
 			return m.clients.withTimeout(ctx, timeout, func(ctx context.Context, c confidential.Client) (err error) {

@@ -54,7 +54,9 @@ type TokenQuery struct {
 }
 
 // CachedToken is an access token read from the cache, with the fields of
-// MSAL's AuthResult that describe it.
+// MSAL's AuthResult that describe it. AccessToken is a string of its own,
+// sharing no memory with the document it was read from: keeping it keeps
+// nothing else alive.
 type CachedToken struct {
 	AccessToken   string
 	ExpiresOn     time.Time

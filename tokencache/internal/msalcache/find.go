@@ -1,6 +1,7 @@
 package msalcache
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ type Query struct {
 }
 
 // Token is the access token MSAL would return, as its AuthResult has it.
+// Its strings are copies, sharing no memory with the document.
 type Token struct {
 	AccessToken   string
 	ExpiresOn     time.Time
@@ -76,7 +78,7 @@ func (d *document) accessToken(q Query, now Clock) (*entry, bool) {
 	var best *entry
 	for i := range d.at {
 		e := &d.at[i]
-		if !e.sameAccount(q) || !bearer(e) || !scopesMatch(q.Scopes, e.str(fTarget)) || len(e.text[fExtKey]) > 0 {
+		if !e.sameAccount(q) || !bearer(e) || !scopesMatch(q.Scopes, e.text[fTarget]) || len(e.text[fExtKey]) > 0 {
 			continue
 		}
 		if string(e.text[fEnv]) != q.Environment || needsUpgrade(e.key) || !usable(e, now) {
@@ -110,13 +112,13 @@ func bearer(e *entry) bool {
 
 // scopesMatch is MSAL's isMatchingScopes, which counts every
 // case-insensitive match of every requested scope in target.
-func scopesMatch(scopes []string, target string) bool {
+func scopesMatch(scopes []string, target []byte) bool {
 	n := 0
 	for _, want := range scopes {
 		rest := target
 		for {
-			s, after, more := strings.Cut(rest, " ")
-			if strings.EqualFold(want, s) {
+			s, after, more := bytes.Cut(rest, []byte(" "))
+			if equalFold(want, s) {
 				n++
 			}
 			if !more {
@@ -126,6 +128,39 @@ func scopesMatch(scopes []string, target string) bool {
 		}
 	}
 	return n == len(scopes)
+}
+
+// equalFold is strings.EqualFold(a, string(b)), without copying b when both
+// are ASCII (then only ASCII letters fold, and only onto each other).
+func equalFold(a string, b []byte) bool {
+	if !isASCII(a) || !isASCII(b) {
+		return strings.EqualFold(a, string(b))
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII[S string | []byte](s S) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func needsUpgrade(key []byte) bool {

@@ -56,21 +56,28 @@ func decodesAsIDToken(secret []byte) bool {
 		return false
 	}
 	part, _, _ := bytes.Cut(rest, []byte("."))
-	buf := payloads.Get().(*[]byte)
-	defer payloads.Put(buf)
-	payload := slices.Grow((*buf)[:0], base64.RawURLEncoding.DecodedLen(len(part)))[:base64.RawURLEncoding.DecodedLen(len(part))]
-	*buf = payload
+	sc := payloads.Get().(*payloadScratch)
+	defer payloads.Put(sc)
+	payload := slices.Grow(sc.buf[:0], base64.RawURLEncoding.DecodedLen(len(part)))[:base64.RawURLEncoding.DecodedLen(len(part))]
+	sc.buf = payload
 	n, err := base64.RawURLEncoding.Decode(payload, part)
-	return err == nil && claimsDecode(payload[:n])
+	return err == nil && claimsDecode(&sc.s, payload[:n])
 }
 
-var payloads = sync.Pool{New: func() any { return new([]byte) }}
+// payloadScratch is what decodesAsIDToken reuses: the decoded payload and
+// the scanner (which would otherwise be allocated on every call).
+type payloadScratch struct {
+	buf []byte
+	s   scanner
+}
+
+var payloads = sync.Pool{New: func() any { return new(payloadScratch) }}
 
 // claimsDecode reports whether encoding/json.Unmarshal of payload into
 // MSAL's IDToken succeeds (false also where this package cannot tell:
-// escaped or non-ASCII member names).
-func claimsDecode(payload []byte) bool {
-	s := scanner{b: payload}
+// escaped or non-ASCII member names). It reads with s, reset first.
+func claimsDecode(s *scanner, payload []byte) bool {
+	*s = scanner{b: payload}
 	if s.peek() == 'n' {
 		if !s.word("null") {
 			return false

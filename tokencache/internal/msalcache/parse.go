@@ -10,17 +10,19 @@ const maxEntries = 64
 type document struct {
 	at  []entry
 	idt []entry
+	s   scanner // parse's, kept with the pooled document so it is not allocated per call
 }
 
 func (d *document) reset() {
-	d.at, d.idt = d.at[:0], d.idt[:0]
+	d.at, d.idt, d.s = d.at[:0], d.idt[:0], scanner{}
 }
 
 // parse reads b as MSAL's decoder would, keeping the access and ID token
 // entries. It reports false for anything MSAL would reject and for what
 // this package declines to read (see the package doc).
 func (d *document) parse(b []byte) bool {
-	s := scanner{b: b}
+	d.s = scanner{b: b}
+	s := &d.s
 	var seen [len(sectionOrder)]bool
 	ok := s.object(func(s *scanner, name []byte, plain bool) bool {
 		if !plain || contractGoNames[string(name)] {
