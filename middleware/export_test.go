@@ -29,6 +29,9 @@ func LiftDeadlines(m *Middleware) {
 	m.silentLimit = time.Hour
 }
 
+// SetSilentLimit sets the time budget of one silent acquisition.
+func SetSilentLimit(m *Middleware, d time.Duration) { m.silentLimit = d }
+
 // Backoff exposes the backoff before attempt i.
 func Backoff(i int) time.Duration { return backoff(i) }
 

@@ -168,7 +168,11 @@ func (m *Middleware) silent(ctx context.Context, acct Account, rt *route) (*auth
 		return ai, err
 	}
 	fk := tokenOwner(acct) + "\x00" + rt.key
-	ai, _, err := m.flight.Do(ctx, fk, func(ctx context.Context) (*authInfo, error) {
+	// A caller that joins a call started by another waits until its own
+	// deadline, not until the starter's (later) one.
+	wait, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	ai, _, err := m.flight.Do(wait, fk, func(ctx context.Context) (*authInfo, error) {
 		ctx, done, err := m.life.enterUntil(ctx, deadline) // Close cancels and waits
 		if err != nil {
 			return nil, &silentError{kind: entraerr.Unavailable, err: err}

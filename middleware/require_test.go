@@ -472,3 +472,75 @@ func TestConditionalAccessAtRefreshCarriesClaims(t *testing.T) {
 		}
 	})
 }
+
+// TestSilentWaitEndsAtItsDeadline: a request that joins another request's
+// MSAL call for the same user and scopes stops waiting at its own silent
+// deadline (503), not at the later one of the request that started the call.
+func TestSilentWaitEndsAtItsDeadline(t *testing.T) {
+	e := newEnv(t)
+	store := &joinStore{flakyStore: flakyStore{mem: tokencache.NewMemoryStore()},
+		flight: make(chan struct{}), release: make(chan struct{}), coldEntered: make(chan struct{})}
+	cache, err := tokencache.New(store, tokencache.WithKey("k1", []byte("0123456789abcdef0123456789abcdef")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mw = e.newMiddleware(t, e.config(t, cache))
+	e.setHandler(e.routes(e.mw))
+	r := signedInRequest(t, e, e.browser(e.user, entratest.Accept))
+	acct, _ := e.mw.Account(r)
+	middleware.ForgetTokens(e.mw, acct.HomeAccountID)
+	middleware.SetSilentLimit(e.mw, 200*time.Millisecond)
+	store.on.Store(true)
+	h := e.mw.Require("User.Read")(http.HandlerFunc(okHandler))
+	late := httptest.NewRecorder() // joins the MSAL call after its own deadline passed
+	lateDone := make(chan struct{})
+	go func() { defer close(lateDone); h.ServeHTTP(late, r) }()
+	<-store.coldEntered
+	first := httptest.NewRecorder() // starts the MSAL call, whose store read waits for release
+	firstDone := make(chan struct{})
+	go func() { defer close(firstDone); h.ServeHTTP(first, r.Clone(context.Background())) }()
+	select {
+	case <-lateDone:
+		if late.Code != http.StatusServiceUnavailable {
+			t.Errorf("status %d, want 503", late.Code)
+		}
+	case <-time.After(time.Minute):
+		t.Error("a request still waits for another's MSAL call long after its own silent deadline")
+	}
+	close(store.release)
+	<-lateDone
+	<-firstDone
+}
+
+// joinStore is a flakyStore whose reads, once on, go: the first (a cold
+// read) waits until the third (MSAL's read in the call the second request
+// starts after its cold read missed) has begun and then until its own
+// context ends, and misses; the second misses; the third waits for release.
+type joinStore struct {
+	flakyStore
+	on          atomic.Bool
+	n           atomic.Int32
+	coldEntered chan struct{}
+	flight      chan struct{}
+	release     chan struct{}
+}
+
+func (s *joinStore) Get(ctx context.Context, k string) ([]byte, bool, error) {
+	if !s.on.Load() {
+		return s.flakyStore.Get(ctx, k)
+	}
+	n := s.n.Add(1)
+	switch n {
+	case 1:
+		close(s.coldEntered)
+		<-s.flight
+		<-ctx.Done()
+		return nil, false, nil // a miss that arrives as the deadline passes
+	case 2:
+		return nil, false, nil
+	case 3:
+		close(s.flight)
+		<-s.release
+	}
+	return s.flakyStore.Get(ctx, k)
+}

@@ -13,7 +13,11 @@ type document struct {
 	s   scanner // parse's, kept with the pooled document so it is not allocated per call
 }
 
+// reset empties d for reuse, dropping every reference into the decrypted
+// document it read: a pooled document must not keep its secrets alive.
 func (d *document) reset() {
+	clear(d.at)
+	clear(d.idt)
 	d.at, d.idt, d.s = d.at[:0], d.idt[:0], scanner{}
 }
 
