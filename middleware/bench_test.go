@@ -26,7 +26,6 @@ import (
 
 	"github.com/consentry/consentry/middleware"
 	"github.com/consentry/consentry/middleware/entratest"
-	"github.com/consentry/consentry/tokencache"
 	"github.com/consentry/consentry/tokencache/redisstore"
 	"github.com/consentry/consentry/tokencache/redisstore/redistest"
 )
@@ -243,12 +242,8 @@ type coldRedis struct {
 func newColdRedis(b *testing.B) coldRedis {
 	c := coldRedis{e: newEnv(b), rdb: redistest.NewClient(b), prefix: "bench:" + rand.Text() + ":"}
 	store := redisstore.New(c.rdb, redisstore.WithPrefix(c.prefix))
-	cache, err := tokencache.New(store, tokencache.WithKey("k1", []byte("0123456789abcdef0123456789abcdef")))
-	if err != nil {
-		b.Fatal(err)
-	}
-	c.mw = c.e.newMiddleware(b, c.e.config(b, cache))
-	c.e.setHandler(c.e.routes(c.mw))
+	c.e.serveOver(b, store)
+	c.mw = c.e.mw
 	c.r = signedInRequest(b, c.e, c.e.browser(c.e.user, entratest.Accept))
 	c.acct, _ = c.mw.Account(c.r)
 	return c

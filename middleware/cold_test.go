@@ -76,12 +76,7 @@ func servedToken(t testing.TB, mw *middleware.Middleware, r *http.Request) (stri
 func TestColdReadEndsAtClose(t *testing.T) {
 	e := newEnv(t)
 	store := &stuckStore{flakyStore: flakyStore{mem: tokencache.NewMemoryStore()}, entered: make(chan struct{}, 1)}
-	cache, err := tokencache.New(store, tokencache.WithKey("k1", []byte("0123456789abcdef0123456789abcdef")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.mw = e.newMiddleware(t, e.config(t, cache))
-	e.setHandler(e.routes(e.mw))
+	e.serveOver(t, store)
 	r := signedInRequest(t, e, e.browser(e.user, entratest.Accept))
 	acct, _ := e.mw.Account(r)
 	middleware.ForgetTokens(e.mw, acct.HomeAccountID)
@@ -133,12 +128,7 @@ func (s *stuckStore) Get(ctx context.Context, k string) ([]byte, bool, error) {
 func TestColdReadSharesTheSilentDeadline(t *testing.T) {
 	e := newEnv(t)
 	store := &deadlineStore{flakyStore: flakyStore{mem: tokencache.NewMemoryStore()}}
-	cache, err := tokencache.New(store, tokencache.WithKey("k1", []byte("0123456789abcdef0123456789abcdef")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.mw = e.newMiddleware(t, e.config(t, cache))
-	e.setHandler(e.routes(e.mw))
+	e.serveOver(t, store)
 	r := signedInRequest(t, e, e.browser(e.user, entratest.Accept))
 	acct, _ := e.mw.Account(r)
 	middleware.ForgetTokens(e.mw, acct.HomeAccountID)

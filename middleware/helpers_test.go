@@ -509,3 +509,15 @@ func (e *env) failingEntra(fail, status int, latency time.Duration) *sleeps {
 	e.idp.SetTokenLatency(latency)
 	return s
 }
+
+// serveOver makes e.mw a middleware whose token cache, sealed with a test
+// key, keeps its partitions in store, and serves e's routes with it.
+func (e *env) serveOver(t testing.TB, store tokencache.Store) {
+	t.Helper()
+	cache, err := tokencache.New(store, tokencache.WithKey("k1", []byte("0123456789abcdef0123456789abcdef")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mw = e.newMiddleware(t, e.config(t, cache))
+	e.setHandler(e.routes(e.mw))
+}

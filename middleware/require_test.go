@@ -249,12 +249,7 @@ func TestServerFaultGives503NotRedirect(t *testing.T) {
 func TestTokenStoreOutage(t *testing.T) {
 	e := newEnv(t)
 	store := &flakyStore{mem: tokencache.NewMemoryStore()}
-	cache, err := tokencache.New(store, tokencache.WithKey("k1", []byte("0123456789abcdef0123456789abcdef")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.mw = e.newMiddleware(t, e.config(t, cache))
-	e.setHandler(e.routes(e.mw))
+	e.serveOver(t, store)
 	b := e.browser(e.user, entratest.Accept)
 	if p := e.get(t, b, "/profile"); p.StatusCode != 200 {
 		t.Fatalf("sign-in: %d%s", p.StatusCode, trail(p))
@@ -480,12 +475,7 @@ func TestSilentWaitEndsAtItsDeadline(t *testing.T) {
 	e := newEnv(t)
 	store := &joinStore{flakyStore: flakyStore{mem: tokencache.NewMemoryStore()},
 		flight: make(chan struct{}), release: make(chan struct{}), coldEntered: make(chan struct{})}
-	cache, err := tokencache.New(store, tokencache.WithKey("k1", []byte("0123456789abcdef0123456789abcdef")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.mw = e.newMiddleware(t, e.config(t, cache))
-	e.setHandler(e.routes(e.mw))
+	e.serveOver(t, store)
 	r := signedInRequest(t, e, e.browser(e.user, entratest.Accept))
 	acct, _ := e.mw.Account(r)
 	middleware.ForgetTokens(e.mw, acct.HomeAccountID)
