@@ -292,6 +292,13 @@ func (b *browser) seesEntra(step, kind string, scopes ...string) {
 	}
 }
 
+// signsInAs expects the emulator's sign-in page (step) and picks upn on it.
+func (b *browser) signsInAs(step, upn string) {
+	b.t.Helper()
+	b.seesEntra(step, "signin")
+	b.click(fmt.Sprintf(`button[data-upn=%q]`, upn))
+}
+
 // check records a failed expectation without stopping the test, so that the steps
 // after a missing feature still run and show what works.
 func (b *browser) check(what string, ok bool, format string, args ...any) {

@@ -114,8 +114,7 @@ func TestBrowserConsentFlows(t *testing.T) {
 
 	// 2. Sign in as a non-admin: the emulator's sign-in page, then consent to User.Read.
 	alex.click("#sign-in")
-	alex.seesEntra("sign-in", "signin")
-	alex.click(`button[data-upn="alex@contoso.example"]`)
+	alex.signsInAs("sign-in", "alex@contoso.example")
 	alex.seesEntra("consent-user-read", "consent", "User.Read")
 	alex.click("#accept")
 	alex.seesPage("home-signed-in", "home")
@@ -163,8 +162,7 @@ func TestBrowserConsentFlows(t *testing.T) {
 	adele.open(a.URL + "/connect")
 	adele.seesPage("connect", "connect")
 	adele.click("#approve-org")
-	adele.seesEntra("sign-in", "signin")
-	adele.click(`button[data-upn="adele@contoso.example"]`)
+	adele.signsInAs("sign-in", "adele@contoso.example")
 	adele.seesEntra("admin-consent", "adminconsent", "User.Read.All")
 	adele.click("#accept")
 	adele.seesPage("connect-approved", "connect")
@@ -205,8 +203,7 @@ func TestBrowserUserConsentDisabled(t *testing.T) {
 
 	// 1. The user is stopped at sign-in: nothing may be consented by users here.
 	lynne.open(a.URL + "/profile")
-	lynne.seesEntra("sign-in", "signin")
-	lynne.click(`button[data-upn="lynne@fabrikam.example"]`)
+	lynne.signsInAs("sign-in", "lynne@fabrikam.example")
 	lynne.seesEntra("need-admin-approval", "admin_approval", "User.Read")
 	lynne.click("#back")
 	lynne.seesPage("admin-needed", "adminneeded", "An administrator must approve this app", "User.Read")
@@ -216,8 +213,7 @@ func TestBrowserUserConsentDisabled(t *testing.T) {
 	diego := lynne.person("diego")
 	diego.open(a.URL + "/")
 	diego.click("#sign-in")
-	diego.seesEntra("sign-in", "signin")
-	diego.click(`button[data-upn="diego@fabrikam.example"]`)
+	diego.signsInAs("sign-in", "diego@fabrikam.example")
 	diego.seesEntra("consent-user-read", "consent", "User.Read")
 	diego.click("#accept")
 	diego.seesPage("home-signed-in", "home")

@@ -42,8 +42,7 @@ func TestBrowserPermissionsPage(t *testing.T) {
 	a := startExample(t)
 
 	adele.open(a.URL + "/profile")
-	adele.seesEntra("sign-in", "signin")
-	adele.click(`button[data-upn="adele@contoso.example"]`)
+	adele.signsInAs("sign-in", "adele@contoso.example")
 	adele.seesEntra("consent-user-read", "consent", "User.Read")
 	adele.run("tick consent for the organization", chromedp.Click(chromedp.CSS("#consent_org"), chromedp.NodeVisible))
 	adele.shot("consent-for-organization")
@@ -52,8 +51,7 @@ func TestBrowserPermissionsPage(t *testing.T) {
 
 	alex := adele.person("alex")
 	alex.open(a.URL + "/mail")
-	alex.seesEntra("alex-sign-in", "signin")
-	alex.click(`button[data-upn="alex@contoso.example"]`)
+	alex.signsInAs("alex-sign-in", "alex@contoso.example")
 	alex.seesEntra("alex-consent-mail-read", "consent", "Mail.Read")
 	alex.click("#accept")
 	alex.seesPage("alex-mail", "mail")

@@ -90,9 +90,7 @@ func TestOnSignInFailure(t *testing.T) {
 		return nil
 	}
 	mw := e.newMiddleware(t, cfg)
-	mux := http.NewServeMux()
-	mux.Handle("/", e.routes(mw))
-	e.setHandler(mux)
+	e.setHandler(e.routes(mw))
 	b := e.browser(e.user, entratest.Accept)
 	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("status %d, want 503", p.StatusCode)
@@ -119,9 +117,7 @@ func TestOnSignInRefusesSignedInUser(t *testing.T) {
 		return nil
 	}
 	mw := e.newMiddleware(t, cfg)
-	mux := http.NewServeMux()
-	mux.Handle("/", e.routes(mw))
-	e.setHandler(mux)
+	e.setHandler(e.routes(mw))
 	b := e.browser(e.user, entratest.Accept)
 	if p := e.get(t, b, "/profile"); p.StatusCode != http.StatusOK {
 		t.Fatalf("first sign-in: %d %s", p.StatusCode, p.Body)
